@@ -1,0 +1,110 @@
+// One rate limiter per upstream, shared by every run that calls it. It holds a per-second token
+// bucket (GCRA, with burst) and a per-UTC-hour budget at once, and leases tokens in blocks: each
+// token comes with the instant it may be spent, never more than HORIZON_MS ahead. A 429 from the
+// upstream pauses the upstream and halves the rate, which then recovers over RECOVERY_MS.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../src/env";
+import type { RateLimit } from "../src/pipelines/define";
+
+export interface Lease {
+  /** Epoch ms at which each granted token may be spent, ascending. */
+  slots: number[];
+  /** When no token could be granted within the horizon: how long to wait before asking again. */
+  retryAfterMs: number;
+}
+
+interface LimiterState {
+  /** GCRA theoretical arrival time (epoch ms). */
+  tat: number;
+  hourStart: number;
+  hourUsed: number;
+  pausedUntil: number;
+  /** Rate multiplier after a 429, recovering linearly to 1 from `penaltyAt`. */
+  penalty: number;
+  penaltyAt: number;
+}
+
+/** How far ahead a lease may schedule tokens. */
+export const HORIZON_MS = 1_000;
+/** Stay this far under the upstream's per-second rate, for clock and network jitter. */
+export const RATE_MARGIN = 0.02;
+export const RECOVERY_MS = 30_000;
+const HOUR = 3_600_000;
+
+const initial = (): LimiterState => ({ tat: 0, hourStart: 0, hourUsed: 0, pausedUntil: 0, penalty: 1, penaltyAt: 0 });
+
+/** The lease arithmetic, free of storage so it can be tested over simulated time. */
+export function grant(state: LimiterState, limits: RateLimit, tokens: number, now: number): Lease {
+  const factor = Math.min(1, state.penalty + ((now - state.penaltyAt) / RECOVERY_MS) * (1 - state.penalty));
+  const rate = limits.perSecond * (1 - RATE_MARGIN) * factor;
+  const interval = 1000 / rate;
+  // One token of the upstream's bucket is kept back for jitter.
+  const burst = Math.max(1, (limits.burst ?? Math.floor(limits.perSecond)) - 1);
+  const tolerance = (burst - 1) * interval;
+  const slots: number[] = [];
+  let earliest = Math.max(now, state.pausedUntil);
+  let retryAfterMs = 0;
+  for (let i = 0; i < tokens; i++) {
+    let slot = Math.max(earliest, state.tat - tolerance);
+    if (limits.perHour !== undefined) {
+      const hourStart = Math.floor(slot / HOUR) * HOUR;
+      if (hourStart !== state.hourStart) {
+        state.hourStart = hourStart;
+        state.hourUsed = 0;
+      }
+      if (state.hourUsed >= limits.perHour) {
+        slot = hourStart + HOUR;
+        if (slot - now > HORIZON_MS) {
+          retryAfterMs = slot - now;
+          break;
+        }
+        state.hourStart = slot;
+        state.hourUsed = 0;
+      }
+    }
+    if (slot - now > HORIZON_MS) {
+      retryAfterMs = Math.ceil(slot - now - HORIZON_MS);
+      break;
+    }
+    state.tat = Math.max(state.tat, slot) + interval;
+    if (limits.perHour !== undefined) state.hourUsed++;
+    slots.push(Math.ceil(slot));
+    earliest = slot;
+  }
+  if (slots.length === 0 && retryAfterMs === 0) retryAfterMs = Math.ceil(interval);
+  return { slots, retryAfterMs };
+}
+
+/** After a 429: pause for Retry-After (or one second), halve the rate, recover over RECOVERY_MS. */
+export function penalize(state: LimiterState, now: number, retryAfterMs: number | undefined): void {
+  state.pausedUntil = Math.max(state.pausedUntil, now + (retryAfterMs ?? 1000));
+  state.penalty = Math.max(0.1, Math.min(1, state.penalty + ((now - state.penaltyAt) / RECOVERY_MS) * (1 - state.penalty)) / 2);
+  state.penaltyAt = now;
+  state.tat = Math.max(state.tat, state.pausedUntil);
+}
+
+export class RateLimiter extends DurableObject<Env> {
+  private state: LimiterState;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.state = (ctx.storage.kv.get("state") as LimiterState | undefined) ?? initial();
+  }
+
+  /** Lease up to `tokens` request slots. */
+  acquire(limits: RateLimit, tokens: number): Lease {
+    const lease = grant(this.state, limits, Math.max(0, Math.min(tokens, 1000)), Date.now());
+    this.ctx.storage.kv.put("state", this.state);
+    return lease;
+  }
+
+  /** The upstream answered 429 despite the lease (another client, or its clock): back off. */
+  throttled(retryAfterMs?: number): void {
+    penalize(this.state, Date.now(), retryAfterMs);
+    this.ctx.storage.kv.put("state", this.state);
+  }
+
+  snapshot(): LimiterState {
+    return { ...this.state };
+  }
+}

@@ -1,0 +1,166 @@
+// The sample upstream: a synthetic OGC EDR weather API with a rate limit, latency and faults.
+// One Durable Object holds its config and counters, so every request (from the consumers, the
+// demo or a test) is counted in one place. Served under /sample/edr when SAMPLE_UPSTREAM=enabled.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../src/env";
+import { hash32 } from "../src/hash";
+import { coverageCollection } from "../src/sample/coverage";
+import { emptyStats, sampleConfigSchema, type SampleConfig, type SampleStats } from "../src/sample/config";
+import { SAMPLE_STATIONS, WEATHER_PARAMETERS, type WeatherParameter } from "../src/sample/weather-data";
+import { errorBody } from "../src/errors";
+
+const PREFIX = "/sample/edr";
+const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class SampleUpstream extends DurableObject<Env> {
+  private config: SampleConfig;
+  private stats: SampleStats;
+  /** GCRA state of the per-second limit: the theoretical arrival time. */
+  private tat = 0;
+  private hour = { start: 0, used: 0 };
+  private second = { at: 0, count: 0 };
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.config = sampleConfigSchema.parse(ctx.storage.kv.get("config") ?? {});
+    this.stats = (ctx.storage.kv.get("stats") as SampleStats | undefined) ?? emptyStats();
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
+    if (path === "/_config") return this.configure(request);
+    if (path === "/_stats") {
+      if (request.method === "DELETE") {
+        this.stats = emptyStats();
+        this.tat = 0;
+        this.hour = { start: 0, used: 0 };
+        this.ctx.storage.kv.put("stats", this.stats);
+        return json(this.stats);
+      }
+      return json(this.stats);
+    }
+    if (request.method !== "GET") return json(errorBody("method_not_allowed", "the sample upstream serves GET only"), 405);
+    return this.serveData(url, path);
+  }
+
+  private async configure(request: Request): Promise<Response> {
+    if (request.method === "GET") return json(this.config);
+    if (request.method !== "PUT") return json(errorBody("method_not_allowed", "use GET or PUT"), 405);
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return json(errorBody("invalid_json", "the body is not valid JSON"), 400);
+    }
+    const parsed = sampleConfigSchema.safeParse(body);
+    if (!parsed.success) return json(errorBody("invalid_config", "invalid sample upstream config", parsed.error.issues), 400);
+    this.config = parsed.data;
+    this.tat = 0;
+    this.hour = { start: 0, used: 0 };
+    this.ctx.storage.kv.put("config", this.config);
+    return json(this.config);
+  }
+
+  private count(status: number, fault?: string): void {
+    const s = this.stats;
+    s.byStatus[status] = (s.byStatus[status] ?? 0) + 1;
+    if (status === 429) s.violations++;
+    if (fault) s.faults[fault] = (s.faults[fault] ?? 0) + 1;
+    this.ctx.storage.kv.put("stats", s);
+  }
+
+  /** Token bucket (GCRA) per second plus a fixed UTC-hour window; returns a Retry-After in ms or 0. */
+  private admit(now: number): number {
+    const { perSecond, perHour } = this.config;
+    const burst = this.config.burst || Math.max(1, Math.floor(perSecond));
+    if (perHour > 0) {
+      const start = Math.floor(now / 3_600_000) * 3_600_000;
+      if (start !== this.hour.start) this.hour = { start, used: 0 };
+      if (this.hour.used >= perHour) return start + 3_600_000 - now;
+    }
+    if (perSecond > 0) {
+      const interval = 1000 / perSecond;
+      const tolerance = (burst - 1) * interval;
+      const tat = Math.max(this.tat, now);
+      if (tat - tolerance > now + 1e-6) return Math.ceil(tat - tolerance - now);
+      this.tat = tat + interval;
+    }
+    if (perHour > 0) this.hour.used++;
+    return 0;
+  }
+
+  private async serveData(url: URL, path: string): Promise<Response> {
+    const now = Date.now();
+    const s = this.stats;
+    s.requests++;
+    s.firstAt ??= now;
+    s.lastAt = now;
+    const second = Math.floor(now / 1000);
+    if (second !== this.second.at) this.second = { at: second, count: 0 };
+    this.second.count++;
+    s.peakPerSecond = Math.max(s.peakPerSecond, this.second.count);
+
+    const wait = this.admit(now);
+    if (wait > 0) {
+      this.count(429);
+      return json(errorBody("rate_limited", "rate limit exceeded"), 429, { "retry-after": String(Math.max(1, Math.ceil(wait / 1000))) });
+    }
+    if (this.config.latencyMs > 0) await sleep(this.config.latencyMs);
+
+    const { faultRate, faultKinds, seed } = this.config;
+    if (faultRate > 0) {
+      const draw = hash32(`${seed}|${s.requests}`) / 0x1_0000_0000;
+      if (draw < faultRate) {
+        const kind = faultKinds[hash32(`${seed}|kind|${s.requests}`) % faultKinds.length]!;
+        if (kind === "5xx") {
+          this.count(503, kind);
+          return json(errorBody("unavailable", "transient upstream failure"), 503);
+        }
+        if (kind === "timeout") {
+          this.count(504, kind);
+          await sleep(this.config.hangMs);
+          return json(errorBody("gateway_timeout", "upstream timed out"), 504);
+        }
+        const full = await this.route(url, path);
+        const text = await full.text();
+        this.count(200, kind);
+        return new Response(text.slice(0, Math.floor(text.length / 2)), { status: 200, headers: { "content-type": "application/json" } });
+      }
+    }
+    const response = await this.route(url, path);
+    this.count(response.status);
+    return response;
+  }
+
+  private async route(url: URL, path: string): Promise<Response> {
+    if (path === "/collections/hourly/locations") {
+      return json({
+        type: "FeatureCollection",
+        features: SAMPLE_STATIONS.map((st) => ({ type: "Feature", id: st.id, geometry: { type: "Point", coordinates: [st.lon, st.lat] }, properties: { name: st.name } })),
+      });
+    }
+    const match = /^\/collections\/hourly\/locations\/([0-9,]+)$/.exec(path);
+    if (!match) return json(errorBody("not_found", `no route ${path}`), 404);
+    const ids = match[1]!.split(",").filter(Boolean);
+    const deleted = ids.filter((id) => this.config.deletedStations.includes(id) || !STATIONS_BY_ID.has(id));
+    if (deleted.length > 0) return json(errorBody("not_found", `unknown or deleted locations: ${deleted.join(",")}`), 404);
+    const datetime = url.searchParams.get("datetime") ?? "";
+    const [from, to] = datetime.split("/");
+    const start = Date.parse(from ?? "");
+    const end = Date.parse(to ?? "");
+    if (!Number.isFinite(start) || !Number.isFinite(end) || end <= start || end - start > 366 * 86_400_000 + 1) {
+      return json(errorBody("bad_request", "datetime must be START/END (ISO 8601, END after START, at most a year)"), 400);
+    }
+    const names = (url.searchParams.get("parameter-name") ?? WEATHER_PARAMETERS.join(",")).split(",");
+    const unknown = names.filter((n) => !(WEATHER_PARAMETERS as readonly string[]).includes(n));
+    if (unknown.length > 0) return json(errorBody("bad_request", `unknown parameters: ${unknown.join(",")}`), 400);
+    const stations = ids.map((id) => STATIONS_BY_ID.get(id)!);
+    return json(coverageCollection(stations, start, end, names as WeatherParameter[]));
+  }
+}

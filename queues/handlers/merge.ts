@@ -1,0 +1,24 @@
+// merge: one task of the hierarchical aggregation. k done files → one file, streamed.
+import { mergeParquetToR2 } from "../../src/parquet/merge";
+import { markDone, readDone } from "../../src/r2/done";
+import { TaskFailure } from "../../src/upstream/classify";
+import type { TaskContext, TaskOutcome } from "./context";
+
+export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
+  const { env, message } = ctx;
+  if (message.input.kind !== "merge") throw new Error("not a merge task");
+  const { inputs, outputKey } = message.input;
+  const done = await readDone(env.BUCKET, outputKey);
+  if (done) return { output: done, reused: true };
+
+  for (const input of inputs) {
+    const marker = await readDone(env.BUCKET, input.key);
+    if (!marker || marker.sha256 !== input.sha256) {
+      throw new TaskFailure({ type: "missing_input", message: `merge input ${input.key} is not marked done with the expected content`, class: "permanent" });
+    }
+  }
+  const result = await mergeParquetToR2(env.BUCKET, inputs, outputKey);
+  const output = { key: outputKey, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };
+  await markDone(env.BUCKET, output);
+  return { output, reused: false };
+}

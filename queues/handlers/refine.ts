@@ -1,0 +1,21 @@
+// refine: bronze raw JSON → bronze refined Parquet (the parser's rows, nothing validated yet).
+import { putDone, readDone } from "../../src/r2/done";
+import { layout } from "../../src/r2/layout";
+import { writeParquetRows } from "../../src/parquet/write";
+import { TaskFailure } from "../../src/upstream/classify";
+import type { TaskContext, TaskOutcome } from "./context";
+
+export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
+  const { env, pipeline, message } = ctx;
+  if (message.input.kind !== "refine") throw new Error("not a refine task");
+  const { batchId, rawKey } = message.input;
+  const key = layout.bronzeRefined(pipeline.name, message.runId, batchId);
+  const done = await readDone(env.BUCKET, key);
+  if (done) return { output: done, reused: true };
+
+  const raw = await env.BUCKET.get(rawKey);
+  if (!raw) throw new TaskFailure({ type: "missing_input", message: `bronze raw ${rawKey} is missing`, class: "permanent" });
+  const rows = pipeline.parse(await raw.text(), { id: batchId, partition: message.input.partition, data: {} });
+  const bytes = await writeParquetRows(pipeline.refinedColumns, rows);
+  return { output: await putDone(env.BUCKET, key, bytes, rows.length, "application/vnd.apache.parquet"), reused: false };
+}

@@ -1,0 +1,29 @@
+// Queue message bodies are checked before use: a malformed one is logged and dropped, never run.
+import { z } from "zod";
+import { runIdSchema, pipelineNameSchema } from "../src/ids";
+import { PHASES, type TaskMessage } from "../src/types";
+
+const outputFile = z.object({ key: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() });
+const json: z.ZodType<unknown> = z.unknown();
+
+const taskInput = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
+  z.object({ kind: z.literal("refine"), batchId: z.string(), rawKey: z.string(), partition: z.string() }),
+  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string() }),
+  z.object({ kind: z.literal("merge"), level: z.number().int(), index: z.number().int(), inputs: z.array(outputFile), outputKey: z.string(), final: z.boolean() }),
+]);
+
+const taskMessage = z.object({
+  v: z.literal(1),
+  runId: runIdSchema,
+  pipeline: pipelineNameSchema,
+  taskId: z.string().regex(/^[a-zA-Z0-9-]+$/),
+  phase: z.enum(PHASES),
+  group: z.string(),
+  input: taskInput,
+});
+
+export function parseTaskMessage(body: unknown): TaskMessage | null {
+  const parsed = taskMessage.safeParse(body);
+  return parsed.success ? (parsed.data as TaskMessage) : null;
+}

@@ -1,0 +1,30 @@
+import type { RunCoordinator } from "../durable-objects/run-coordinator";
+import type { PipelineRegistry } from "../durable-objects/pipeline-registry";
+import type { RateLimiter } from "../durable-objects/rate-limiter";
+import type { SampleUpstream } from "../durable-objects/sample-upstream";
+import type { TaskMessage } from "./types";
+
+/** The bindings and variables of the sluice Worker (wrangler.toml). */
+export interface Env {
+  RUN_COORDINATOR: DurableObjectNamespace<RunCoordinator>;
+  PIPELINE_REGISTRY: DurableObjectNamespace<PipelineRegistry>;
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  SAMPLE_UPSTREAM_STATE: DurableObjectNamespace<SampleUpstream>;
+  BUCKET: R2Bucket;
+  TASKS: Queue<TaskMessage>;
+  /** Bearer token for the API. Unset: mutating endpoints refuse every request. */
+  SLUICE_API_TOKEN?: string;
+  /** "enabled" serves the synthetic upstream under /sample and lets pipelines call it. */
+  SAMPLE_UPSTREAM?: string;
+  /** "true" lets GET endpoints answer without a token. */
+  PUBLIC_READS?: string;
+}
+
+type SluiceEnv = Env;
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Cloudflare {
+    interface Env extends SluiceEnv {}
+  }
+}

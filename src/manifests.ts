@@ -1,0 +1,85 @@
+// Manifests: JSON in R2 that describe a run, each task and the aggregation. With the
+// coordinator's SQLite they are the record of what happened; nothing lives only in memory.
+import { layout } from "./r2/layout";
+import type { Json, OutputFile, RunView, TaskError, TaskMessage } from "./types";
+
+export interface TaskManifest {
+  kind: "task";
+  runId: string;
+  taskId: string;
+  phase: string;
+  group: string;
+  input: TaskMessage["input"];
+  status: "succeeded" | "failed" | "dead";
+  output: OutputFile | null;
+  rows: number | null;
+  badRows: number;
+  badRowSamples: string[];
+  reused: boolean;
+  error: TaskError | null;
+  attempts: number;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export interface AggregateManifest {
+  kind: "aggregate";
+  runId: string;
+  pipeline: string;
+  inputs: { batchId: string; key: string; rows: number; sha256: string }[];
+  levels: { level: number; tasks: number; files: number }[];
+  totalRows: number;
+  output: OutputFile;
+  writtenAt: string;
+}
+
+export interface RunManifest {
+  kind: "run";
+  runId: string;
+  pipeline: string;
+  params: Json;
+  status: RunView["status"];
+  reason: string | null;
+  batches: number;
+  phases: RunView["phases"];
+  output: RunView["output"];
+  badRows: number;
+  dead: { taskId: string; batchId: string | null; error: TaskError | null }[];
+  failed: { taskId: string; batchId: string | null; error: TaskError | null }[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  writtenAt: string;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function runManifest(view: RunView, dead: RunManifest["dead"], failed: RunManifest["failed"], now: number): RunManifest {
+  return {
+    kind: "run",
+    runId: view.id,
+    pipeline: view.pipeline,
+    params: view.params,
+    status: view.status,
+    reason: view.reason,
+    batches: view.batches,
+    phases: view.phases,
+    output: view.output,
+    badRows: view.badRows,
+    dead,
+    failed,
+    createdAt: iso(view.createdAt)!,
+    startedAt: iso(view.startedAt),
+    finishedAt: iso(view.finishedAt),
+    writtenAt: new Date(now).toISOString(),
+  };
+}
+
+export async function putJson(bucket: R2Bucket, key: string, value: unknown): Promise<void> {
+  await bucket.put(key, JSON.stringify(value, null, 2), { httpMetadata: { contentType: "application/json" } });
+}
+
+export const writeRunManifest = (bucket: R2Bucket, m: RunManifest) => putJson(bucket, layout.runManifest(m.runId), m);
+export const writeTaskManifest = (bucket: R2Bucket, m: TaskManifest) => putJson(bucket, layout.taskManifest(m.runId, m.taskId), m);
+export const writeAggregateManifest = (bucket: R2Bucket, m: AggregateManifest) => putJson(bucket, layout.aggregateManifest(m.runId), m);

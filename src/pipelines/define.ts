@@ -1,0 +1,106 @@
+// definePipeline: a pipeline is a small, typed TypeScript definition. sluice's core (the
+// coordinator and the consumer) only ever sees the `Pipeline` this returns.
+import { z } from "zod";
+import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
+import type { BatchSpec, Json } from "../types";
+
+export interface RateLimit {
+  /** Requests per second the upstream allows. */
+  perSecond: number;
+  /** Requests it allows at once after a quiet spell (bucket capacity); default perSecond. */
+  burst?: number;
+  /** Requests per UTC clock hour; omit for none. */
+  perHour?: number;
+}
+
+export interface Source {
+  /** Names the upstream: its rate limiter and its bronze/raw folder. Runs that share it share the limit. */
+  name: string;
+  baseUrl: string;
+  rateLimit: RateLimit;
+  /** Requests in flight at once from one consumer invocation. */
+  concurrency: number;
+  /** Per-request timeout. */
+  timeoutMs: number;
+}
+
+export interface UpstreamRequest {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/** A batch as the planner yields it; sluice numbers them. */
+export interface PlannedBatch {
+  partition: string;
+  data: { [key: string]: Json };
+}
+
+export interface PipelineDefinition<Params> {
+  name: string;
+  description: string;
+  /** Validates `params` of `POST /v1/jobs`; documents them. */
+  params: z.ZodType<Params>;
+  source: Source;
+  /** Cut the run's input into batches. Must be deterministic for the same params. */
+  plan(params: Params): Iterable<PlannedBatch>;
+  /** The upstream request for one batch. */
+  request(batch: BatchSpec, source: Source): UpstreamRequest;
+  /** Raw body → refined rows (bronze refined). */
+  parse(body: string, batch: BatchSpec): Row[];
+  /** The silver row: validates each row and decides the Parquet columns. */
+  rowSchema: RowSchema;
+  /** Columns that identify a row: silver drops duplicates by them and sorts by them. */
+  key: string[];
+  /** Attempts per task, first included. */
+  maxAttempts?: number;
+  /** Share of batches that may fail (dead or exhausted) before the run counts as failed, 0..100. */
+  toleratedFailurePercent?: number;
+  /** Files merged by one aggregation task. */
+  mergeFanIn?: number;
+  /** Largest number of batches a run may plan. */
+  maxBatches?: number;
+}
+
+export interface Pipeline {
+  name: string;
+  description: string;
+  paramsSchema: z.ZodType;
+  source: Source;
+  plan(params: unknown): Iterable<PlannedBatch>;
+  request(batch: BatchSpec): UpstreamRequest;
+  parse(body: string, batch: BatchSpec): Row[];
+  rowSchema: RowSchema;
+  key: string[];
+  /** Silver columns, from the row schema. */
+  columns: ColumnSpec[];
+  /** Refined columns: the silver columns, all nullable (nothing is validated yet). */
+  refinedColumns: ColumnSpec[];
+  maxAttempts: number;
+  toleratedFailurePercent: number;
+  mergeFanIn: number;
+  maxBatches: number;
+}
+
+export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
+  const columns = columnsFromZod(def.rowSchema);
+  for (const k of def.key) {
+    if (!columns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);
+  }
+  return {
+    name: def.name,
+    description: def.description,
+    paramsSchema: def.params,
+    source: def.source,
+    plan: (params) => def.plan(def.params.parse(params)),
+    request: (batch) => def.request(batch, def.source),
+    parse: def.parse,
+    rowSchema: def.rowSchema,
+    key: def.key,
+    columns,
+    refinedColumns: columns.map((c) => ({ ...c, nullable: true })),
+    maxAttempts: def.maxAttempts ?? 5,
+    toleratedFailurePercent: def.toleratedFailurePercent ?? 0,
+    mergeFanIn: def.mergeFanIn ?? 16,
+    maxBatches: def.maxBatches ?? 100_000,
+  };
+}

@@ -1,0 +1,36 @@
+// Written → validated → marked done. Readers take only what has a done marker.
+import type { OutputFile } from "../types";
+import { sha256Hex } from "../hash";
+import { layout } from "./layout";
+
+function isOutputFile(value: unknown): value is OutputFile {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.key === "string" && typeof v.rows === "number" && typeof v.bytes === "number" && typeof v.sha256 === "string";
+}
+
+/** The done marker of `key`, or null when the object was never completed. */
+export async function readDone(bucket: R2Bucket, key: string): Promise<OutputFile | null> {
+  const marker = await bucket.get(layout.done(key));
+  if (!marker) return null;
+  const value: unknown = await marker.json();
+  if (!isOutputFile(value) || value.key !== key) throw new Error(`corrupt done marker for ${key}`);
+  return value;
+}
+
+export async function markDone(bucket: R2Bucket, file: OutputFile): Promise<void> {
+  await bucket.put(layout.done(file.key), JSON.stringify(file), { httpMetadata: { contentType: "application/json" } });
+}
+
+/**
+ * Put an object already validated by its writer, check R2 stored every byte, then mark it done.
+ * Rewriting the same key with the same bytes is harmless, so a redelivered task may repeat it.
+ */
+export async function putDone(bucket: R2Bucket, key: string, bytes: Uint8Array, rows: number, contentType: string): Promise<OutputFile> {
+  const sha256 = await sha256Hex(bytes);
+  const stored = await bucket.put(key, bytes, { httpMetadata: { contentType }, sha256 });
+  if (!stored || stored.size !== bytes.length) throw new Error(`R2 stored ${stored?.size ?? 0} of ${bytes.length} bytes for ${key}`);
+  const file: OutputFile = { key, rows, bytes: bytes.length, sha256 };
+  await markDone(bucket, file);
+  return file;
+}

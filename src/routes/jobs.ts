@@ -1,0 +1,123 @@
+// /v1/jobs: submit runs and watch them.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Env } from "../env";
+import { ApiError, badRequest, notFound } from "../errors";
+import { parseWith, readJson } from "../http/body";
+import { newRunId, runIdSchema } from "../ids";
+import { PIPELINES, findPipeline } from "../pipelines";
+import { readDone } from "../r2/done";
+import { layout } from "../r2/layout";
+import { coordinatorStub, registryStub } from "../stubs";
+import { PHASES, RUN_STATUSES, TASK_STATUSES, type Json, type RunSummary } from "../types";
+
+const submitSchema = z
+  .object({
+    pipeline: z.string().min(1).max(128),
+    params: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+
+const listQuery = z.object({
+  pipeline: z.string().optional(),
+  status: z.enum(RUN_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^\d+:[a-z0-9-]+$/).optional(),
+});
+
+const tasksQuery = z.object({
+  phase: z.enum(PHASES).optional(),
+  status: z.enum(TASK_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.coerce.number().int().min(0).optional(),
+});
+
+const links = (id: string) => ({
+  self: `/v1/jobs/${id}`,
+  tasks: `/v1/jobs/${id}/tasks`,
+  manifest: `/v1/jobs/${id}/manifest`,
+  output: `/v1/jobs/${id}/output`,
+});
+
+
+function runId(raw: string): string {
+  const parsed = runIdSchema.safeParse(raw);
+  if (!parsed.success) throw badRequest("invalid_run_id", parsed.error.issues[0]?.message ?? "invalid run id");
+  return parsed.data;
+}
+
+async function viewOrThrow(env: Env, id: string) {
+  const view = await coordinatorStub(env, id).view();
+  if (!view) throw notFound(`run ${id}`);
+  return view;
+}
+
+export const jobs = new Hono<{ Bindings: Env }>()
+  .post("/", async (c) => {
+    const body = parseWith(submitSchema, await readJson(c), "invalid_body", "invalid job");
+    const pipeline = findPipeline(body.pipeline);
+    if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: PIPELINES.map((p) => p.name) });
+    const params = parseWith(pipeline.paramsSchema, body.params, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
+    let batches = 0;
+    for (const _ of pipeline.plan(params)) {
+      if (++batches > pipeline.maxBatches) {
+        throw badRequest("too_many_batches", `these params plan more than ${pipeline.maxBatches} batches, the most one run of ${pipeline.name} may have: split the range`);
+      }
+    }
+    if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
+    const now = Date.now();
+    const id = newRunId(pipeline.name, now);
+    const view = await coordinatorStub(c.env, id).start({ runId: id, pipeline: pipeline.name, params, now });
+    return c.json({ id, status: view.status, links: links(id) }, 202, { location: `/v1/jobs/${id}` });
+  })
+  .get("/", async (c) => {
+    const q = parseWith(listQuery, c.req.query(), "invalid_query", "invalid query");
+    if (q.pipeline && !findPipeline(q.pipeline)) throw notFound(`pipeline ${q.pipeline}`);
+    const names = q.pipeline ? [q.pipeline] : PIPELINES.map((p) => p.name);
+    const pages = await Promise.all(
+      names.map((n) => registryStub(c.env, n).list({ status: q.status, before: q.cursor, limit: q.limit })),
+    );
+    const runs: RunSummary[] = pages
+      .flatMap((p) => p.runs)
+      .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
+      .slice(0, q.limit);
+    const more = pages.some((p) => p.next !== null) || pages.reduce((n, p) => n + p.runs.length, 0) > q.limit;
+    const last = runs[runs.length - 1];
+    return c.json({ runs: runs.map((r) => ({ ...r, links: links(r.id) })), next: more && last ? `${last.createdAt}:${last.id}` : null });
+  })
+  .get("/:id", async (c) => {
+    const id = runId(c.req.param("id"));
+    const view = await viewOrThrow(c.env, id);
+    return c.json({ ...view, links: links(id) });
+  })
+  .get("/:id/tasks", async (c) => {
+    const id = runId(c.req.param("id"));
+    const q = parseWith(tasksQuery, c.req.query(), "invalid_query", "invalid query");
+    await viewOrThrow(c.env, id);
+    const page = await coordinatorStub(c.env, id).tasks({ phase: q.phase, status: q.status, afterSeq: q.cursor, limit: q.limit });
+    return c.json({ tasks: page.tasks.map(({ seq: _seq, ...t }) => t), next: page.next === null ? null : String(page.next) });
+  })
+  .get("/:id/manifest", async (c) => {
+    const id = runId(c.req.param("id"));
+    const object = await c.env.BUCKET.get(layout.runManifest(id));
+    if (!object) throw notFound(`manifest of run ${id}`);
+    return new Response(object.body, { headers: { "content-type": "application/json" } });
+  })
+  .get("/:id/output", async (c) => {
+    const id = runId(c.req.param("id"));
+    const view = await viewOrThrow(c.env, id);
+    if (!view.output) throw new ApiError(409, "output_not_ready", `run ${id} has no output yet (status ${view.status})`);
+    const marker = await readDone(c.env.BUCKET, view.output.key);
+    const object = marker && marker.sha256 === view.output.sha256 ? await c.env.BUCKET.get(view.output.key) : null;
+    if (!object) throw notFound(`output of run ${id}`);
+    return new Response(object.body, {
+      headers: {
+        "content-type": "application/vnd.apache.parquet",
+        "content-length": String(object.size),
+        "content-disposition": `attachment; filename="${id}.parquet"`,
+        etag: object.httpEtag,
+        "x-sluice-rows": String(view.output.rows),
+        "x-sluice-sha256": view.output.sha256,
+      },
+    });
+  });

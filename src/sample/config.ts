@@ -1,0 +1,43 @@
+import { z } from "zod";
+
+/** Knobs of the sample upstream, set with `PUT /sample/edr/_config`. */
+export const sampleConfigSchema = z
+  .object({
+    /** Added to every data request. */
+    latencyMs: z.number().int().min(0).max(120_000).default(0),
+    /** Requests per second (token bucket); 0 = unlimited. */
+    perSecond: z.number().min(0).max(100_000).default(0),
+    /** Bucket capacity for the per-second limit; defaults to perSecond. */
+    burst: z.number().int().min(0).max(100_000).default(0),
+    /** Requests per UTC clock hour; 0 = unlimited. */
+    perHour: z.number().int().min(0).max(100_000_000).default(0),
+    /** Share of data requests that fail transiently (0..1). */
+    faultRate: z.number().min(0).max(1).default(0),
+    /** Which transient faults to draw from. */
+    faultKinds: z.array(z.enum(["5xx", "timeout", "truncate"])).min(1).default(["5xx", "timeout", "truncate"]),
+    /** How long a `timeout` fault holds the connection before answering 504. */
+    hangMs: z.number().int().min(0).max(300_000).default(60_000),
+    /** Stations that answer 404, as deleted ones do. */
+    deletedStations: z.array(z.string().regex(/^[0-9]{5}$/)).max(1000).default([]),
+    /** Seed of the fault draw, so a faulty run can be replayed. */
+    seed: z.number().int().default(1),
+  })
+  .strict();
+
+export type SampleConfig = z.infer<typeof sampleConfigSchema>;
+
+export interface SampleStats {
+  requests: number;
+  byStatus: Record<string, number>;
+  /** Requests refused with 429: the number sluice must keep at 0. */
+  violations: number;
+  faults: Record<string, number>;
+  /** Most data requests seen within one epoch second. */
+  peakPerSecond: number;
+  firstAt: number | null;
+  lastAt: number | null;
+}
+
+export function emptyStats(): SampleStats {
+  return { requests: 0, byStatus: {}, violations: 0, faults: {}, peakPerSecond: 0, firstAt: null, lastAt: null };
+}

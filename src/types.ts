@@ -1,0 +1,131 @@
+// Types shared by the Worker, the Durable Objects and the queue consumer.
+// Vocabulary (see README): a run executes a pipeline; a batch is a slice of its input;
+// a task processes one batch in one phase.
+
+export const PHASES = ["ingest", "refine", "silver", "aggregate"] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const RUN_STATUSES = ["queued", "running", "succeeded", "partial", "failed", "cancelled", "timed_out"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed", "cancelled", "timed_out"];
+
+export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "dead"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+/** A JSON value: what batch specs and manifests are made of. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/** One slice of a run's input, produced by a pipeline's planner. */
+export interface BatchSpec {
+  /** Stable within a run: `b000042`. */
+  id: string;
+  /** The source partition this batch reads: bronze raw objects are keyed by it. */
+  partition: string;
+  /** Pipeline-specific description of the slice (stations and window, item ids, ...). */
+  data: { [key: string]: Json };
+}
+
+/** A file produced by a task and marked done. */
+export interface OutputFile {
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export type TaskInput =
+  | { kind: "ingest"; batch: BatchSpec }
+  | { kind: "refine"; batchId: string; rawKey: string; partition: string }
+  | { kind: "silver"; batchId: string; refinedKey: string }
+  | { kind: "merge"; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
+
+export type TaskKind = TaskInput["kind"];
+
+/** The body of a queue message: everything a consumer needs to run one task. */
+export interface TaskMessage {
+  v: 1;
+  runId: string;
+  pipeline: string;
+  taskId: string;
+  phase: Phase;
+  /** Task group: `initial`, `retry-1`, `merge-L1`, ... */
+  group: string;
+  input: TaskInput;
+}
+
+export type ErrorClass = "retryable" | "permanent";
+
+export interface TaskError {
+  type: string;
+  message: string;
+  class: ErrorClass;
+  /** HTTP status from the upstream, when there was one. */
+  status?: number;
+}
+
+/** What a consumer reports back to the coordinator for one task. */
+export interface TaskResult {
+  runId: string;
+  taskId: string;
+  status: "succeeded" | "failed" | "dead";
+  attempts: number;
+  startedAt: number;
+  finishedAt: number;
+  output?: OutputFile;
+  /** Rows rejected by validation (silver), counted and sampled, never dropped silently. */
+  badRows?: number;
+  badRowSamples?: string[];
+  /** True when the output already existed (marked done) and no work was repeated. */
+  reused?: boolean;
+  error?: TaskError;
+}
+
+export interface PhaseCounts {
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  dead: number;
+  total: number;
+}
+
+export interface RunOutput {
+  key: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+export interface RunSummary {
+  id: string;
+  pipeline: string;
+  status: RunStatus;
+  phase: Phase | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  reason: string | null;
+}
+
+export interface RunView extends RunSummary {
+  params: Json;
+  batches: number;
+  phases: Record<Phase, PhaseCounts & { startedAt: number | null; finishedAt: number | null }>;
+  progress: { done: number; total: number; percent: number };
+  badRows: number;
+  output: RunOutput | null;
+}
+
+export interface TaskView {
+  id: string;
+  phase: Phase;
+  group: string;
+  batchId: string | null;
+  status: TaskStatus;
+  attempts: number;
+  rows: number | null;
+  outputKey: string | null;
+  error: TaskError | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}

@@ -1,0 +1,23 @@
+// Every upstream request goes through here: the sample upstream is routed to its Durable
+// Object (no network), everything else to the real fetch; both bounded by a timeout.
+import type { Env } from "../env";
+
+/** Base URL that pipelines use for the sample upstream. */
+export const SAMPLE_ORIGIN = "http://sample-upstream.sluice.internal";
+
+export function sampleEnabled(env: Env): boolean {
+  return env.SAMPLE_UPSTREAM === "enabled";
+}
+
+export function sampleUpstreamStub(env: Env) {
+  return env.SAMPLE_UPSTREAM_STATE.get(env.SAMPLE_UPSTREAM_STATE.idFromName("default"));
+}
+
+export async function fetchUpstream(env: Env, url: string, init: { headers?: Record<string, string>; timeoutMs: number }): Promise<Response> {
+  const request = new Request(url, { headers: init.headers, signal: AbortSignal.timeout(init.timeoutMs) });
+  if (url.startsWith(`${SAMPLE_ORIGIN}/`)) {
+    if (!sampleEnabled(env)) throw new Error("the sample upstream is disabled in this deployment");
+    return sampleUpstreamStub(env).fetch(request);
+  }
+  return fetch(request);
+}
