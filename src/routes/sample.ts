@@ -6,5 +6,7 @@ import { sampleEnabled, sampleUpstreamStub } from "../upstream/fetch";
 
 export const sample = new Hono<{ Bindings: Env }>().all("/edr/*", async (c) => {
   if (!sampleEnabled(c.env)) throw notFound("route");
-  return sampleUpstreamStub(c.env).fetch(c.req.raw);
+  const response = await sampleUpstreamStub(c.env).fetch(c.req.raw);
+  return new Response(response.body, response); // a stub's response headers are immutable
+
 });
