@@ -1,0 +1,79 @@
+// npm run demo: the job the old orchestration was sized by — 8 stations, 156 monthly chunks
+// (2012-01 … 2024-12) — run on the local Workers runtime against the sample upstream, with
+// progress, the output written to out/<runId>.parquet and a summary read back with DuckDB.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { client } from "./lib/client.ts";
+import { literal, openDuck } from "./lib/duckdb.ts";
+import { bytes, duration, phaseLines } from "./lib/format.ts";
+import { startLocalServer } from "./lib/local-server.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const params = { from: "2012-01-01", to: "2025-01-01", chunk: "month" };
+
+async function main(): Promise<number> {
+  console.log("sluice demo: starting the local Workers runtime (wrangler dev)…");
+  const server = await startLocalServer();
+  try {
+    const api = client({ baseUrl: server.url, token: server.token });
+    await api.sampleConfig({ latencyMs: 50, perSecond: 50, perHour: 100_000 });
+    await api.resetSampleStats();
+    const started = Date.now();
+    const { id } = await api.submit("sample-weather", params);
+    console.log(`submitted run ${id}: sample-weather ${JSON.stringify(params)} (8 stations)\n`);
+    const tty = process.stdout.isTTY;
+    let printed = 0;
+    let lastPrint = 0;
+    const run = await api.wait(id, (r) => {
+      const now = Date.now();
+      const ended = !["queued", "running"].includes(r.status);
+      if (!tty && now - lastPrint < 5000 && !ended) return;
+      lastPrint = now;
+      const lines = [`${r.status} · ${r.phase ?? ""} · ${r.progress.done}/${r.progress.total} tasks (${r.progress.percent}%) · ${duration(now - started)}`, ...phaseLines(r, now)];
+      // On a terminal, redraw in place; in a log, print a block every 5 s.
+      if (tty && printed > 0) process.stdout.write(`\x1b[${printed}A\x1b[0J`);
+      process.stdout.write(lines.join("\n") + "\n");
+      printed = lines.length;
+    });
+    const elapsed = Date.now() - started;
+    if (run.status !== "succeeded" || !run.output) {
+      console.error(`run ended ${run.status}: ${run.reason ?? ""}`);
+      return 1;
+    }
+    const outDir = join(root, "out");
+    mkdirSync(outDir, { recursive: true });
+    const file = join(outDir, `${id}.parquet`);
+    writeFileSync(file, await api.output(id));
+    const stats = await api.sampleStats();
+
+    const duck = await openDuck();
+    const [summary] = await duck.all<{ rows: string; stations: string; first: string; last: string; nulls: string }>(
+      `SELECT count(*) AS rows, count(DISTINCT station_id) AS stations, min(observed_at) AS first, max(observed_at) AS last,
+              count(*) FILTER (WHERE temperature IS NULL) AS nulls FROM read_parquet(${literal(file)})`,
+    );
+    const [dupes] = await duck.all<{ n: string }>(`SELECT count(*) AS n FROM (SELECT station_id, observed_at FROM read_parquet(${literal(file)}) GROUP BY ALL HAVING count(*) > 1)`);
+    duck.close();
+
+    console.log(`\nrun ${id} ${run.status} in ${duration(elapsed)}`);
+    console.log(`  output        ${file} (${bytes(run.output.bytes)}, sha256 ${run.output.sha256.slice(0, 16)}…)`);
+    console.log(`  rows          ${summary?.rows} (DuckDB) = ${run.output.rows} (manifest), duplicate keys: ${dupes?.n}`);
+    console.log(`  stations      ${summary?.stations}`);
+    console.log(`  time range    ${summary?.first} … ${summary?.last}`);
+    console.log(`  null temps    ${summary?.nulls}`);
+    console.log(`  upstream      ${stats.requests} requests, ${stats.violations} rate-limit violations, peak ${stats.peakPerSecond}/s`);
+    for (const [name, p] of Object.entries(run.phases)) {
+      if (p.startedAt) console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);
+    }
+    return 0;
+  } finally {
+    await server.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
