@@ -1,19 +1,23 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-export const TEST_TOKEN = "test-token";
-
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { bindings: { SLUICE_API_TOKEN: TEST_TOKEN } },
-    }),
-  ],
   test: {
-    include: ["test/**/*.test.ts"],
-    exclude: ["test/node/**"],
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        // Unit and integration tests inside workerd: real local Durable Objects, Queues, R2.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { SLUICE_API_TOKEN: "test-token" } },
+          }),
+        ],
+        test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], testTimeout: 120_000, hookTimeout: 60_000 },
+      },
+      {
+        // End-to-end from Node: wrangler dev on a free port, checked with DuckDB.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 180_000, hookTimeout: 120_000 },
+      },
+    ],
   },
 });

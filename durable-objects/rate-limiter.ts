@@ -38,8 +38,8 @@ export function grant(state: LimiterState, limits: RateLimit, tokens: number, no
   const factor = Math.min(1, state.penalty + ((now - state.penaltyAt) / RECOVERY_MS) * (1 - state.penalty));
   const rate = limits.perSecond * (1 - RATE_MARGIN) * factor;
   const interval = 1000 / rate;
-  // One token of the upstream's bucket is kept back for jitter.
-  const burst = Math.max(1, (limits.burst ?? Math.floor(limits.perSecond)) - 1);
+  // One token of the upstream's bucket is kept back for jitter; a penalty shrinks bursts too.
+  const burst = Math.max(1, Math.floor(((limits.burst ?? Math.floor(limits.perSecond)) - 1) * factor));
   const tolerance = (burst - 1) * interval;
   const slots: number[] = [];
   let earliest = Math.max(now, state.pausedUntil);

@@ -76,7 +76,7 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   view(): RunView | null {
-    const run = this.store.exists() ? this.store.run() : null;
+    const run = this.store.run();
     if (!run) return null;
     const counts = this.store.counts();
     const times = this.store.phaseTimes();
@@ -112,7 +112,7 @@ export class RunCoordinator extends DurableObject<Env> {
 
   /** Watchdog: re-send tasks that went quiet, dispatch anything left pending. */
   override async alarm(): Promise<void> {
-    const run = this.store.exists() ? this.store.run() : null;
+    const run = this.store.run();
     if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
     const now = Date.now();
     const stale = this.store.stale(now - STALE_TASK_MS, MAX_IN_FLIGHT);

@@ -71,15 +71,20 @@ function toTask(r: SqlRow): TaskRow {
 }
 
 export class CoordinatorStore {
-  constructor(private readonly sql: SqlStorage) {}
+  /** Tables exist only once a run was started here: reads of an unknown run create nothing. */
+  private ready: boolean;
 
-  /** True once a run was started here; reads of an unknown run create nothing. */
+  constructor(private readonly sql: SqlStorage) {
+    this.ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length > 0;
+  }
+
   exists(): boolean {
-    return this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length > 0 && this.run() !== null;
+    return this.run() !== null;
   }
 
   create(run: Omit<RunRow, "output" | "reason" | "finishedAt">, batches: Iterable<BatchSpec>): number {
     this.sql.exec(DDL);
+    this.ready = true;
     let count = 0;
     for (const b of batches) {
       this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?)", b.id, b.partition, JSON.stringify(b.data));
@@ -95,6 +100,7 @@ export class CoordinatorStore {
   }
 
   run(): RunRow | null {
+    if (!this.ready) return null;
     const r = this.sql.exec("SELECT * FROM run LIMIT 1").toArray()[0];
     if (!r) return null;
     return {

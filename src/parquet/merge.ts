@@ -139,7 +139,8 @@ export async function mergeParquetToR2(bucket: R2Bucket, inputs: readonly MergeI
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     if (upload) await upload.abort().catch(() => undefined);
-    throw err;
+    // The stream writer hides its source's error behind its own ("Dyn casting error"): report the cause.
+    throw state.failure ?? err;
   }
   await digestWriter.close();
   const sha256 = hex(await digest.digest);

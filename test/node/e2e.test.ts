@@ -1,0 +1,77 @@
+// From Node, as a user would: start the Worker locally, submit a run over HTTP, wait for it,
+// download the output and check it with DuckDB against the upstream's own answers.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { client, type Client } from "../../scripts/lib/client.ts";
+import { literal, openDuck, type Duck } from "../../scripts/lib/duckdb.ts";
+import { startLocalServer, type LocalServer } from "../../scripts/lib/local-server.ts";
+
+interface Coverage {
+  id: string;
+  domain: { axes: { t: { values: string[] } } };
+  ranges: Record<string, { values: (number | null)[] }>;
+}
+
+let server: LocalServer;
+let api: Client;
+let duck: Duck;
+const dir = mkdtempSync(join(tmpdir(), "sluice-e2e-"));
+
+beforeAll(async () => {
+  server = await startLocalServer();
+  api = client({ baseUrl: server.url, token: server.token });
+  duck = await openDuck();
+});
+
+afterAll(async () => {
+  duck?.close();
+  await server?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("sluice over HTTP on wrangler dev", () => {
+  it("refuses a submit without the token", async () => {
+    const res = await fetch(`${server.url}/v1/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ error: { code: "unauthorized" } });
+  });
+
+  it("runs a job whose output equals the upstream's data", async () => {
+    await api.sampleConfig({ latencyMs: 5 });
+    await api.resetSampleStats();
+    const stations = ["10000", "10111", "10222"];
+    const { id } = await api.submit("sample-weather", { stations, from: "2023-11-01", to: "2024-01-01", chunk: "month" });
+    const run = await api.wait(id, undefined, 200);
+    expect(run.status).toBe("succeeded");
+    const file = join(dir, `${id}.parquet`);
+    writeFileSync(file, await api.output(id));
+
+    const hours = (30 + 31) * 24;
+    const [count] = await duck.all<{ n: number; keys: number }>(
+      `SELECT count(*)::INT AS n, count(DISTINCT (station_id, observed_at))::INT AS keys FROM read_parquet(${literal(file)})`,
+    );
+    expect(count).toEqual({ n: stations.length * hours, keys: stations.length * hours });
+
+    // What the upstream itself answers for one of the chunks.
+    const res = await fetch(`${server.url}/sample/edr/collections/hourly/locations/${stations.join(",")}?datetime=2023-12-01T00:00:00Z/2024-01-01T00:00:00Z`);
+    const upstream = (await res.json()) as { coverages: Coverage[] };
+    const picks = upstream.coverages.flatMap((c) => [0, 17, 400, 743].map((i) => ({ station: c.id, at: c.domain.axes.t.values[i]!, i, c })));
+    for (const { station, at, i, c } of picks) {
+      const [row] = await duck.all<Record<string, number | null>>(
+        `SELECT temperature, humidity, wind_speed, pressure, precipitation FROM read_parquet(${literal(file)})
+         WHERE station_id = ${literal(station)} AND observed_at = ${literal(at)}::TIMESTAMPTZ`,
+      );
+      expect(row).toEqual({
+        temperature: c.ranges.temperature!.values[i],
+        humidity: c.ranges.humidity!.values[i],
+        wind_speed: c.ranges.wind_speed!.values[i],
+        pressure: c.ranges.pressure!.values[i],
+        precipitation: c.ranges.precipitation!.values[i],
+      });
+    }
+    const [types] = await duck.all<{ t: string }>(`SELECT typeof(observed_at) AS t FROM read_parquet(${literal(file)}) LIMIT 1`);
+    expect(types?.t).toBe("TIMESTAMP WITH TIME ZONE");
+  });
+});
