@@ -95,7 +95,10 @@ export async function mergeParquetToR2(bucket: R2Bucket, inputs: readonly MergeI
   const expectedRows = inputs.reduce((sum, i) => sum + i.rows, 0);
   const pq = await loadParquet();
   const state: { rows: number; failure?: Error } = { rows: 0 };
-  const output = await pq.transformParquetStream(recordBatchSource(bucket, inputs, state), writerProperties(pq));
+  // The writer reads the first batch before it returns, so a bad first input fails here.
+  const output = await pq.transformParquetStream(recordBatchSource(bucket, inputs, state), writerProperties(pq)).catch((err: unknown) => {
+    throw state.failure ?? err;
+  });
   const reader = output.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   const digest = new crypto.DigestStream("SHA-256");
   const digestWriter = digest.getWriter();
