@@ -1,0 +1,6 @@
+// `exports` from "cloudflare:workers" in tests: the Worker's default export as a service.
+declare namespace Cloudflare {
+  interface Exports {
+    default: Fetcher;
+  }
+}
