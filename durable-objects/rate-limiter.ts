@@ -1,7 +1,9 @@
 // One rate limiter per upstream, shared by every run that calls it. It holds a per-second token
 // bucket (GCRA, with burst) and a per-UTC-hour budget at once, and leases tokens in blocks: each
-// token comes with the instant it may be spent, never more than HORIZON_MS ahead. A 429 from the
-// upstream pauses the upstream and halves the rate, which then recovers over RECOVERY_MS.
+// token comes with the instant it may be spent, never more than HORIZON_MS ahead. Each token is
+// also a permit for one request in flight, returned by the holder when its request ends (or
+// when its lease expires), so concurrency against the upstream is bounded across all consumers.
+// A 429 from the upstream pauses the upstream and halves the rate, which recovers over RECOVERY_MS.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { RateLimit } from "../src/pipelines/define";
@@ -83,19 +85,60 @@ export function penalize(state: LimiterState, now: number, retryAfterMs: number 
   state.tat = Math.max(state.tat, state.pausedUntil);
 }
 
+/** Who holds how many in-flight permits, until when. */
+export type Holders = Record<string, { permits: number; expiresAt: number }>;
+
+export interface LeaseOptions {
+  /** The consumer invocation asking: its permits are counted together. */
+  holder: string;
+  /** Requests in flight against the upstream at once, across every holder. */
+  maxInFlight: number;
+  /** Permits the holder gives back with this call (its finished requests). */
+  release: number;
+  /** Permits of a holder that stops calling come back after this long. */
+  leaseMs: number;
+}
+
+/** Grant tokens within both the rate and the in-flight bound. */
+export function grantWithPermits(state: LimiterState, holders: Holders, limits: RateLimit, tokens: number, options: LeaseOptions, now: number): Lease {
+  for (const [id, h] of Object.entries(holders)) if (h.expiresAt <= now) delete holders[id];
+  const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
+  mine.permits = Math.max(0, mine.permits - options.release);
+  const inFlight = Object.values(holders).reduce((n, h) => n + h.permits, 0);
+  const allowed = Math.min(tokens, options.maxInFlight - inFlight);
+  if (allowed <= 0) return { slots: [], retryAfterMs: 100 };
+  const lease = grant(state, limits, allowed, now);
+  mine.permits += lease.slots.length;
+  mine.expiresAt = now + options.leaseMs;
+  if (mine.permits === 0) delete holders[options.holder];
+  return lease;
+}
+
 export class RateLimiter extends DurableObject<Env> {
   private state: LimiterState;
+  private holders: Holders;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.state = (ctx.storage.kv.get("state") as LimiterState | undefined) ?? initial();
+    this.holders = (ctx.storage.kv.get("holders") as Holders | undefined) ?? {};
   }
 
-  /** Lease up to `tokens` request slots. */
-  acquire(limits: RateLimit, tokens: number): Lease {
-    const lease = grant(this.state, limits, Math.max(0, Math.min(tokens, 1000)), Date.now());
+  /** Lease up to `tokens` request slots, each also a permit for one request in flight. */
+  acquire(limits: RateLimit, tokens: number, options: LeaseOptions): Lease {
+    const lease = grantWithPermits(this.state, this.holders, limits, Math.max(0, Math.min(tokens, 1000)), options, Date.now());
     this.ctx.storage.kv.put("state", this.state);
+    this.ctx.storage.kv.put("holders", this.holders);
     return lease;
+  }
+
+  /** Give permits back: the holder's requests ended, or it leased more than it used. */
+  release(holder: string, permits: number): void {
+    const h = this.holders[holder];
+    if (!h) return;
+    h.permits = Math.max(0, h.permits - permits);
+    if (h.permits === 0) delete this.holders[holder];
+    this.ctx.storage.kv.put("holders", this.holders);
   }
 
   /** The upstream answered 429 despite the lease (another client, or its clock): back off. */
@@ -104,7 +147,7 @@ export class RateLimiter extends DurableObject<Env> {
     this.ctx.storage.kv.put("state", this.state);
   }
 
-  snapshot(): LimiterState {
-    return { ...this.state };
+  snapshot(): LimiterState & { inFlight: number } {
+    return { ...this.state, inFlight: Object.values(this.holders).reduce((n, h) => n + h.permits, 0) };
   }
 }

@@ -1,22 +1,26 @@
 // The run coordinator: one Durable Object per run. It plans the batches, keeps one row per task
 // in SQLite, enqueues tasks in windows, takes results back one call per queue batch, and moves
-// the run through ingest → refine → silver → aggregate. An alarm re-sends tasks whose messages
-// went quiet, so a lost message or an evicted consumer cannot stall a run.
+// the run through ingest → refine → silver → aggregate. When a phase's tasks are settled, the
+// ones that failed after every attempt get retry passes (`retry-1`, `retry-2`, …) before the run
+// moves on. An alarm re-sends tasks whose messages went quiet, so a lost message or an evicted
+// consumer cannot stall a run.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
-import { runManifest, writeAggregateManifest, writeRunManifest } from "../src/manifests";
+import { putJson, runManifest, writeAggregateManifest, writeRunManifest } from "../src/manifests";
 import { getPipeline } from "../src/pipelines";
-import { registryStub } from "../src/stubs";
 import type { Pipeline } from "../src/pipelines/define";
-import type { BatchSpec, Json, Phase, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
+import { layout } from "../src/r2/layout";
+import { registryStub } from "../src/stubs";
+import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
-import { NEXT_PHASE, expectedTasks, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
+import { NEXT_PHASE, expectedTasks, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./coordinator/store";
 
 export interface StartRequest {
   runId: string;
   pipeline: string;
   params: Json;
+  options?: RunOptions;
   now: number;
 }
 
@@ -26,6 +30,7 @@ export const MAX_IN_FLIGHT = 500;
 export const STALE_TASK_MS = 30 * 60_000;
 const WATCHDOG_MS = 5 * 60_000;
 const SEND_BATCH = 100;
+const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
 export class RunCoordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
@@ -43,9 +48,8 @@ export class RunCoordinator extends DurableObject<Env> {
       const batches = (function* (): Generator<BatchSpec> {
         for (const b of pipeline.plan(req.params)) yield { id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data };
       })();
-      this.ctx.storage.transactionSync(() =>
-        this.store.create({ id: req.runId, pipeline: req.pipeline, params: req.params, status: "running", phase: "ingest", batches: 0, createdAt: req.now, startedAt: req.now }, batches),
-      );
+      const run = { id: req.runId, pipeline: req.pipeline, params: req.params, options: req.options ?? {}, status: "running" as const, phase: "ingest" as const, batches: 0, createdAt: req.now, startedAt: req.now };
+      this.ctx.storage.transactionSync(() => this.store.create(run, batches));
       if (this.store.run()!.batches === 0) await this.finish("failed", "the params plan no batches", req.now);
       else {
         await this.recordSummary();
@@ -59,9 +63,9 @@ export class RunCoordinator extends DurableObject<Env> {
   /** Results of one queue batch. Duplicates and results for settled tasks are ignored. */
   async report(results: TaskResult[]): Promise<{ accepted: number; ignored: number }> {
     const now = Date.now();
-    let accepted = 0;
     const run = this.store.run();
     if (!run) return { accepted: 0, ignored: results.length };
+    let accepted = 0;
     for (const r of results) {
       const task = this.store.task(r.taskId);
       if (!task || task.status === "succeeded" || task.status === "dead" || task.status === "failed") continue;
@@ -75,6 +79,30 @@ export class RunCoordinator extends DurableObject<Env> {
     return { accepted, ignored: results.length - accepted };
   }
 
+  /**
+   * Re-run the failed (not dead) tasks of a finished run, then re-aggregate into a new output
+   * generation. Returns null when there is nothing to redrive.
+   */
+  async redrive(): Promise<{ view: RunView; tasks: number } | { error: string }> {
+    const run = this.store.run();
+    if (!run) return { error: "not_found" };
+    if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
+    const failed = this.store.latest("failed");
+    if (failed.length === 0) return { error: "nothing_to_redrive" };
+    const now = Date.now();
+    const first = BATCH_PHASES.find((p) => failed.some((t) => t.phase === p))!;
+    const generation = run.generation + 1;
+    const group = `redrive-${generation - 1}`;
+    this.ctx.storage.transactionSync(() => {
+      this.store.reopen(first, generation, now);
+      this.insert(planAgain(failed.filter((t) => t.phase === first), group));
+    });
+    await this.recordSummary();
+    await this.writeManifest(now);
+    await this.dispatch(now);
+    return { view: this.view()!, tasks: failed.length };
+  }
+
   view(): RunView | null {
     const run = this.store.run();
     if (!run) return null;
@@ -83,8 +111,9 @@ export class RunCoordinator extends DurableObject<Env> {
     const pipeline = getPipeline(run.pipeline);
     const phases = Object.fromEntries(PHASES.map((p) => [p, { ...counts[p], startedAt: times.get(p)?.startedAt ?? null, finishedAt: times.get(p)?.finishedAt ?? null }])) as RunView["phases"];
     const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
+    const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
     const finished = TERMINAL_RUN_STATUSES.includes(run.status);
-    const total = finished ? done : Math.max(expectedTasks(run.batches, pipeline.mergeFanIn), done);
+    const total = finished ? done : Math.max(expectedTasks(run.batches, pipeline.mergeFanIn) + this.store.extraTasks(), all);
     return {
       id: run.id,
       pipeline: run.pipeline,
@@ -95,7 +124,10 @@ export class RunCoordinator extends DurableObject<Env> {
       finishedAt: run.finishedAt,
       reason: run.reason,
       params: run.params,
+      options: run.options,
+      generation: run.generation,
       batches: run.batches,
+      lostBatches: this.store.lostBatches(),
       phases,
       progress: { done, total, percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10 },
       badRows: this.store.badRows(),
@@ -121,6 +153,13 @@ export class RunCoordinator extends DurableObject<Env> {
     await this.dispatch(now);
   }
 
+  private settings(run: RunRow, pipeline: Pipeline) {
+    return {
+      tolerated: run.options.toleratedFailurePercent ?? pipeline.toleratedFailurePercent,
+      retryPasses: run.options.retryPasses ?? pipeline.retryPasses,
+    };
+  }
+
   private async dispatch(now: number): Promise<void> {
     const run = this.store.run();
     if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
@@ -139,88 +178,113 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
+    const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
     for (let i = 0; i < tasks.length; i += SEND_BATCH) {
       const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
-        body: { v: 1, runId: run.id, pipeline: run.pipeline, taskId: t.id, phase: t.phase, group: t.group, input: t.input },
+        body: { v: 1, runId: run.id, pipeline: run.pipeline, taskId: t.id, phase: t.phase, group: t.group, maxAttempts, input: t.input },
       }));
       if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
     }
   }
 
-  /** Move on when the current phase has no open task. */
-  private async advance(now: number): Promise<void> {
-    for (;;) {
-      const run = this.store.run()!;
-      const phase = run.phase;
-      if (!phase || TERMINAL_RUN_STATUSES.includes(run.status) || this.store.open(phase) > 0) return;
-      const pipeline = getPipeline(run.pipeline);
-      if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
-      this.store.phaseFinished(phase, now);
-      const next = NEXT_PHASE[phase]!;
-      const done = this.store.tasks({ phase, status: "succeeded" });
-      if (next === "aggregate") {
-        const lost = this.store.lostBatches();
-        const percent = (lost / run.batches) * 100;
-        if (done.length === 0) return this.finish("failed", "no batch reached silver", now);
-        if (percent > pipeline.toleratedFailurePercent) {
-          return this.finish("failed", `${lost} of ${run.batches} batches failed (${percent.toFixed(1)}%), over the tolerated ${pipeline.toleratedFailurePercent}%`, now);
-        }
-        const files = done.map((t) => t.output!).sort((a, b) => a.key.localeCompare(b.key));
-        this.enter("aggregate", planMergeLevel(run.id, pipeline, 1, files), now);
-      } else {
-        if (done.length === 0) return this.finish("failed", `no batch succeeded in ${phase}`, now);
-        this.enter(next, planBatchPhase(next as "refine" | "silver", done), now);
-      }
-      await this.writeManifest(now);
-    }
+  private insert(tasks: PlannedTask[]): void {
+    for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.input);
   }
 
-  private enter(phase: Phase, tasks: PlannedTask[], now: number): void {
+  /** Move on when the current phase has no open task: a retry pass, the next phase, or the end. */
+  private async advance(now: number): Promise<void> {
+    const run = this.store.run()!;
+    const phase = run.phase;
+    if (!phase || TERMINAL_RUN_STATUSES.includes(run.status) || this.store.open(phase) > 0) return;
+    const pipeline = getPipeline(run.pipeline);
+    if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
+
+    const { tolerated, retryPasses } = this.settings(run, pipeline);
+    const failed = this.store.latest("failed", phase);
+    const passes = this.store.retryPasses(phase);
+    if (failed.length > 0 && passes < retryPasses) return this.retryPass(run, phase, failed, passes + 1, now);
+
+    this.store.phaseFinished(phase, now);
+    const next = NEXT_PHASE[phase]!;
+    const done = this.store.latest("succeeded", phase);
+    if (next === "aggregate") {
+      const lost = this.store.lostBatches();
+      const percent = (lost / run.batches) * 100;
+      if (done.length === 0) return this.finish("failed", "no batch reached silver", now);
+      if (percent > tolerated) {
+        return this.finish("failed", `${lost} of ${run.batches} batches failed (${percent.toFixed(1)}%), over the tolerated ${tolerated}%`, now);
+      }
+      const files = this.store.latest("succeeded", "silver").map((t) => t.output!).sort((a, b) => a.key.localeCompare(b.key));
+      this.ctx.storage.transactionSync(() => {
+        this.insert(planMergeLevel(run.id, pipeline, run.generation, 1, files));
+        this.store.setPhase("aggregate", now);
+      });
+    } else {
+      const planned = planBatchPhase(next as "refine" | "silver", run.generation > 1 ? `redrive-${run.generation - 1}` : "initial", done, this.store.takenBatches(next));
+      if (planned.length === 0 && this.store.latest("succeeded", next).length === 0) return this.finish("failed", `no batch succeeded in ${phase}`, now);
+      this.ctx.storage.transactionSync(() => {
+        this.insert(planned);
+        this.store.setPhase(next, now);
+      });
+      if (planned.length === 0) return this.advance(now);
+    }
+    await this.writeManifest(now);
+  }
+
+  /** Plan the failed tasks of `phase` again as task group `retry-<pass>`, with a manifest. */
+  private async retryPass(run: RunRow, phase: Phase, failed: TaskRow[], pass: number, now: number): Promise<void> {
+    const group = `retry-${pass}`;
+    const tasks = planAgain(failed, group);
     this.ctx.storage.transactionSync(() => {
-      for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.input);
-      this.store.setPhase(phase, now);
+      this.insert(tasks);
+      this.store.bumpRetryPasses(phase);
+    });
+    const errorTypes: Record<string, number> = {};
+    for (const t of failed) errorTypes[t.error?.type ?? "unknown"] = (errorTypes[t.error?.type ?? "unknown"] ?? 0) + 1;
+    await putJson(this.env.BUCKET, layout.retryManifest(run.id, phase, group), {
+      kind: "retry",
+      runId: run.id,
+      phase,
+      group,
+      failedTaskIds: failed.map((t) => t.id),
+      errorTypes,
+      tasksLaunched: tasks.map((t) => t.id),
+      writtenAt: new Date(now).toISOString(),
     });
   }
 
   /** A merge level is complete: plan the next level, or finish the run. */
   private async advanceMerge(run: RunRow, pipeline: Pipeline, now: number): Promise<void> {
-    const level = this.store.maxMergeLevel();
-    const tasks = this.store.tasks({ phase: "aggregate", group: `merge-L${level}` });
+    const level = this.store.maxMergeLevel(run.generation);
+    const tasks = this.store.mergeTasks(run.generation, level);
     const failed = tasks.find((t) => t.status !== "succeeded");
-    if (failed) {
-      return this.finish("failed", `aggregation task ${failed.id} failed: ${failed.error?.message ?? "unknown error"}`, now);
-    }
-    if (tasks.length === 1 && tasks[0]!.input.kind === "merge" && tasks[0]!.input.final) {
-      const output = tasks[0]!.output!;
+    if (failed) return this.finish("failed", `aggregation task ${failed.id} failed: ${failed.error?.message ?? "unknown error"}`, now);
+    const only = tasks.length === 1 ? tasks[0]! : undefined;
+    if (only?.input.kind === "merge" && only.input.final) {
+      const output = only.output!;
       this.store.phaseFinished("aggregate", now);
       await this.writeAggregate(run, pipeline, output, now);
       const lost = this.store.lostBatches();
       return this.finish(lost > 0 ? "partial" : "succeeded", lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : null, now, output);
     }
-    const files = tasks.map((t) => t.output!);
-    const next = planMergeLevel(run.id, pipeline, level + 1, files);
-    this.ctx.storage.transactionSync(() => {
-      for (const t of next) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.input);
-    });
+    const next = planMergeLevel(run.id, pipeline, run.generation, level + 1, tasks.map((t) => t.output!));
+    this.ctx.storage.transactionSync(() => this.insert(next));
   }
 
-  private async writeAggregate(run: RunRow, pipeline: Pipeline, output: NonNullable<RunRow["output"]>, now: number): Promise<void> {
-    const silver = this.store.tasks({ phase: "silver", status: "succeeded" });
-    const merges = this.store.tasks({ phase: "aggregate" });
-    const levels = new Map<number, { tasks: number; files: number }>();
-    for (const m of merges) {
-      if (m.input.kind !== "merge") continue;
-      const l = levels.get(m.input.level) ?? { tasks: 0, files: 0 };
-      l.tasks++;
-      l.files += m.input.inputs.length;
-      levels.set(m.input.level, l);
+  private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
+    const silver = this.store.latest("succeeded", "silver");
+    const levels: { level: number; tasks: number; files: number }[] = [];
+    for (let level = 1; level <= this.store.maxMergeLevel(run.generation); level++) {
+      const merges = this.store.mergeTasks(run.generation, level);
+      levels.push({ level, tasks: merges.length, files: merges.reduce((n, m) => n + (m.input.kind === "merge" ? m.input.inputs.length : 0), 0) });
     }
     await writeAggregateManifest(this.env.BUCKET, {
       kind: "aggregate",
       runId: run.id,
       pipeline: pipeline.name,
+      generation: run.generation,
       inputs: silver.map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 })),
-      levels: [...levels.entries()].map(([level, l]) => ({ level, ...l })),
+      levels,
       totalRows: output.rows,
       output,
       writtenAt: new Date(now).toISOString(),
@@ -228,7 +292,7 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
-    this.store.finishRun(status, reason, output, now);
+    this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
     await this.writeManifest(now);
     await this.recordSummary();
     await this.ctx.storage.deleteAlarm();
@@ -246,7 +310,7 @@ export class RunCoordinator extends DurableObject<Env> {
 
   private async writeManifest(now: number): Promise<void> {
     const view = this.view()!;
-    const pick = (status: "dead" | "failed") => this.store.tasks({ status, limit: 10_000 }).map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
-    await writeRunManifest(this.env.BUCKET, runManifest(view, pick("dead"), pick("failed"), now));
+    const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
+    await writeRunManifest(this.env.BUCKET, runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now));
   }
 }

@@ -148,6 +148,7 @@ export class SampleUpstream extends DurableObject<Env> {
     const match = /^\/collections\/hourly\/locations\/([0-9,]+)$/.exec(path);
     if (!match) return json(errorBody("not_found", `no route ${path}`), 404);
     const ids = match[1]!.split(",").filter(Boolean);
+    if (ids.some((id) => this.config.failingStations.includes(id))) return json(errorBody("unavailable", "station temporarily unavailable"), 503);
     const deleted = ids.filter((id) => this.config.deletedStations.includes(id) || !STATIONS_BY_ID.has(id));
     if (deleted.length > 0) return json(errorBody("not_found", `unknown or deleted locations: ${deleted.join(",")}`), 404);
     const datetime = url.searchParams.get("datetime") ?? "";

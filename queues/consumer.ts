@@ -41,7 +41,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
   } catch (err) {
     if (err instanceof Deferred) return { kind: "retry", delaySeconds: Math.max(1, Math.ceil(err.delayMs / 1000)) };
     error = toTaskError(err);
-    if (error.class === "retryable" && message.attempts < pipeline.maxAttempts) {
+    if (error.class === "retryable" && message.attempts < body.maxAttempts) {
       console.warn(`task ${body.runId}/${body.taskId} attempt ${message.attempts} failed, will retry: ${error.message}`);
       return { kind: "retry", delaySeconds: backoffSeconds(message.attempts) };
     }
@@ -116,7 +116,7 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
     let pool = pools.get(source.name);
     if (!pool) {
       const demand = ingestJobs.filter((j) => j.pipeline.source.name === source.name).length;
-      pool = new TokenPool(env, source.name, source.rateLimit, demand);
+      pool = new TokenPool(env, source, demand);
       pools.set(source.name, pool);
     }
     return pool;
@@ -135,6 +135,7 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
     bounded(ofKind("silver"), CONCURRENCY.silver, run),
     bounded(ofKind("merge"), CONCURRENCY.merge, run),
   ]);
+  await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
   await reportResults(env, settled);
 }
 

@@ -27,6 +27,7 @@ export interface AggregateManifest {
   kind: "aggregate";
   runId: string;
   pipeline: string;
+  generation: number;
   inputs: { batchId: string; key: string; rows: number; sha256: string }[];
   levels: { level: number; tasks: number; files: number }[];
   totalRows: number;
@@ -39,9 +40,12 @@ export interface RunManifest {
   runId: string;
   pipeline: string;
   params: Json;
+  options: RunView["options"];
+  generation: number;
   status: RunView["status"];
   reason: string | null;
   batches: number;
+  lostBatches: number;
   phases: RunView["phases"];
   output: RunView["output"];
   badRows: number;
@@ -61,9 +65,12 @@ export function runManifest(view: RunView, dead: RunManifest["dead"], failed: Ru
     runId: view.id,
     pipeline: view.pipeline,
     params: view.params,
+    options: view.options,
+    generation: view.generation,
     status: view.status,
     reason: view.reason,
     batches: view.batches,
+    lostBatches: view.lostBatches,
     phases: view.phases,
     output: view.output,
     badRows: view.badRows,
@@ -82,4 +89,4 @@ export async function putJson(bucket: R2Bucket, key: string, value: unknown): Pr
 
 export const writeRunManifest = (bucket: R2Bucket, m: RunManifest) => putJson(bucket, layout.runManifest(m.runId), m);
 export const writeTaskManifest = (bucket: R2Bucket, m: TaskManifest) => putJson(bucket, layout.taskManifest(m.runId, m.taskId), m);
-export const writeAggregateManifest = (bucket: R2Bucket, m: AggregateManifest) => putJson(bucket, layout.aggregateManifest(m.runId), m);
+export const writeAggregateManifest = (bucket: R2Bucket, m: AggregateManifest) => putJson(bucket, layout.aggregateManifest(m.runId, m.generation), m);

@@ -10,9 +10,9 @@ type Rpc<T, K extends keyof T> = {
   [M in K]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
-export type CoordinatorStub = Rpc<RunCoordinator, "start" | "report" | "view" | "tasks">;
+export type CoordinatorStub = Rpc<RunCoordinator, "start" | "report" | "view" | "tasks" | "redrive">;
 export type RegistryStub = Rpc<PipelineRegistry, "record" | "list">;
-export type LimiterStub = Rpc<RateLimiter, "acquire" | "throttled" | "snapshot">;
+export type LimiterStub = Rpc<RateLimiter, "acquire" | "release" | "throttled" | "snapshot">;
 
 export const coordinatorStub = (env: Env, runId: string) =>
   env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(runId)) as unknown as CoordinatorStub;

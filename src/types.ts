@@ -37,7 +37,7 @@ export type TaskInput =
   | { kind: "ingest"; batch: BatchSpec }
   | { kind: "refine"; batchId: string; rawKey: string; partition: string }
   | { kind: "silver"; batchId: string; refinedKey: string }
-  | { kind: "merge"; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
+  | { kind: "merge"; generation: number; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
 
 export type TaskKind = TaskInput["kind"];
 
@@ -50,6 +50,8 @@ export interface TaskMessage {
   phase: Phase;
   /** Task group: `initial`, `retry-1`, `merge-L1`, ... */
   group: string;
+  /** Deliveries before the task counts as failed. */
+  maxAttempts: number;
   input: TaskInput;
 }
 
@@ -78,6 +80,16 @@ export interface TaskResult {
   /** True when the output already existed (marked done) and no work was repeated. */
   reused?: boolean;
   error?: TaskError;
+}
+
+/** Per-run settings that override the pipeline's defaults. */
+export interface RunOptions {
+  /** Share of batches that may be missing (dead or failed) for the run to end `partial`, 0..100. */
+  toleratedFailurePercent?: number;
+  /** Retry passes per phase over tasks that exhausted their attempts. */
+  retryPasses?: number;
+  /** Deliveries per task before it counts as failed (queue retries with backoff in between). */
+  maxAttempts?: number;
 }
 
 export interface PhaseCounts {
@@ -109,7 +121,12 @@ export interface RunSummary {
 
 export interface RunView extends RunSummary {
   params: Json;
+  options: RunOptions;
+  /** Aggregation generation: 1, then one more per redrive. */
+  generation: number;
   batches: number;
+  /** Batches missing from the output so far (dead, or failed after every retry). */
+  lostBatches: number;
   phases: Record<Phase, PhaseCounts & { startedAt: number | null; finishedAt: number | null }>;
   progress: { done: number; total: number; percent: number };
   badRows: number;

@@ -50,6 +50,10 @@ const cases: Case[] = [
   { name: "a bad task filter", request: () => api("/v1/jobs/nope/tasks?status=weird"), status: 400, code: "invalid_query" },
   { name: "a bad list limit", request: () => api("/v1/jobs?limit=0"), status: 400, code: "invalid_query" },
   { name: "a list of an unknown pipeline", request: () => api("/v1/jobs?pipeline=nope"), status: 404, code: "not_found" },
+  { name: "a redrive of an unknown run", request: () => api("/v1/jobs/sample-weather-20240101t000000-abcdef/redrive", { method: "POST" }), status: 404, code: "not_found" },
+  { name: "a redrive of a bad run id", request: () => api("/v1/jobs/..%2Fx/redrive", { method: "POST" }), status: 400, code: "invalid_run_id" },
+  { name: "options out of range", request: postJson({ ...good, options: { toleratedFailurePercent: 150 } }), status: 400, code: "invalid_body" },
+  { name: "an unknown option", request: postJson({ ...good, options: { turbo: true } }), status: 400, code: "invalid_body" },
   { name: "an unknown route", request: () => api("/v2/things"), status: 404, code: "not_found" },
 ];
 

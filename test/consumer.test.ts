@@ -13,6 +13,7 @@ function ingestMessage(runId: string, station: string, id = "b000000"): TaskMess
     taskId: `ingest-${id}`,
     phase: "ingest",
     group: "initial",
+    maxAttempts: 5,
     input: {
       kind: "ingest",
       batch: { id, partition: `hourly/stations=${station}/start=2020-01-01/end=2020-01-02`, data: { stations: [station], start: "2020-01-01", end: "2020-01-02" } },

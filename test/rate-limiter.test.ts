@@ -1,6 +1,6 @@
 // The limiter's grants, replayed over simulated time against the upstream's own admission rule.
 import { describe, expect, it } from "vitest";
-import { HORIZON_MS, grant, penalize } from "../durable-objects/rate-limiter";
+import { HORIZON_MS, grant, grantWithPermits, penalize, type Holders } from "../durable-objects/rate-limiter";
 import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../src/upstream/classify";
 
 const fresh = () => ({ tat: 0, hourStart: 0, hourUsed: 0, pausedUntil: 0, penalty: 1, penaltyAt: 0 });
@@ -66,6 +66,25 @@ describe("rate limiter grants", () => {
     penalize(later, 0, undefined);
     const recovered = grant(later, { perSecond: 10, burst: 1 }, 3, 60_000);
     expect(recovered.slots[1]! - recovered.slots[0]!).toBeLessThan(110);
+  });
+});
+
+describe("in-flight permits", () => {
+  it("bounds requests in flight across holders, and gets them back on release or expiry", () => {
+    const state = fresh();
+    const holders: Holders = {};
+    const limits = { perSecond: 1000 };
+    const opts = (holder: string, release = 0) => ({ holder, maxInFlight: 10, release, leaseMs: 60_000 });
+    expect(grantWithPermits(state, holders, limits, 8, opts("a"), 0).slots).toHaveLength(8);
+    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 0).slots).toHaveLength(2);
+    const none = grantWithPermits(state, holders, limits, 8, opts("b"), 1);
+    expect(none.slots).toHaveLength(0);
+    expect(none.retryAfterMs).toBeGreaterThan(0);
+    // a gives back 5 finished requests with its next call
+    expect(grantWithPermits(state, holders, limits, 3, opts("a", 5), 2).slots).toHaveLength(3);
+    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 3).slots).toHaveLength(2);
+    // a stops calling: its permits come back when its lease expires
+    expect(grantWithPermits(state, holders, limits, 8, opts("c"), 70_000).slots).toHaveLength(8);
   });
 });
 

@@ -34,7 +34,7 @@ describe("a run from submit to gold Parquet, in workerd", () => {
 
     const manifest = await (await api(`/v1/jobs/${id}/manifest`)).json<{ status: string; batches: number }>();
     expect(manifest).toMatchObject({ status: "succeeded", batches: 6 });
-    const aggregate = await env.BUCKET.get(`runs/${id}/aggregate.json`);
+    const aggregate = await env.BUCKET.get(`runs/${id}/aggregate-v1.json`);
     const agg = await aggregate!.json<{ totalRows: number; inputs: unknown[]; output: { sha256: string } }>();
     expect(agg.totalRows).toBe(3 * hours);
     expect(agg.inputs).toHaveLength(6);

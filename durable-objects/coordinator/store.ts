@@ -1,13 +1,13 @@
 // The run coordinator's SQLite tables and typed access to them. Synchronous: every method
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
-import type { BatchSpec, Json, OutputFile, Phase, PhaseCounts, RunStatus, TaskError, TaskInput, TaskStatus, TaskView } from "../../src/types";
+import type { BatchSpec, Json, OutputFile, Phase, PhaseCounts, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus, TaskView } from "../../src/types";
 import { PHASES } from "../../src/types";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS run (
-  id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, status TEXT NOT NULL,
-  phase TEXT, batches INTEGER NOT NULL, created_at INTEGER NOT NULL, started_at INTEGER,
-  finished_at INTEGER, reason TEXT, output TEXT
+  id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, options TEXT NOT NULL,
+  status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -17,16 +17,19 @@ CREATE TABLE IF NOT EXISTS tasks (
   started_at INTEGER, finished_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
-CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER);
+CREATE INDEX IF NOT EXISTS tasks_by_phase_batch ON tasks (phase, batch_id, seq);
+CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER, retry_passes INTEGER NOT NULL DEFAULT 0);
 `;
 
 export interface RunRow {
   id: string;
   pipeline: string;
   params: Json;
+  options: RunOptions;
   status: RunStatus;
   phase: Phase | null;
   batches: number;
+  generation: number;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -82,7 +85,7 @@ export class CoordinatorStore {
     return this.run() !== null;
   }
 
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt">, batches: Iterable<BatchSpec>): number {
+  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation">, batches: Iterable<BatchSpec>): number {
     this.sql.exec(DDL);
     this.ready = true;
     let count = 0;
@@ -92,8 +95,8 @@ export class CoordinatorStore {
       count++;
     }
     this.sql.exec(
-      "INSERT INTO run (id, pipeline, params, status, phase, batches, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      run.id, run.pipeline, JSON.stringify(run.params), run.status, run.phase, count, run.createdAt, run.startedAt,
+      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      run.id, run.pipeline, JSON.stringify(run.params), JSON.stringify(run.options), run.status, run.phase, count, run.createdAt, run.startedAt,
     );
     this.phaseStarted("ingest", run.startedAt ?? run.createdAt);
     return count;
@@ -107,9 +110,11 @@ export class CoordinatorStore {
       id: String(r.id),
       pipeline: String(r.pipeline),
       params: JSON.parse(String(r.params)) as Json,
+      options: JSON.parse(String(r.options)) as RunOptions,
       status: String(r.status) as RunStatus,
       phase: str(r.phase) as Phase | null,
       batches: Number(r.batches),
+      generation: Number(r.generation),
       createdAt: Number(r.created_at),
       startedAt: num(r.started_at),
       finishedAt: num(r.finished_at),
@@ -127,8 +132,27 @@ export class CoordinatorStore {
     this.sql.exec("UPDATE run SET status = ?, reason = ?, output = ?, finished_at = ?", status, reason, output ? JSON.stringify(output) : null, now);
   }
 
+  /** Start (or, on a redrive, restart) a phase's clock and its retry passes. */
   phaseStarted(phase: Phase, now: number): void {
-    this.sql.exec("INSERT INTO phases (phase, started_at) VALUES (?, ?) ON CONFLICT (phase) DO NOTHING", phase, now);
+    this.sql.exec(
+      "INSERT INTO phases (phase, started_at) VALUES (?, ?) ON CONFLICT (phase) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, retry_passes = 0",
+      phase, now,
+    );
+  }
+
+  retryPasses(phase: Phase): number {
+    return Number(this.sql.exec("SELECT coalesce(max(retry_passes), 0) AS n FROM phases WHERE phase = ?", phase).one().n);
+  }
+
+  bumpRetryPasses(phase: Phase): number {
+    this.sql.exec("UPDATE phases SET retry_passes = retry_passes + 1 WHERE phase = ?", phase);
+    return this.retryPasses(phase);
+  }
+
+  /** A finished run is running again (redrive): next aggregation generation. */
+  reopen(phase: Phase, generation: number, now: number): void {
+    this.sql.exec("UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?", phase, generation);
+    this.phaseStarted(phase, now);
   }
 
   phaseFinished(phase: Phase, now: number): void {
@@ -215,13 +239,50 @@ export class CoordinatorStore {
     return Number(this.sql.exec("SELECT coalesce(sum(bad_rows), 0) AS n FROM tasks").one().n);
   }
 
-  /** Batches whose chain broke: a dead or failed task in ingest, refine or silver. */
-  lostBatches(): number {
-    return Number(this.sql.exec("SELECT count(DISTINCT batch_id) AS n FROM tasks WHERE status IN ('failed', 'dead') AND phase != 'aggregate'").one().n);
+  /** Tasks that are the latest of their batch in their phase and ended with `status`. */
+  latest(status: "failed" | "dead" | "succeeded", phase?: Phase): TaskRow[] {
+    const rows = this.sql
+      .exec(
+        `SELECT * FROM tasks t WHERE status = ? AND batch_id IS NOT NULL ${phase ? "AND phase = ?" : ""}
+         AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq) ORDER BY seq`,
+        ...(phase ? [status, phase] : [status]),
+      )
+      .toArray();
+    return rows.map(toTask);
   }
 
-  maxMergeLevel(): number {
-    return Number(this.sql.exec("SELECT coalesce(max(json_extract(input, '$.level')), 0) AS n FROM tasks WHERE phase = 'aggregate'").one().n);
+  /** Batches with a succeeded or still open task in `phase`: not to be planned again. */
+  takenBatches(phase: Phase): Set<string> {
+    const rows = this.sql.exec("SELECT DISTINCT batch_id FROM tasks WHERE phase = ? AND status IN ('pending', 'running', 'succeeded')", phase).toArray();
+    return new Set(rows.map((r) => String(r.batch_id)));
+  }
+
+  /** Batches missing from the output so far: their latest task in some phase is dead or failed. */
+  lostBatches(): number {
+    return Number(
+      this.sql
+        .exec(
+          `SELECT count(DISTINCT batch_id) AS n FROM tasks t WHERE status IN ('failed', 'dead') AND batch_id IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
+        )
+        .one().n,
+    );
+  }
+
+  /** Tasks beyond the first per batch and phase (retry passes and redrives), for progress. */
+  extraTasks(): number {
+    return Number(this.sql.exec("SELECT count(*) AS n FROM tasks WHERE batch_id IS NOT NULL AND grp != 'initial'").one().n);
+  }
+
+  maxMergeLevel(generation: number): number {
+    return Number(this.sql.exec("SELECT coalesce(max(json_extract(input, '$.level')), 0) AS n FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ?", generation).one().n);
+  }
+
+  mergeTasks(generation: number, level: number): TaskRow[] {
+    return this.sql
+      .exec("SELECT * FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ? AND json_extract(input, '$.level') = ? ORDER BY seq", generation, level)
+      .toArray()
+      .map(toTask);
   }
 
   storageBytes(): number {

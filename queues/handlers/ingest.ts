@@ -28,14 +28,21 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
 
   if (!(await ctx.tokens.take())) throw new Deferred(ctx.tokens.deferMs);
   const request = pipeline.request(batch);
-  const response = await fetchUpstream(env, request.url, { headers: request.headers, timeoutMs: pipeline.source.timeoutMs });
-  if (!response.ok) {
-    const wait = retryAfterMs(response.headers.get("retry-after"));
-    await response.body?.cancel();
-    if (response.status === 429) await ctx.tokens.throttled(wait);
-    throw httpFailure(response.status, request.url, wait);
+  let body: string;
+  let contentType: string;
+  try {
+    const response = await fetchUpstream(env, request.url, { headers: request.headers, timeoutMs: pipeline.source.timeoutMs });
+    if (!response.ok) {
+      const wait = retryAfterMs(response.headers.get("retry-after"));
+      await response.body?.cancel();
+      if (response.status === 429) await ctx.tokens.throttled(wait);
+      throw httpFailure(response.status, request.url, wait);
+    }
+    contentType = response.headers.get("content-type") ?? "application/json";
+    body = await response.text();
+  } finally {
+    ctx.tokens.done();
   }
-  const body = await response.text();
   let rows: number;
   try {
     rows = pipeline.parse(body, batch).length;
@@ -45,7 +52,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);
   await env.BUCKET.put(key, bytes, {
-    httpMetadata: { contentType: response.headers.get("content-type") ?? "application/json" },
+    httpMetadata: { contentType },
     customMetadata: { sha256, rows: String(rows), fetchedAt: new Date().toISOString() },
     sha256,
   });

@@ -55,6 +55,8 @@ export interface PipelineDefinition<Params> {
   maxAttempts?: number;
   /** Share of batches that may fail (dead or exhausted) before the run counts as failed, 0..100. */
   toleratedFailurePercent?: number;
+  /** Retry passes per phase over the tasks that failed after every attempt. */
+  retryPasses?: number;
   /** Files merged by one aggregation task. */
   mergeFanIn?: number;
   /** Largest number of batches a run may plan. */
@@ -77,6 +79,7 @@ export interface Pipeline {
   refinedColumns: ColumnSpec[];
   maxAttempts: number;
   toleratedFailurePercent: number;
+  retryPasses: number;
   mergeFanIn: number;
   maxBatches: number;
 }
@@ -100,6 +103,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     refinedColumns: columns.map((c) => ({ ...c, nullable: true })),
     maxAttempts: def.maxAttempts ?? 5,
     toleratedFailurePercent: def.toleratedFailurePercent ?? 0,
+    retryPasses: def.retryPasses ?? 2,
     mergeFanIn: def.mergeFanIn ?? 16,
     maxBatches: def.maxBatches ?? 100_000,
   };

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Env } from "../env";
-import { ApiError, badRequest, notFound } from "../errors";
+import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { newRunId, runIdSchema } from "../ids";
 import { PIPELINES, findPipeline } from "../pipelines";
@@ -11,10 +11,19 @@ import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../stubs";
 import { PHASES, RUN_STATUSES, TASK_STATUSES, type Json, type RunSummary } from "../types";
 
+const optionsSchema = z
+  .object({
+    toleratedFailurePercent: z.number().min(0).max(100).optional(),
+    retryPasses: z.number().int().min(0).max(5).optional(),
+    maxAttempts: z.number().int().min(1).max(20).optional(),
+  })
+  .strict();
+
 const submitSchema = z
   .object({
     pipeline: z.string().min(1).max(128),
     params: z.record(z.string(), z.unknown()).default({}),
+    options: optionsSchema.default({}),
   })
   .strict();
 
@@ -67,7 +76,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
     if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
     const now = Date.now();
     const id = newRunId(pipeline.name, now);
-    const view = await coordinatorStub(c.env, id).start({ runId: id, pipeline: pipeline.name, params, now });
+    const view = await coordinatorStub(c.env, id).start({ runId: id, pipeline: pipeline.name, params, options: body.options, now });
     return c.json({ id, status: view.status, links: links(id) }, 202, { location: `/v1/jobs/${id}` });
   })
   .get("/", async (c) => {
@@ -96,6 +105,16 @@ export const jobs = new Hono<{ Bindings: Env }>()
     await viewOrThrow(c.env, id);
     const page = await coordinatorStub(c.env, id).tasks({ phase: q.phase, status: q.status, afterSeq: q.cursor, limit: q.limit });
     return c.json({ tasks: page.tasks.map(({ seq: _seq, ...t }) => t), next: page.next === null ? null : String(page.next) });
+  })
+  .post("/:id/redrive", async (c) => {
+    const id = runId(c.req.param("id"));
+    const result = await coordinatorStub(c.env, id).redrive();
+    if ("error" in result) {
+      if (result.error === "not_found") throw notFound(`run ${id}`);
+      if (result.error === "run_active") throw conflict("run_active", `run ${id} is still running: redrive it once it has ended`);
+      throw conflict("nothing_to_redrive", `run ${id} has no failed tasks to redrive (dead tasks are never retried)`);
+    }
+    return c.json({ id, status: result.view.status, tasks: result.tasks, generation: result.view.generation, links: links(id) }, 202);
   })
   .get("/:id/manifest", async (c) => {
     const id = runId(c.req.param("id"));
