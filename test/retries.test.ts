@@ -128,3 +128,32 @@ describe("a run against a faulty, rate-limited upstream", () => {
     expect(Object.values((stats as unknown as { faults: Record<string, number> }).faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 });
+
+describe("what a consumer could not deliver", () => {
+  it("records a dead-lettered task as failed, and a retry pass runs it again", async () => {
+    await configureSample({ latencyMs: 1500 });
+    const { default: worker } = await import("../src/index");
+    const id = await submit("sample-weather", { stations: ["10333"], from: "2024-08-01", to: "2024-08-02", chunk: "day" });
+    const body = { v: 1, runId: id, pipeline: "sample-weather", taskId: "ingest-b000000", phase: "ingest", group: "initial", maxAttempts: 5, input: { kind: "ingest", batch: { id: "b000000", partition: "hourly/stations=10333/start=2024-08-01/end=2024-08-02", data: { stations: ["10333"], start: "2024-08-01", end: "2024-08-02" } } } };
+    const acks: string[] = [];
+    const message = { id: "d0", timestamp: new Date(), attempts: 11, body, ack: () => void acks.push("d0"), retry: () => undefined };
+    await worker.queue({ queue: "sluice-tasks-dlq", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>, env);
+    expect(acks).toEqual(["d0"]);
+    const run = await waitForRun(id);
+    expect(run.status).toBe("succeeded");
+    const ingest = await tasks(id, "phase=ingest");
+    expect(ingest.map((t) => `${t.id}:${t.status}:${t.error?.type ?? ""}`)).toEqual(["ingest-b000000:failed:delivery_exhausted", "ingest-b000000-retry-1:succeeded:"]);
+  });
+
+  it("backs off after 429s from an upstream stricter than declared, and still finishes", async () => {
+    await configureSample({ perSecond: 4, burst: 2 });
+    const id = await submit("sample-weather", { stations: ["10000", "10037", "10074", "10111"], from: "2024-09-01", to: "2024-09-04", chunk: "day", stationsPerBatch: 1 });
+    const run = await waitForRun(id);
+    expect(run.status).toBe("succeeded");
+    const stats = await sampleStats();
+    expect(stats.violations).toBeGreaterThan(0);
+    const limiter = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("sample-edr")).snapshot();
+    expect(limiter.penaltyAt).toBeGreaterThan(0);
+    expect(limiter.inFlight).toBe(0);
+  });
+});
