@@ -15,13 +15,21 @@ export class PipelineRegistry extends DurableObject<Env> {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS runs (
       id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, summary TEXT NOT NULL
-    ); CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC);`);
+    ); CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC);
+    CREATE TABLE IF NOT EXISTS versions (window TEXT PRIMARY KEY, last INTEGER NOT NULL);`);
   }
 
   record(summary: RunSummary): void {
     this.ctx.storage.sql.exec(
       "INSERT INTO runs (id, status, created_at, summary) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, summary = excluded.summary",
       summary.id, summary.status, summary.createdAt, JSON.stringify(summary),
+    );
+  }
+
+  /** The next version number of a window's outputs: 1, 2, … never reused. */
+  allocateVersion(window: string): number {
+    return Number(
+      this.ctx.storage.sql.exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window).one().last,
     );
   }
 

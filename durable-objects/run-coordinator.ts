@@ -1,19 +1,21 @@
 // The run coordinator: one Durable Object per run. It plans the batches, keeps one row per task
 // in SQLite, enqueues tasks in windows, takes results back one call per queue batch, and moves
-// the run through ingest → refine → silver → aggregate. When a phase's tasks are settled, the
-// ones that failed after every attempt get retry passes (`retry-1`, `retry-2`, …) before the run
-// moves on. An alarm re-sends tasks whose messages went quiet, so a lost message or an evicted
-// consumer cannot stall a run.
+// the run through ingest → refine → silver → aggregate → quality. When a phase's tasks are
+// settled, the ones that failed after every attempt get retry passes (`retry-1`, …) before the
+// run moves on. A finished run can be redriven (its failed tasks) or re-run from any phase after
+// ingest: each is a new generation writing a new output version, the old one left intact. An
+// alarm re-sends tasks whose messages went quiet.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import { putJson, runManifest, writeAggregateManifest, writeRunManifest } from "../src/manifests";
 import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
-import { layout } from "../src/r2/layout";
+import { layout, versionName } from "../src/r2/layout";
 import { registryStub } from "../src/stubs";
 import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
-import { NEXT_PHASE, expectedTasks, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
+import { NEXT_PHASE, PREVIOUS_PHASE, expectedTasks, phaseIndex, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
+import { runQuality } from "./coordinator/quality";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./coordinator/store";
 
 export interface StartRequest {
@@ -23,6 +25,8 @@ export interface StartRequest {
   options?: RunOptions;
   now: number;
 }
+
+export type RerunResult = { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed"; message?: string };
 
 /** Tasks in flight (enqueued, not reported) per run. */
 export const MAX_IN_FLIGHT = 500;
@@ -48,14 +52,14 @@ export class RunCoordinator extends DurableObject<Env> {
       const batches = (function* (): Generator<BatchSpec> {
         for (const b of pipeline.plan(req.params)) yield { id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data };
       })();
-      const run = { id: req.runId, pipeline: req.pipeline, params: req.params, options: req.options ?? {}, status: "running" as const, phase: "ingest" as const, batches: 0, createdAt: req.now, startedAt: req.now };
+      const window = pipeline.window(req.params);
+      const run = { id: req.runId, pipeline: req.pipeline, params: req.params, options: req.options ?? {}, status: "running" as const, phase: "ingest" as const, batches: 0, window, createdAt: req.now, startedAt: req.now };
       this.ctx.storage.transactionSync(() => this.store.create(run, batches));
-      if (this.store.run()!.batches === 0) await this.finish("failed", "the params plan no batches", req.now);
-      else {
-        await this.recordSummary();
-        await this.writeManifest(req.now);
-        await this.dispatch(req.now);
-      }
+      if (this.store.run()!.batches === 0) return this.finish("failed", "the params plan no batches", req.now).then(() => this.view()!);
+      await this.allocateVersion();
+      await this.recordSummary();
+      await this.writeManifest(req.now);
+      await this.dispatch(req.now);
     }
     return this.view()!;
   }
@@ -79,11 +83,8 @@ export class RunCoordinator extends DurableObject<Env> {
     return { accepted, ignored: results.length - accepted };
   }
 
-  /**
-   * Re-run the failed (not dead) tasks of a finished run, then re-aggregate into a new output
-   * generation. Returns null when there is nothing to redrive.
-   */
-  async redrive(): Promise<{ view: RunView; tasks: number } | { error: string }> {
+  /** Re-run the failed (not dead) tasks of a finished run, then re-aggregate as a new version. */
+  async redrive(): Promise<RerunResult & { tasks?: number }> {
     const run = this.store.run();
     if (!run) return { error: "not_found" };
     if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
@@ -92,15 +93,49 @@ export class RunCoordinator extends DurableObject<Env> {
     const now = Date.now();
     const first = BATCH_PHASES.find((p) => failed.some((t) => t.phase === p))!;
     const generation = run.generation + 1;
-    const group = `redrive-${generation - 1}`;
     this.ctx.storage.transactionSync(() => {
-      this.store.reopen(first, generation, now);
-      this.insert(planAgain(failed.filter((t) => t.phase === first), group));
+      this.store.reopen(first, generation, null, run.params, now);
+      this.insert(planAgain(failed.filter((t) => t.phase === first), generation));
     });
-    await this.recordSummary();
-    await this.writeManifest(now);
-    await this.dispatch(now);
+    await this.allocateVersion();
+    await this.restarted(now);
     return { view: this.view()!, tasks: failed.length };
+  }
+
+  /**
+   * Re-run `phase` and every phase after it from the stored layer below, with (optionally)
+   * changed params that do not change the plan. Nothing is downloaded again.
+   */
+  async rerun(phase: Exclude<Phase, "ingest">, params: Json): Promise<RerunResult> {
+    const run = this.store.run();
+    if (!run) return { error: "not_found" };
+    if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
+    const pipeline = getPipeline(run.pipeline);
+    const batches = this.store.batchSpecs();
+    const planned = [...pipeline.plan(params)];
+    if (planned.length !== batches.length || planned.some((b, i) => b.partition !== batches[i]!.partition)) {
+      return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
+    }
+    const now = Date.now();
+    const generation = run.generation + 1;
+    const previous = PREVIOUS_PHASE[phase]!;
+    this.ctx.storage.transactionSync(() => this.store.reopen(phase, generation, phase, params, now));
+    if (phase !== "quality") await this.allocateVersion();
+    const current = this.store.run()!;
+    const tasks =
+      phase === "aggregate"
+        ? this.firstMergeLevel(current, pipeline)
+        : phase === "quality"
+          ? []
+          : planBatchPhase(phase, generation, this.store.latest("succeeded", previous), new Set(), params);
+    if (phase !== "quality" && tasks.length === 0) {
+      await this.finish("failed", `nothing to re-run: no batch succeeded in ${previous}`, now);
+      return { view: this.view()! };
+    }
+    this.ctx.storage.transactionSync(() => this.insert(tasks));
+    await this.restarted(now);
+    if (phase === "quality") await this.advance(now);
+    return { view: this.view()! };
   }
 
   view(): RunView | null {
@@ -126,6 +161,7 @@ export class RunCoordinator extends DurableObject<Env> {
       params: run.params,
       options: run.options,
       generation: run.generation,
+      version: run.version ? versionName(run.version, "gold") : null,
       batches: run.batches,
       lostBatches: this.store.lostBatches(),
       phases,
@@ -138,7 +174,7 @@ export class RunCoordinator extends DurableObject<Env> {
   tasks(filter: { phase?: Phase; status?: TaskStatus; afterSeq?: number; limit: number }): { tasks: (TaskView & { seq: number })[]; next: number | null } {
     if (!this.store.exists()) return { tasks: [], next: null };
     const rows = this.store.tasks({ ...filter, limit: filter.limit + 1 });
-    const page = rows.slice(0, filter.limit).map(({ input: _input, output: _output, badRows: _bad, enqueuedAt: _e, ...view }) => view);
+    const page = rows.slice(0, filter.limit).map(({ input: _i, output: _o, badRows: _b, enqueuedAt: _e, profile: _p, generation: _g, ...view }) => view);
     return { tasks: page, next: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
   }
 
@@ -160,6 +196,17 @@ export class RunCoordinator extends DurableObject<Env> {
     };
   }
 
+  private async allocateVersion(): Promise<void> {
+    const run = this.store.run()!;
+    this.store.setVersion(await registryStub(this.env, run.pipeline).allocateVersion(run.window.name));
+  }
+
+  private async restarted(now: number): Promise<void> {
+    await this.recordSummary();
+    await this.writeManifest(now);
+    await this.dispatch(now);
+  }
+
   private async dispatch(now: number): Promise<void> {
     const run = this.store.run();
     if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
@@ -179,16 +226,28 @@ export class RunCoordinator extends DurableObject<Env> {
 
   private async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
     const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
+    const version = run.version!;
     for (let i = 0; i < tasks.length; i += SEND_BATCH) {
       const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
-        body: { v: 1, runId: run.id, pipeline: run.pipeline, taskId: t.id, phase: t.phase, group: t.group, maxAttempts, input: t.input },
+        body: { v: 1, runId: run.id, pipeline: run.pipeline, taskId: t.id, phase: t.phase, group: t.group, maxAttempts, version, force: run.options.force, input: t.input },
       }));
       if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
     }
   }
 
   private insert(tasks: PlannedTask[]): void {
-    for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.input);
+    for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.generation, t.input);
+  }
+
+  /** Batches already handled in `phase`: this generation's, when the generation recomputes it. */
+  private taken(run: RunRow, phase: Phase): Set<string> {
+    const recompute = run.rerunFrom !== null && phaseIndex(phase) >= phaseIndex(run.rerunFrom);
+    return this.store.takenBatches(phase, recompute ? run.generation : undefined);
+  }
+
+  private firstMergeLevel(run: RunRow, pipeline: Pipeline): PlannedTask[] {
+    const files = this.store.latest("succeeded", "silver").map((t) => t.output!).sort((a, b) => a.key.localeCompare(b.key));
+    return planMergeLevel(pipeline, run.version!, run.generation, 1, files);
   }
 
   /** Move on when the current phase has no open task: a retry pass, the next phase, or the end. */
@@ -198,6 +257,7 @@ export class RunCoordinator extends DurableObject<Env> {
     if (!phase || TERMINAL_RUN_STATUSES.includes(run.status) || this.store.open(phase) > 0) return;
     const pipeline = getPipeline(run.pipeline);
     if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
+    if (phase === "quality") return this.quality(run, pipeline, now);
 
     const { tolerated, retryPasses } = this.settings(run, pipeline);
     const failed = this.store.latest("failed", phase);
@@ -206,21 +266,20 @@ export class RunCoordinator extends DurableObject<Env> {
 
     this.store.phaseFinished(phase, now);
     const next = NEXT_PHASE[phase]!;
-    const done = this.store.latest("succeeded", phase);
     if (next === "aggregate") {
       const lost = this.store.lostBatches();
       const percent = (lost / run.batches) * 100;
-      if (done.length === 0) return this.finish("failed", "no batch reached silver", now);
+      if (this.store.latest("succeeded", "silver").length === 0) return this.finish("failed", "no batch reached silver", now);
       if (percent > tolerated) {
         return this.finish("failed", `${lost} of ${run.batches} batches failed (${percent.toFixed(1)}%), over the tolerated ${tolerated}%`, now);
       }
-      const files = this.store.latest("succeeded", "silver").map((t) => t.output!).sort((a, b) => a.key.localeCompare(b.key));
       this.ctx.storage.transactionSync(() => {
-        this.insert(planMergeLevel(run.id, pipeline, run.generation, 1, files));
+        this.insert(this.firstMergeLevel(run, pipeline));
         this.store.setPhase("aggregate", now);
       });
     } else {
-      const planned = planBatchPhase(next as "refine" | "silver", run.generation > 1 ? `redrive-${run.generation - 1}` : "initial", done, this.store.takenBatches(next));
+      const done = this.store.latest("succeeded", phase);
+      const planned = planBatchPhase(next as "refine" | "silver", run.generation, done, this.taken(run, next), run.params);
       if (planned.length === 0 && this.store.latest("succeeded", next).length === 0) return this.finish("failed", `no batch succeeded in ${phase}`, now);
       this.ctx.storage.transactionSync(() => {
         this.insert(planned);
@@ -234,18 +293,19 @@ export class RunCoordinator extends DurableObject<Env> {
   /** Plan the failed tasks of `phase` again as task group `retry-<pass>`, with a manifest. */
   private async retryPass(run: RunRow, phase: Phase, failed: TaskRow[], pass: number, now: number): Promise<void> {
     const group = `retry-${pass}`;
-    const tasks = planAgain(failed, group);
+    const tasks = planAgain(failed, run.generation, group);
     this.ctx.storage.transactionSync(() => {
       this.insert(tasks);
       this.store.bumpRetryPasses(phase);
     });
     const errorTypes: Record<string, number> = {};
     for (const t of failed) errorTypes[t.error?.type ?? "unknown"] = (errorTypes[t.error?.type ?? "unknown"] ?? 0) + 1;
-    await putJson(this.env.BUCKET, layout.retryManifest(run.id, phase, group), {
+    await putJson(this.env.BUCKET, layout.retryManifest(run.id, phase, run.generation > 1 ? `g${run.generation}-${group}` : group), {
       kind: "retry",
       runId: run.id,
       phase,
       group,
+      generation: run.generation,
       failedTaskIds: failed.map((t) => t.id),
       errorTypes,
       tasksLaunched: tasks.map((t) => t.id),
@@ -253,7 +313,7 @@ export class RunCoordinator extends DurableObject<Env> {
     });
   }
 
-  /** A merge level is complete: plan the next level, or finish the run. */
+  /** A merge level is complete: plan the next level, or move to the quality phase. */
   private async advanceMerge(run: RunRow, pipeline: Pipeline, now: number): Promise<void> {
     const level = this.store.maxMergeLevel(run.generation);
     const tasks = this.store.mergeTasks(run.generation, level);
@@ -264,11 +324,24 @@ export class RunCoordinator extends DurableObject<Env> {
       const output = only.output!;
       this.store.phaseFinished("aggregate", now);
       await this.writeAggregate(run, pipeline, output, now);
-      const lost = this.store.lostBatches();
-      return this.finish(lost > 0 ? "partial" : "succeeded", lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : null, now, output);
+      this.store.setPhase("quality", now);
+      return this.quality(this.store.run()!, pipeline, now, output);
     }
-    const next = planMergeLevel(run.id, pipeline, run.generation, level + 1, tasks.map((t) => t.output!));
+    const next = planMergeLevel(pipeline, run.version!, run.generation, level + 1, tasks.map((t) => t.output!));
     this.ctx.storage.transactionSync(() => this.insert(next));
+  }
+
+  /** Measure the checks, write the quality manifest, and end the run by their verdict. */
+  private async quality(run: RunRow, pipeline: Pipeline, now: number, output?: OutputFile): Promise<void> {
+    const report = runQuality(pipeline, run.params, this.store.latest("succeeded", "silver"), this.store.batchSpecs());
+    this.store.setQuality(report);
+    this.store.phaseFinished("quality", now);
+    const version = run.version!;
+    await putJson(this.env.BUCKET, layout.qualityManifest(run.id, version.n), { kind: "quality", runId: run.id, version: versionName(version, "gold"), ...report, writtenAt: new Date(now).toISOString() });
+    const finalOutput = output ?? run.output;
+    if (!report.passed) return this.finish("failed", report.reason, now, finalOutput);
+    const lost = this.store.lostBatches();
+    return this.finish(lost > 0 ? "partial" : "succeeded", lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : null, now, finalOutput);
   }
 
   private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
@@ -282,7 +355,8 @@ export class RunCoordinator extends DurableObject<Env> {
       kind: "aggregate",
       runId: run.id,
       pipeline: pipeline.name,
-      generation: run.generation,
+      version: versionName(run.version!, "gold"),
+      generation: run.version!.n,
       inputs: silver.map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 })),
       levels,
       totalRows: output.rows,

@@ -6,7 +6,7 @@ import { writeTaskManifest } from "../src/manifests";
 import { findPipeline } from "../src/pipelines";
 import { coordinatorStub } from "../src/stubs";
 import type { Pipeline } from "../src/pipelines/define";
-import type { TaskKind, TaskMessage, TaskResult } from "../src/types";
+import type { Json, TaskKind, TaskMessage, TaskResult } from "../src/types";
 import { backoffSeconds, toTaskError } from "../src/upstream/classify";
 import { Deferred, type TaskContext, type TaskOutcome } from "./handlers/context";
 import { ingest } from "./handlers/ingest";
@@ -55,7 +55,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     attempts: message.attempts,
     startedAt,
     finishedAt,
-    ...(outcome ? { output: outcome.output, reused: outcome.reused, badRows: outcome.badRows, badRowSamples: outcome.badRowSamples } : { error }),
+    ...(outcome ? { output: outcome.output, reused: outcome.reused, badRows: outcome.badRows, badRowSamples: outcome.badRowSamples, profile: outcome.profile as Json | undefined } : { error }),
   };
   await writeTaskManifest(env.BUCKET, {
     kind: "task",

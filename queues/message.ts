@@ -9,7 +9,7 @@ const json: z.ZodType<unknown> = z.unknown();
 const taskInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
   z.object({ kind: z.literal("refine"), batchId: z.string(), rawKey: z.string(), partition: z.string() }),
-  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string() }),
+  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string(), params: json }),
   z.object({ kind: z.literal("merge"), generation: z.number().int(), level: z.number().int(), index: z.number().int(), inputs: z.array(outputFile), outputKey: z.string(), final: z.boolean() }),
 ]);
 
@@ -21,6 +21,8 @@ const taskMessage = z.object({
   phase: z.enum(PHASES),
   group: z.string(),
   maxAttempts: z.number().int().min(1).max(100),
+  version: z.object({ window: z.string(), hive: z.string(), n: z.number().int().min(1) }),
+  force: z.boolean().optional(),
   input: taskInput,
 });
 

@@ -27,6 +27,9 @@ export interface AggregateManifest {
   kind: "aggregate";
   runId: string;
   pipeline: string;
+  /** The output version: `2024Q1_v2`. */
+  version: string;
+  /** Its number, which names this manifest (`aggregate-v<n>.json`). */
   generation: number;
   inputs: { batchId: string; key: string; rows: number; sha256: string }[];
   levels: { level: number; tasks: number; files: number }[];
@@ -42,6 +45,7 @@ export interface RunManifest {
   params: Json;
   options: RunView["options"];
   generation: number;
+  version: string | null;
   status: RunView["status"];
   reason: string | null;
   batches: number;
@@ -67,6 +71,7 @@ export function runManifest(view: RunView, dead: RunManifest["dead"], failed: Ru
     params: view.params,
     options: view.options,
     generation: view.generation,
+    version: view.version,
     status: view.status,
     reason: view.reason,
     batches: view.batches,

@@ -10,8 +10,8 @@ type Rpc<T, K extends keyof T> = {
   [M in K]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
-export type CoordinatorStub = Rpc<RunCoordinator, "start" | "report" | "view" | "tasks" | "redrive">;
-export type RegistryStub = Rpc<PipelineRegistry, "record" | "list">;
+export type CoordinatorStub = Rpc<RunCoordinator, "start" | "report" | "view" | "tasks" | "redrive" | "rerun">;
+export type RegistryStub = Rpc<PipelineRegistry, "record" | "list" | "allocateVersion">;
 export type LimiterStub = Rpc<RateLimiter, "acquire" | "release" | "throttled" | "snapshot">;
 
 export const coordinatorStub = (env: Env, runId: string) =>

@@ -2,7 +2,7 @@
 // Vocabulary (see README): a run executes a pipeline; a batch is a slice of its input;
 // a task processes one batch in one phase.
 
-export const PHASES = ["ingest", "refine", "silver", "aggregate"] as const;
+export const PHASES = ["ingest", "refine", "silver", "aggregate", "quality"] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const RUN_STATUSES = ["queued", "running", "succeeded", "partial", "failed", "cancelled", "timed_out"] as const;
@@ -33,10 +33,20 @@ export interface OutputFile {
   sha256: string;
 }
 
+/** One version of a run's outputs: its window and its number among that window's versions. */
+export interface OutputVersion {
+  /** `2024Q1`, `2024-01`, … */
+  window: string;
+  /** Hive-style partition path of the window: `year=2024/quarter=1`. */
+  hive: string;
+  /** Counter per pipeline and window, from the registry: 1, 2, … */
+  n: number;
+}
+
 export type TaskInput =
   | { kind: "ingest"; batch: BatchSpec }
   | { kind: "refine"; batchId: string; rawKey: string; partition: string }
-  | { kind: "silver"; batchId: string; refinedKey: string }
+  | { kind: "silver"; batchId: string; refinedKey: string; params: Json }
   | { kind: "merge"; generation: number; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
 
 export type TaskKind = TaskInput["kind"];
@@ -52,6 +62,10 @@ export interface TaskMessage {
   group: string;
   /** Deliveries before the task counts as failed. */
   maxAttempts: number;
+  /** The output version this task writes into. */
+  version: OutputVersion;
+  /** Forced download: fetch even when bronze raw exists. */
+  force?: boolean;
   input: TaskInput;
 }
 
@@ -79,6 +93,8 @@ export interface TaskResult {
   badRowSamples?: string[];
   /** True when the output already existed (marked done) and no work was repeated. */
   reused?: boolean;
+  /** Silver: the batch's profile for the quality checks (a BatchProfile). */
+  profile?: Json;
   error?: TaskError;
 }
 
@@ -90,6 +106,8 @@ export interface RunOptions {
   retryPasses?: number;
   /** Deliveries per task before it counts as failed (queue retries with backoff in between). */
   maxAttempts?: number;
+  /** Download again even where bronze raw exists (the backfill's force_reprocess). */
+  force?: boolean;
 }
 
 export interface PhaseCounts {
@@ -122,8 +140,10 @@ export interface RunSummary {
 export interface RunView extends RunSummary {
   params: Json;
   options: RunOptions;
-  /** Aggregation generation: 1, then one more per redrive. */
+  /** Output generation of this run: 1, then one more per redrive or phase re-run. */
   generation: number;
+  /** The version the current generation writes: `2024Q1_v2`. */
+  version: string | null;
   batches: number;
   /** Batches missing from the output so far (dead, or failed after every retry). */
   lostBatches: number;

@@ -14,6 +14,7 @@ function ingestMessage(runId: string, station: string, id = "b000000"): TaskMess
     phase: "ingest",
     group: "initial",
     maxAttempts: 5,
+    version: { window: "2020-01-01", hive: "year=2020/month=01/day=01", n: 1 },
     input: {
       kind: "ingest",
       batch: { id, partition: `hourly/stations=${station}/start=2020-01-01/end=2020-01-02`, data: { stations: [station], start: "2020-01-01", end: "2020-01-02" } },

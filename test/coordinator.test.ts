@@ -30,14 +30,15 @@ describe("planning", () => {
   });
 
   it("merges level by level, fan-in files per task, the last level writing gold", () => {
+    const v1 = { window: "2024Q1", hive: "year=2024/quarter=1", n: 1 };
     const files: OutputFile[] = Array.from({ length: 40 }, (_, i) => ({ key: `f${i}`, rows: i, bytes: 1, sha256: "x" }));
-    const l1 = planMergeLevel("r1", sampleWeather, 1, 1, files);
+    const l1 = planMergeLevel(sampleWeather, v1, 1, 1, files);
     expect(l1).toHaveLength(3);
     expect(l1.map((t) => (t.input.kind === "merge" ? t.input.inputs.length : 0))).toEqual([16, 16, 8]);
     expect(l1.every((t) => t.input.kind === "merge" && !t.input.final)).toBe(true);
-    const l2 = planMergeLevel("r1", sampleWeather, 1, 2, files.slice(0, 3));
+    const l2 = planMergeLevel(sampleWeather, v1, 1, 2, files.slice(0, 3));
     expect(l2).toHaveLength(1);
-    expect(l2[0]!.input).toMatchObject({ final: true, outputKey: "gold/sample-weather/run=r1/v1/part-00000.parquet" });
+    expect(l2[0]!.input).toMatchObject({ final: true, outputKey: "gold/dataset=sample-weather/year=2024/quarter=1/version=2024Q1_v1/part-00000.parquet" });
     expect(expectedTasks(40, 16)).toBe(40 * 3 + 3 + 1);
     expect(expectedTasks(1, 16)).toBe(4);
   });

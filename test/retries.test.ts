@@ -134,7 +134,7 @@ describe("what a consumer could not deliver", () => {
     await configureSample({ latencyMs: 1500 });
     const { default: worker } = await import("../src/index");
     const id = await submit("sample-weather", { stations: ["10333"], from: "2024-08-01", to: "2024-08-02", chunk: "day" });
-    const body = { v: 1, runId: id, pipeline: "sample-weather", taskId: "ingest-b000000", phase: "ingest", group: "initial", maxAttempts: 5, input: { kind: "ingest", batch: { id: "b000000", partition: "hourly/stations=10333/start=2024-08-01/end=2024-08-02", data: { stations: ["10333"], start: "2024-08-01", end: "2024-08-02" } } } };
+    const body = { v: 1, runId: id, pipeline: "sample-weather", taskId: "ingest-b000000", phase: "ingest", group: "initial", maxAttempts: 5, version: { window: "2024-08-01", hive: "year=2024/month=08/day=01", n: 1 }, input: { kind: "ingest", batch: { id: "b000000", partition: "hourly/stations=10333/start=2024-08-01/end=2024-08-02", data: { stations: ["10333"], start: "2024-08-01", end: "2024-08-02" } } } };
     const acks: string[] = [];
     const message = { id: "d0", timestamp: new Date(), attempts: 11, body, ack: () => void acks.push("d0"), retry: () => undefined };
     await worker.queue({ queue: "sluice-tasks-dlq", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>, env);

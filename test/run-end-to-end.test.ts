@@ -34,7 +34,9 @@ describe("a run from submit to gold Parquet, in workerd", () => {
 
     const manifest = await (await api(`/v1/jobs/${id}/manifest`)).json<{ status: string; batches: number }>();
     expect(manifest).toMatchObject({ status: "succeeded", batches: 6 });
-    const aggregate = await env.BUCKET.get(`runs/${id}/aggregate-v1.json`);
+    expect(run.version).toMatch(/^2024-01-01_2024-03-01_v\d+$/);
+    expect(run.output?.key).toBe(`gold/dataset=sample-weather/window=2024-01-01_2024-03-01/version=${run.version}/part-00000.parquet`);
+    const aggregate = await env.BUCKET.get(`runs/${id}/aggregate-v${run.version!.split("_v")[1]}.json`);
     const agg = await aggregate!.json<{ totalRows: number; inputs: unknown[]; output: { sha256: string } }>();
     expect(agg.totalRows).toBe(3 * hours);
     expect(agg.inputs).toHaveLength(6);

@@ -1,7 +1,7 @@
 // What the next tasks are, from the outputs of the phase before. Pure functions.
 import type { Pipeline } from "../../src/pipelines/define";
 import { layout } from "../../src/r2/layout";
-import type { OutputFile, Phase, TaskInput } from "../../src/types";
+import type { Json, OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
 import type { TaskRow } from "./store";
 
 export interface PlannedTask {
@@ -9,33 +9,48 @@ export interface PlannedTask {
   phase: Phase;
   group: string;
   batchId: string | null;
+  generation: number;
   input: TaskInput;
 }
 
-export const NEXT_PHASE: Record<Phase, Phase | null> = { ingest: "refine", refine: "silver", silver: "aggregate", aggregate: null };
+export const NEXT_PHASE: Record<Phase, Phase | null> = { ingest: "refine", refine: "silver", silver: "aggregate", aggregate: "quality", quality: null };
+export const PREVIOUS_PHASE: Record<Phase, Phase | null> = { ingest: null, refine: "ingest", silver: "refine", aggregate: "silver", quality: "aggregate" };
+export const phaseIndex = (p: Phase) => ["ingest", "refine", "silver", "aggregate", "quality"].indexOf(p);
 
-/** Task ids: `refine-b000042` for the first task of a batch, `refine-b000042-retry-1` after. */
-export const taskId = (phase: Phase, batchId: string, group: string) => (group === "initial" ? `${phase}-${batchId}` : `${phase}-${batchId}-${group}`);
+/** The group of a generation's first tasks: `initial`, then `g2`, `g3`, … */
+export const generationGroup = (generation: number) => (generation === 1 ? "initial" : `g${generation}`);
+
+/** Task ids: `refine-b000042`, `refine-b000042-g2` (a later generation), `…-retry-1` (a retry pass). */
+export function taskId(phase: Phase, batchId: string, generation: number, retry?: string): string {
+  return `${phase}-${batchId}${generation > 1 ? `-g${generation}` : ""}${retry ? `-${retry}` : ""}`;
+}
 
 /** refine or silver tasks for each batch whose previous-phase task succeeded, unless already taken. */
-export function planBatchPhase(phase: "refine" | "silver", group: string, previous: TaskRow[], taken: Set<string>): PlannedTask[] {
+export function planBatchPhase(phase: "refine" | "silver", generation: number, previous: TaskRow[], taken: Set<string>, params: Json): PlannedTask[] {
   return previous.flatMap((t): PlannedTask[] => {
     if (!t.output || !t.batchId || taken.has(t.batchId)) return [];
     const input: TaskInput =
       phase === "refine"
         ? { kind: "refine", batchId: t.batchId, rawKey: t.output.key, partition: t.input.kind === "ingest" ? t.input.batch.partition : "" }
-        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key };
-    return [{ id: taskId(phase, t.batchId, group), phase, group, batchId: t.batchId, input }];
+        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, params };
+    return [{ id: taskId(phase, t.batchId, generation), phase, group: generationGroup(generation), batchId: t.batchId, generation, input }];
   });
 }
 
-/** The same work again, as a new task of `group` (a retry pass or a redrive). */
-export function planAgain(failed: TaskRow[], group: string): PlannedTask[] {
-  return failed.map((t) => ({ id: taskId(t.phase, t.batchId!, group), phase: t.phase, group, batchId: t.batchId, input: t.input }));
+/** The same work again as new tasks: a retry pass (`retry-<k>`) or a generation's redrive. */
+export function planAgain(failed: TaskRow[], generation: number, retry?: string): PlannedTask[] {
+  return failed.map((t) => ({
+    id: taskId(t.phase, t.batchId!, generation, retry),
+    phase: t.phase,
+    group: retry ?? generationGroup(generation),
+    batchId: t.batchId,
+    generation,
+    input: t.input,
+  }));
 }
 
 /** One level of the hierarchical merge: `fanIn` files per task; a single task writes gold. */
-export function planMergeLevel(runId: string, pipeline: Pipeline, generation: number, level: number, files: OutputFile[]): PlannedTask[] {
+export function planMergeLevel(pipeline: Pipeline, version: OutputVersion, generation: number, level: number, files: OutputFile[]): PlannedTask[] {
   const groups: OutputFile[][] = [];
   for (let i = 0; i < files.length; i += pipeline.mergeFanIn) groups.push(files.slice(i, i + pipeline.mergeFanIn));
   const final = groups.length === 1;
@@ -44,6 +59,7 @@ export function planMergeLevel(runId: string, pipeline: Pipeline, generation: nu
     phase: "aggregate",
     group: `merge-L${level}`,
     batchId: null,
+    generation,
     input: {
       kind: "merge",
       generation,
@@ -51,7 +67,7 @@ export function planMergeLevel(runId: string, pipeline: Pipeline, generation: nu
       index,
       inputs,
       final,
-      outputKey: final ? layout.gold(pipeline.name, runId, generation) : layout.merge(pipeline.name, runId, generation, level, index),
+      outputKey: final ? layout.gold(pipeline.name, version) : layout.merge(pipeline.name, version, level, index),
     },
   }));
 }

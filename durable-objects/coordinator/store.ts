@@ -1,19 +1,22 @@
 // The run coordinator's SQLite tables and typed access to them. Synchronous: every method
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
-import type { BatchSpec, Json, OutputFile, Phase, PhaseCounts, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus, TaskView } from "../../src/types";
+import type { RunWindow } from "../../src/pipelines/windows";
+import type { QualityReport } from "../../src/quality/evaluate";
+import type { BatchSpec, Json, OutputFile, OutputVersion, Phase, PhaseCounts, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus, TaskView } from "../../src/types";
 import { PHASES } from "../../src/types";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS run (
   id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, options TEXT NOT NULL,
   status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT
+  window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT,
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, phase TEXT NOT NULL, grp TEXT NOT NULL,
-  batch_id TEXT, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, input TEXT NOT NULL,
-  output TEXT, bad_rows INTEGER NOT NULL DEFAULT 0, error TEXT, enqueued_at INTEGER,
+  batch_id TEXT, generation INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  input TEXT NOT NULL, output TEXT, bad_rows INTEGER NOT NULL DEFAULT 0, profile TEXT, error TEXT, enqueued_at INTEGER,
   started_at INTEGER, finished_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
@@ -30,6 +33,12 @@ export interface RunRow {
   phase: Phase | null;
   batches: number;
   generation: number;
+  window: RunWindow;
+  /** The version the current generation writes, once allocated. */
+  version: OutputVersion | null;
+  /** Phases from this one on are recomputed in the current generation; null: reuse what succeeded. */
+  rerunFrom: Phase | null;
+  quality: QualityReport | null;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -39,9 +48,11 @@ export interface RunRow {
 
 export interface TaskRow extends TaskView {
   seq: number;
+  generation: number;
   input: TaskInput;
   output: OutputFile | null;
   badRows: number;
+  profile: Json | null;
   enqueuedAt: number | null;
 }
 
@@ -55,6 +66,8 @@ function toTask(r: SqlRow): TaskRow {
   const output = parsed<OutputFile>(r.output);
   return {
     seq: Number(r.seq),
+    generation: Number(r.generation),
+    profile: parsed<Json>(r.profile),
     id: String(r.id),
     phase: String(r.phase) as Phase,
     group: String(r.grp),
@@ -85,18 +98,18 @@ export class CoordinatorStore {
     return this.run() !== null;
   }
 
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation">, batches: Iterable<BatchSpec>): number {
+  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality">, batches: Iterable<BatchSpec>): number {
     this.sql.exec(DDL);
     this.ready = true;
     let count = 0;
     for (const b of batches) {
       this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?)", b.id, b.partition, JSON.stringify(b.data));
-      this.insertTask(`ingest-${b.id}`, "ingest", "initial", b.id, { kind: "ingest", batch: b });
+      this.insertTask(`ingest-${b.id}`, "ingest", "initial", b.id, 1, { kind: "ingest", batch: b });
       count++;
     }
     this.sql.exec(
-      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      run.id, run.pipeline, JSON.stringify(run.params), JSON.stringify(run.options), run.status, run.phase, count, run.createdAt, run.startedAt,
+      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      run.id, run.pipeline, JSON.stringify(run.params), JSON.stringify(run.options), run.status, run.phase, count, JSON.stringify(run.window), run.createdAt, run.startedAt,
     );
     this.phaseStarted("ingest", run.startedAt ?? run.createdAt);
     return count;
@@ -106,6 +119,7 @@ export class CoordinatorStore {
     if (!this.ready) return null;
     const r = this.sql.exec("SELECT * FROM run LIMIT 1").toArray()[0];
     if (!r) return null;
+    const window = JSON.parse(String(r.window)) as RunWindow;
     return {
       id: String(r.id),
       pipeline: String(r.pipeline),
@@ -115,6 +129,10 @@ export class CoordinatorStore {
       phase: str(r.phase) as Phase | null,
       batches: Number(r.batches),
       generation: Number(r.generation),
+      window,
+      version: r.version_n === null ? null : { window: window.name, hive: window.hive, n: Number(r.version_n) },
+      rerunFrom: str(r.rerun_from) as Phase | null,
+      quality: parsed<QualityReport>(r.quality),
       createdAt: Number(r.created_at),
       startedAt: num(r.started_at),
       finishedAt: num(r.finished_at),
@@ -149,10 +167,25 @@ export class CoordinatorStore {
     return this.retryPasses(phase);
   }
 
-  /** A finished run is running again (redrive): next aggregation generation. */
-  reopen(phase: Phase, generation: number, now: number): void {
-    this.sql.exec("UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?", phase, generation);
+  setVersion(n: number): void {
+    this.sql.exec("UPDATE run SET version_n = ?", n);
+  }
+
+  setQuality(report: QualityReport): void {
+    this.sql.exec("UPDATE run SET quality = ?", JSON.stringify(report));
+  }
+
+  /** A finished run runs again from `phase` (redrive or re-run), as a new generation. */
+  reopen(phase: Phase, generation: number, rerunFrom: Phase | null, params: Json, now: number): void {
+    this.sql.exec(
+      "UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?, rerun_from = ?, params = ?",
+      phase, generation, rerunFrom, JSON.stringify(params),
+    );
     this.phaseStarted(phase, now);
+  }
+
+  batchSpecs(): BatchSpec[] {
+    return this.sql.exec("SELECT id, partition, data FROM batches ORDER BY id").toArray().map((r) => ({ id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] }));
   }
 
   phaseFinished(phase: Phase, now: number): void {
@@ -164,10 +197,10 @@ export class CoordinatorStore {
     return new Map(rows.map((r) => [String(r.phase) as Phase, { startedAt: num(r.started_at), finishedAt: num(r.finished_at) }]));
   }
 
-  insertTask(id: string, phase: Phase, group: string, batchId: string | null, input: TaskInput): void {
+  insertTask(id: string, phase: Phase, group: string, batchId: string | null, generation: number, input: TaskInput): void {
     this.sql.exec(
-      "INSERT INTO tasks (id, phase, grp, batch_id, status, input) VALUES (?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING",
-      id, phase, group, batchId, JSON.stringify(input),
+      "INSERT INTO tasks (id, phase, grp, batch_id, generation, status, input) VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING",
+      id, phase, group, batchId, generation, JSON.stringify(input),
     );
   }
 
@@ -202,10 +235,10 @@ export class CoordinatorStore {
     this.sql.exec("UPDATE tasks SET enqueued_at = ?, attempts = attempts + 1 WHERE seq = ?", now, seq);
   }
 
-  settle(seq: number, status: "succeeded" | "failed" | "dead", r: { output?: OutputFile; badRows?: number; error?: TaskError; attempts: number; startedAt: number; finishedAt: number }): void {
+  settle(seq: number, status: "succeeded" | "failed" | "dead", r: { output?: OutputFile; badRows?: number; profile?: Json; error?: TaskError; attempts: number; startedAt: number; finishedAt: number }): void {
     this.sql.exec(
-      "UPDATE tasks SET status = ?, output = ?, bad_rows = ?, error = ?, attempts = max(attempts, ?), started_at = ?, finished_at = ? WHERE seq = ?",
-      status, r.output ? JSON.stringify(r.output) : null, r.badRows ?? 0, r.error ? JSON.stringify(r.error) : null, r.attempts, r.startedAt, r.finishedAt, seq,
+      "UPDATE tasks SET status = ?, output = ?, bad_rows = ?, profile = ?, error = ?, attempts = max(attempts, ?), started_at = ?, finished_at = ? WHERE seq = ?",
+      status, r.output ? JSON.stringify(r.output) : null, r.badRows ?? 0, r.profile === undefined ? null : JSON.stringify(r.profile), r.error ? JSON.stringify(r.error) : null, r.attempts, r.startedAt, r.finishedAt, seq,
     );
   }
 
@@ -251,9 +284,14 @@ export class CoordinatorStore {
     return rows.map(toTask);
   }
 
-  /** Batches with a succeeded or still open task in `phase`: not to be planned again. */
-  takenBatches(phase: Phase): Set<string> {
-    const rows = this.sql.exec("SELECT DISTINCT batch_id FROM tasks WHERE phase = ? AND status IN ('pending', 'running', 'succeeded')", phase).toArray();
+  /** Batches with a succeeded or still open task in `phase` (of `generation`, if given): not to be planned again. */
+  takenBatches(phase: Phase, generation?: number): Set<string> {
+    const rows = this.sql
+      .exec(
+        `SELECT DISTINCT batch_id FROM tasks WHERE phase = ? AND status IN ('pending', 'running', 'succeeded') ${generation === undefined ? "" : "AND generation = ?"}`,
+        ...(generation === undefined ? [phase] : [phase, generation]),
+      )
+      .toArray();
     return new Set(rows.map((r) => String(r.batch_id)));
   }
 
@@ -269,9 +307,9 @@ export class CoordinatorStore {
     );
   }
 
-  /** Tasks beyond the first per batch and phase (retry passes and redrives), for progress. */
+  /** Tasks beyond the first per batch and phase (retry passes, redrives, re-runs), for progress. */
   extraTasks(): number {
-    return Number(this.sql.exec("SELECT count(*) AS n FROM tasks WHERE batch_id IS NOT NULL AND grp != 'initial'").one().n);
+    return Number(this.sql.exec("SELECT count(*) AS n FROM tasks WHERE (batch_id IS NOT NULL AND grp != 'initial') OR generation > 1").one().n);
   }
 
   maxMergeLevel(generation: number): number {

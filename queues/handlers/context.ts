@@ -1,6 +1,7 @@
 import type { Env } from "../../src/env";
 import type { Pipeline } from "../../src/pipelines/define";
 import type { OutputFile, TaskMessage } from "../../src/types";
+import type { BatchProfile } from "../../src/quality/checks";
 import type { TokenPool } from "../tokens";
 
 /** What a task handler gets. */
@@ -18,6 +19,8 @@ export interface TaskOutcome {
   reused: boolean;
   badRows?: number;
   badRowSamples?: string[];
+  /** Silver: what the batch holds, for the quality phase. */
+  profile?: BatchProfile;
 }
 
 /** The rate limiter had no token soon: put the message back with this delay. Not a failure. */

@@ -1,5 +1,7 @@
 // ingest: GET the upstream, store the raw body under bronze/raw keyed by source partition.
-// A partition already stored (by any run) is not downloaded again unless the run forces it.
+// A partition already stored for a finished window (by any run) is not downloaded again unless
+// the run forces it, and is never overwritten by a concurrent run; a window still open when it
+// was fetched (today's data) is fetched again next time.
 import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure } from "../../src/upstream/classify";
@@ -20,11 +22,15 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const batch = message.input.batch;
   const key = layout.bronzeRaw(pipeline.source.name, batch.partition);
 
+  const stored = (object: R2Object | null): TaskOutcome | null => {
+    const meta = object?.customMetadata;
+    if (!object || !meta?.sha256 || meta.rows === undefined) return null;
+    return { output: { key, rows: Number(meta.rows), bytes: object.size, sha256: meta.sha256 }, reused: true };
+  };
   const existing = await env.BUCKET.head(key);
-  const meta = existing?.customMetadata;
-  if (existing && meta?.sha256 && meta.rows !== undefined) {
-    return { output: { key, rows: Number(meta.rows), bytes: existing.size, sha256: meta.sha256 }, reused: true };
-  }
+  const finishedWhenFetched = existing?.customMetadata?.complete !== "false";
+  const reusable = stored(existing);
+  if (reusable && finishedWhenFetched && !message.force) return reusable;
 
   if (!(await ctx.tokens.take())) throw new Deferred(ctx.tokens.deferMs);
   const request = pipeline.request(batch);
@@ -51,10 +57,20 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   }
   const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);
-  await env.BUCKET.put(key, bytes, {
+  const window = pipeline.batchWindow(batch);
+  const complete = !window || window.end <= Date.now();
+  // Write once: only a forced run or an open window's refresh replaces an existing object.
+  const replace = existing !== null && (message.force === true || !finishedWhenFetched);
+  const written = await env.BUCKET.put(key, bytes, {
     httpMetadata: { contentType },
-    customMetadata: { sha256, rows: String(rows), fetchedAt: new Date().toISOString() },
+    customMetadata: { sha256, rows: String(rows), complete: String(complete), fetchedAt: new Date().toISOString() },
     sha256,
+    ...(replace ? {} : { onlyIf: { etagDoesNotMatch: "*" } }),
   });
+  if (!written) {
+    const winner = stored(await env.BUCKET.head(key));
+    if (winner) return winner;
+    throw new Error(`bronze raw ${key} exists but has no sha256 metadata`);
+  }
   return { output: { key, rows, bytes: bytes.length, sha256 }, reused: false };
 }

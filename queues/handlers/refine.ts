@@ -9,7 +9,7 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, pipeline, message } = ctx;
   if (message.input.kind !== "refine") throw new Error("not a refine task");
   const { batchId, rawKey } = message.input;
-  const key = layout.bronzeRefined(pipeline.name, message.runId, batchId);
+  const key = layout.bronzeRefined(pipeline.name, message.version, batchId);
   const done = await readDone(env.BUCKET, key);
   if (done) return { output: done, reused: true };
 

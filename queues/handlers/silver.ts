@@ -1,9 +1,13 @@
-// silver: bronze refined → typed, validated rows. The pipeline's zod row schema decides both
-// what a valid row is and the Parquet types. Bad rows are counted and sampled, never silently
-// dropped; duplicate keys keep their first row; rows are sorted by the key.
-import type { Row } from "../../src/arrow/columns";
-import { readParquetRows } from "../../src/parquet/read";
+// silver: bronze refined → typed, validated rows. The pipeline's transform runs first (units,
+// derived fields); its zod row schema then decides both what a valid row is and the Parquet
+// types. Bad rows are counted and sampled, never silently dropped; duplicate keys keep their
+// first row; rows are sorted by the key; implausible values are flagged, not dropped. The batch's
+// profile (rows, nulls, keys, flags) goes into the done marker for the quality phase.
+import { arrowSchema, type Row } from "../../src/arrow/columns";
+import { readParquetRows, schemaFingerprint } from "../../src/parquet/read";
 import { writeParquetRows } from "../../src/parquet/write";
+import type { BatchProfile } from "../../src/quality/checks";
+import { flagOutliers, profileRows } from "../../src/quality/profile";
 import { putDone, readDone } from "../../src/r2/done";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure } from "../../src/upstream/classify";
@@ -32,10 +36,10 @@ function compareBy(key: string[]): (a: Row, b: Row) => number {
 export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, pipeline, message } = ctx;
   if (message.input.kind !== "silver") throw new Error("not a silver task");
-  const { batchId, refinedKey } = message.input;
-  const key = layout.silver(pipeline.name, message.runId, batchId);
+  const { batchId, refinedKey, params } = message.input;
+  const key = layout.silver(pipeline.name, message.version, batchId);
   const done = await readDone(env.BUCKET, key);
-  if (done) return { output: done, reused: true };
+  if (done) return { output: { key: done.key, rows: done.rows, bytes: done.bytes, sha256: done.sha256 }, reused: true, profile: done.profile as BatchProfile | undefined };
 
   if (!(await readDone(env.BUCKET, refinedKey))) {
     throw new TaskFailure({ type: "missing_input", message: `bronze refined ${refinedKey} is not marked done`, class: "permanent" });
@@ -44,11 +48,12 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   if (!refined) throw new TaskFailure({ type: "missing_input", message: `bronze refined ${refinedKey} is missing`, class: "permanent" });
   const input = await readParquetRows(new Uint8Array(await refined.arrayBuffer()));
 
+  const transform = pipeline.transformer(params);
   const good: Row[] = [];
   const samples: string[] = [];
   let bad = 0;
   for (const row of input) {
-    const parsed = pipeline.rowSchema.safeParse(row);
+    const parsed = pipeline.rowSchema.safeParse(transform(row));
     if (parsed.success) good.push(parsed.data);
     else {
       bad++;
@@ -58,9 +63,14 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
       }
     }
   }
-  good.sort(compareBy(pipeline.key));
-  const unique = good.filter((row, i) => i === 0 || compareBy(pipeline.key)(good[i - 1]!, row) !== 0);
+  const order = compareBy(pipeline.key);
+  good.sort(order);
+  const unique = good.filter((row, i) => i === 0 || order(good[i - 1]!, row) !== 0);
+  const checks = pipeline.quality(params);
+  const flags = flagOutliers(unique, checks, pipeline.key);
   const bytes = await writeParquetRows(pipeline.columns, unique);
-  const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet");
-  return { output, reused: false, badRows: bad, badRowSamples: samples };
+  const schema = schemaFingerprint(arrowSchema(pipeline.columns));
+  const profile = profileRows(unique, pipeline.columns.map((c) => c.name), schema, checks, flags);
+  const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet", profile);
+  return { output, reused: false, badRows: bad, badRowSamples: samples, profile };
 }

@@ -3,6 +3,8 @@
 import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
 import type { BatchSpec, Json } from "../types";
+import { windowOf, type RunWindow } from "./windows";
+import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 
 export interface RateLimit {
   /** Requests per second the upstream allows. */
@@ -49,6 +51,14 @@ export interface PipelineDefinition<Params> {
   parse(body: string, batch: BatchSpec): Row[];
   /** The silver row: validates each row and decides the Parquet columns. */
   rowSchema: RowSchema;
+  /** Silver transform applied to each refined row before validation (units, derived fields). */
+  transform?(row: Row, params: Params): Row;
+  /** Quality checks run after aggregation; may depend on the run's params. */
+  quality?: QualityCheck[] | ((params: Params) => QualityCheck[]);
+  /** A batch's time window (for continuity checks and partial windows). */
+  batchWindow?(batch: BatchSpec): { start: number; end: number };
+  /** The key values a batch asked for (for continuity checks). */
+  batchKeys?(batch: BatchSpec): string[];
   /** Columns that identify a row: silver drops duplicates by them and sorts by them. */
   key: string[];
   /** Attempts per task, first included. */
@@ -61,6 +71,10 @@ export interface PipelineDefinition<Params> {
   mergeFanIn?: number;
   /** Largest number of batches a run may plan. */
   maxBatches?: number;
+  /** The window a run covers, naming its output versions; default: from `from`/`to` params. */
+  window?(params: Params): RunWindow;
+  /** Add the `quality_flags` column (default: when `quality` is a list with a valueRange check). */
+  flagsColumn?: boolean;
 }
 
 export interface Pipeline {
@@ -73,7 +87,12 @@ export interface Pipeline {
   parse(body: string, batch: BatchSpec): Row[];
   rowSchema: RowSchema;
   key: string[];
-  /** Silver columns, from the row schema. */
+  /** The silver transform for one run's params (parsed once). */
+  transformer(params: unknown): (row: Row) => Row;
+  quality(params: unknown): QualityCheck[];
+  batchWindow(batch: BatchSpec): { start: number; end: number } | undefined;
+  batchKeys(batch: BatchSpec): string[] | undefined;
+  /** Silver columns: the row schema's, plus `quality_flags` when values are range-checked. */
   columns: ColumnSpec[];
   /** Refined columns: the silver columns, all nullable (nothing is validated yet). */
   refinedColumns: ColumnSpec[];
@@ -82,13 +101,22 @@ export interface Pipeline {
   retryPasses: number;
   mergeFanIn: number;
   maxBatches: number;
+  window(params: unknown): RunWindow;
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
-  const columns = columnsFromZod(def.rowSchema);
+  const schemaColumns = columnsFromZod(def.rowSchema);
   for (const k of def.key) {
-    if (!columns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);
+    if (!schemaColumns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);
   }
+  const quality = (params: unknown): QualityCheck[] => {
+    const q = def.quality ?? [];
+    return typeof q === "function" ? q(def.params.parse(params)) : q;
+  };
+  // Flags are a column whenever the pipeline could range-check: decided once, so every version has the same schema.
+  const probe = typeof def.quality === "function" ? [] : (def.quality ?? []);
+  const flags = def.flagsColumn ?? probe.some((c) => c.kind === "valueRange");
+  const columns = flags ? [...schemaColumns, { name: FLAGS_COLUMN, type: "string" as const, nullable: true }] : schemaColumns;
   return {
     name: def.name,
     description: def.description,
@@ -99,12 +127,27 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     parse: def.parse,
     rowSchema: def.rowSchema,
     key: def.key,
+    transformer: (params) => {
+      const transform = def.transform;
+      if (!transform) return (row) => row;
+      const parsed = def.params.parse(params);
+      return (row) => transform(row, parsed);
+    },
+    quality,
+    batchWindow: (batch) => def.batchWindow?.(batch),
+    batchKeys: (batch) => def.batchKeys?.(batch),
     columns,
-    refinedColumns: columns.map((c) => ({ ...c, nullable: true })),
+    refinedColumns: schemaColumns.map((c) => ({ ...c, nullable: true })),
     maxAttempts: def.maxAttempts ?? 5,
     toleratedFailurePercent: def.toleratedFailurePercent ?? 0,
     retryPasses: def.retryPasses ?? 2,
     mergeFanIn: def.mergeFanIn ?? 16,
     maxBatches: def.maxBatches ?? 100_000,
+    window: (params) => {
+      const parsed = def.params.parse(params);
+      if (def.window) return def.window(parsed);
+      const p = parsed as { from?: unknown; to?: unknown };
+      return typeof p.from === "string" && typeof p.to === "string" ? windowOf(p.from, p.to) : { name: "all", hive: "window=all" };
+    },
   };
 }

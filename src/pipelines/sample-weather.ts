@@ -5,6 +5,7 @@ import { fnv1a64 } from "../hash";
 import { parseCoverageJson } from "../parsers/coveragejson";
 import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
+import { check } from "../quality/checks";
 import { definePipeline } from "./define";
 import { CHUNKS, isoDate, windows } from "./windows";
 
@@ -27,6 +28,8 @@ export const sampleWeatherParams = z
     chunk: z.enum(CHUNKS).default("month"),
     /** Stations per upstream request; default: all of them in one request, as EDR APIs are used. */
     stationsPerBatch: z.number().int().min(1).max(100).optional(),
+    /** Unit of silver's temperature column: a silver-only setting (re-run silver to change it). */
+    temperatureUnit: z.enum(["celsius", "fahrenheit"]).default("celsius"),
   })
   .strict()
   .refine((p) => p.from < p.to, { message: "from must be before to", path: ["to"] })
@@ -34,12 +37,15 @@ export const sampleWeatherParams = z
 
 export type SampleWeatherParams = z.infer<typeof sampleWeatherParams>;
 
+const HOUR = 3_600_000;
+
 const nullableNumber = (min: number, max: number) => z.number().min(min).max(max).nullable();
 
+// Bounds here are physical: a value outside them is a bad row. Plausibility is a quality check.
 export const weatherRow = z.object({
   station_id: z.string().regex(/^[0-9]{5}$/),
   observed_at: z.date(),
-  temperature: nullableNumber(-90, 60),
+  temperature: nullableNumber(-130, 140),
   humidity: nullableNumber(0, 100),
   wind_speed: nullableNumber(0, 120),
   pressure: nullableNumber(850, 1090),
@@ -87,6 +93,28 @@ export const sampleWeather = definePipeline({
   parse: (body) => parseCoverageJson(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS }),
   rowSchema: weatherRow,
   key: ["station_id", "observed_at"],
+  transform(row, params) {
+    if (params.temperatureUnit === "fahrenheit" && typeof row.temperature === "number") {
+      return { ...row, temperature: Math.round((row.temperature * 9) / 5 * 10 + 320) / 10 };
+    }
+    return row;
+  },
+  quality: (params) => {
+    const f = params.temperatureUnit === "fahrenheit";
+    return [
+      check.schema(),
+      check.minRows(1, "batch"),
+      check.maxNullPercent("temperature", 5),
+      check.minDistinct("station_id", params.stations.length, "warn"),
+      check.continuity("station_id", "observed_at", HOUR),
+      check.valueRange("temperature", f ? { min: -40, max: 113 } : { min: -40, max: 45 }),
+      check.valueRange("wind_speed", { max: 60 }),
+      check.valueRange("pressure", { min: 900, max: 1080 }),
+    ];
+  },
+  flagsColumn: true,
+  batchWindow: (batch) => ({ start: Date.parse(`${String(batch.data.start)}T00:00:00Z`), end: Date.parse(`${String(batch.data.end)}T00:00:00Z`) }),
+  batchKeys: (batch) => stationsOf(batch.data),
   maxAttempts: 5,
   mergeFanIn: 16,
   maxBatches: 20_000,

@@ -29,3 +29,27 @@ export function* windows(fromMs: number, toMs: number, chunk: Chunk): Generator<
     start = end;
   }
 }
+
+/** The time window a run covers: a version name stem and a Hive-style partition path. */
+export interface RunWindow {
+  /** `2024Q1`, `2024-01`, `2024-01-15`, `2024`, or `2012-01-01_2025-01-01`. */
+  name: string;
+  /** `year=2024/quarter=1`, `year=2024/month=01`, …, or `window=2012-01-01_2025-01-01`. */
+  hive: string;
+}
+
+/** Name a [from, to) window of whole days, most specific calendar unit first. */
+export function windowOf(from: string, to: string): RunWindow {
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`);
+  const d = new Date(start);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  const mm = String(m + 1).padStart(2, "0");
+  const day = d.getUTCDate();
+  if (end === nextBoundary(start, "day")) return { name: from, hive: `year=${y}/month=${mm}/day=${String(day).padStart(2, "0")}` };
+  if (day === 1 && end === nextBoundary(start, "month")) return { name: `${y}-${mm}`, hive: `year=${y}/month=${mm}` };
+  if (day === 1 && m % 3 === 0 && end === nextBoundary(start, "quarter")) return { name: `${y}Q${m / 3 + 1}`, hive: `year=${y}/quarter=${m / 3 + 1}` };
+  if (day === 1 && m === 0 && end === nextBoundary(start, "year")) return { name: `${y}`, hive: `year=${y}` };
+  return { name: `${from}_${to}`, hive: `window=${from}_${to}` };
+}

@@ -9,8 +9,11 @@ function isOutputFile(value: unknown): value is OutputFile {
   return typeof v.key === "string" && typeof v.rows === "number" && typeof v.bytes === "number" && typeof v.sha256 === "string";
 }
 
+/** A done marker: the file, and whatever its writer measured of it (a silver profile). */
+export type DoneMarker = OutputFile & { profile?: unknown };
+
 /** The done marker of `key`, or null when the object was never completed. */
-export async function readDone(bucket: R2Bucket, key: string): Promise<OutputFile | null> {
+export async function readDone(bucket: R2Bucket, key: string): Promise<DoneMarker | null> {
   const marker = await bucket.get(layout.done(key));
   if (!marker) return null;
   const value: unknown = await marker.json();
@@ -18,7 +21,7 @@ export async function readDone(bucket: R2Bucket, key: string): Promise<OutputFil
   return value;
 }
 
-export async function markDone(bucket: R2Bucket, file: OutputFile): Promise<void> {
+export async function markDone(bucket: R2Bucket, file: DoneMarker): Promise<void> {
   await bucket.put(layout.done(file.key), JSON.stringify(file), { httpMetadata: { contentType: "application/json" } });
 }
 
@@ -26,11 +29,11 @@ export async function markDone(bucket: R2Bucket, file: OutputFile): Promise<void
  * Put an object already validated by its writer, check R2 stored every byte, then mark it done.
  * Rewriting the same key with the same bytes is harmless, so a redelivered task may repeat it.
  */
-export async function putDone(bucket: R2Bucket, key: string, bytes: Uint8Array, rows: number, contentType: string): Promise<OutputFile> {
+export async function putDone(bucket: R2Bucket, key: string, bytes: Uint8Array, rows: number, contentType: string, profile?: unknown): Promise<OutputFile> {
   const sha256 = await sha256Hex(bytes);
   const stored = await bucket.put(key, bytes, { httpMetadata: { contentType }, sha256 });
   if (!stored || stored.size !== bytes.length) throw new Error(`R2 stored ${stored?.size ?? 0} of ${bytes.length} bytes for ${key}`);
   const file: OutputFile = { key, rows, bytes: bytes.length, sha256 };
-  await markDone(bucket, file);
+  await markDone(bucket, profile === undefined ? file : { ...file, profile });
   return file;
 }

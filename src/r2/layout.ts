@@ -1,12 +1,25 @@
 // Every R2 key sluice writes, in one place. Medallion layers:
-//   bronze/raw/<source>/<partition>.json             raw upstream bodies, keyed by source partition
-//   bronze/refined/<pipeline>/run=<runId>/<batch>.parquet
-//   silver/<pipeline>/run=<runId>/<batch>.parquet
-//   silver/<pipeline>/run=<runId>/merge/g<gen>-L<level>-<index>.parquet   intermediate merges
-//   gold/<pipeline>/run=<runId>/v<gen>/part-00000.parquet   the run's output (gen: 1, +1 per redrive)
-//   runs/<runId>/manifest.json, tasks/<taskId>.json, aggregate-v<gen>.json, retries/<phase>-<group>.json
-// A `<key>.done` marker beside each Parquet object says it was written and validated.
+//   bronze/raw/<source>/<partition>.json                        raw upstream bodies, keyed by source partition
+//   bronze/refined/dataset=<p>/version=<window>_raw_v<n>/<batch>.parquet
+//   silver/dataset=<p>/version=<window>_staged_v<n>/<batch>.parquet
+//   silver/dataset=<p>/version=<window>_staged_v<n>/_merge/L<level>-<index>.parquet   intermediate merges
+//   gold/dataset=<p>/<year=…/quarter=…>/version=<window>_v<n>/part-00000.parquet      the output
+//   runs/<runId>/manifest.json, tasks/<taskId>.json, aggregate-v<n>.json, quality-v<n>.json, retries/…
+// <n> counts the versions of one pipeline's window (registry): a re-run never overwrites a
+// version that readers may use. A `<key>.done` marker beside each Parquet object says it was
+// written and validated; readers take only marked objects.
 import { assertPartition, isRunId } from "../ids";
+import type { OutputVersion } from "../types";
+
+/** `2024Q1_v3`, `2024Q1_raw_v3`, `2024Q1_staged_v3`. */
+export function versionName(v: OutputVersion, layer: "raw" | "staged" | "gold"): string {
+  return `${assertPartition(v.window)}_${layer === "gold" ? "" : `${layer}_`}v${v.n}`;
+}
+
+function slug(name: string): string {
+  if (!isRunId(name)) throw new Error(`invalid name: ${JSON.stringify(name)}`);
+  return name;
+}
 
 function run(runId: string): string {
   if (!isRunId(runId)) throw new Error(`invalid run id: ${JSON.stringify(runId)}`);
@@ -15,14 +28,16 @@ function run(runId: string): string {
 
 export const layout = {
   bronzeRaw: (source: string, partition: string) => `bronze/raw/${assertPartition(source)}/${assertPartition(partition)}.json`,
-  bronzeRefined: (pipeline: string, runId: string, batchId: string) => `bronze/refined/${pipeline}/run=${run(runId)}/${assertPartition(batchId)}.parquet`,
-  silver: (pipeline: string, runId: string, batchId: string) => `silver/${pipeline}/run=${run(runId)}/${assertPartition(batchId)}.parquet`,
-  merge: (pipeline: string, runId: string, generation: number, level: number, index: number) =>
-    `silver/${pipeline}/run=${run(runId)}/merge/g${generation}-L${level}-${String(index).padStart(5, "0")}.parquet`,
-  gold: (pipeline: string, runId: string, generation: number) => `gold/${pipeline}/run=${run(runId)}/v${generation}/part-00000.parquet`,
+  bronzeRefined: (pipeline: string, v: OutputVersion, batchId: string) =>
+    `bronze/refined/dataset=${slug(pipeline)}/version=${versionName(v, "raw")}/${assertPartition(batchId)}.parquet`,
+  silver: (pipeline: string, v: OutputVersion, batchId: string) => `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/${assertPartition(batchId)}.parquet`,
+  merge: (pipeline: string, v: OutputVersion, level: number, index: number) =>
+    `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/_merge/L${level}-${String(index).padStart(5, "0")}.parquet`,
+  gold: (pipeline: string, v: OutputVersion) => `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
-  aggregateManifest: (runId: string, generation: number) => `runs/${run(runId)}/aggregate-v${generation}.json`,
+  aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,
+  qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,
   retryManifest: (runId: string, phase: string, group: string) => `runs/${run(runId)}/retries/${assertPartition(phase)}-${assertPartition(group)}.json`,
   done: (key: string) => `${key}.done`,
 };

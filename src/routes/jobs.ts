@@ -16,6 +16,7 @@ const optionsSchema = z
     toleratedFailurePercent: z.number().min(0).max(100).optional(),
     retryPasses: z.number().int().min(0).max(5).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
+    force: z.boolean().optional(),
   })
   .strict();
 
@@ -26,6 +27,12 @@ const submitSchema = z
     options: optionsSchema.default({}),
   })
   .strict();
+
+const rerunPhase = z.enum(["refine", "silver", "aggregate", "quality"], {
+  error: "phase must be refine, silver, aggregate or quality (ingest reads the upstream: submit a new run with options.force)",
+});
+
+const rerunSchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) }).strict();
 
 const listQuery = z.object({
   pipeline: z.string().optional(),
@@ -116,6 +123,22 @@ export const jobs = new Hono<{ Bindings: Env }>()
     }
     return c.json({ id, status: result.view.status, tasks: result.tasks, generation: result.view.generation, links: links(id) }, 202);
   })
+  .post("/:id/phases/:phase/rerun", async (c) => {
+    const id = runId(c.req.param("id"));
+    const phase = parseWith(rerunPhase, c.req.param("phase"), "invalid_phase", "invalid phase");
+    const body = c.req.header("content-type") || c.req.header("content-length") ? parseWith(rerunSchema, await readJson(c), "invalid_body", "invalid re-run") : { params: {} };
+    const view = await viewOrThrow(c.env, id);
+    const pipeline = findPipeline(view.pipeline)!;
+    const merged = { ...(view.params as Record<string, unknown>), ...body.params };
+    const params = parseWith(pipeline.paramsSchema, merged, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
+    const result = await coordinatorStub(c.env, id).rerun(phase, params);
+    if ("error" in result) {
+      if (result.error === "run_active") throw conflict("run_active", `run ${id} is still running: re-run a phase once it has ended`);
+      if (result.error === "plan_changed") throw badRequest("plan_changed", result.message ?? "the params plan other batches");
+      throw notFound(`run ${id}`);
+    }
+    return c.json({ id, status: result.view.status, phase, generation: result.view.generation, version: result.view.version, links: links(id) }, 202);
+  })
   .get("/:id/manifest", async (c) => {
     const id = runId(c.req.param("id"));
     const object = await c.env.BUCKET.get(layout.runManifest(id));
@@ -126,6 +149,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
     const id = runId(c.req.param("id"));
     const view = await viewOrThrow(c.env, id);
     if (!view.output) throw new ApiError(409, "output_not_ready", `run ${id} has no output yet (status ${view.status})`);
+    if (view.status === "failed") throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
     const marker = await readDone(c.env.BUCKET, view.output.key);
     const object = marker && marker.sha256 === view.output.sha256 ? await c.env.BUCKET.get(view.output.key) : null;
     if (!object) throw notFound(`output of run ${id}`);
