@@ -22,14 +22,19 @@ export class PipelineRegistry extends DurableObject<Env> {
   record(summary: RunSummary): void {
     this.ctx.storage.sql.exec(
       "INSERT INTO runs (id, status, created_at, summary) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, summary = excluded.summary",
-      summary.id, summary.status, summary.createdAt, JSON.stringify(summary),
+      summary.id,
+      summary.status,
+      summary.createdAt,
+      JSON.stringify(summary),
     );
   }
 
   /** The next version number of a window's outputs: 1, 2, … never reused. */
   allocateVersion(window: string): number {
     return Number(
-      this.ctx.storage.sql.exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window).one().last,
+      this.ctx.storage.sql
+        .exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window)
+        .one().last,
     );
   }
 
@@ -45,7 +50,11 @@ export class PipelineRegistry extends DurableObject<Env> {
       args.push(created, created, filter.before.slice(at + 1));
     }
     const rows = this.ctx.storage.sql
-      .exec(`SELECT summary FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`, ...args, filter.limit + 1)
+      .exec(
+        `SELECT summary FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`,
+        ...args,
+        filter.limit + 1,
+      )
       .toArray();
     const runs = rows.slice(0, filter.limit).map((r) => JSON.parse(String(r.summary)) as RunSummary);
     const last = runs[runs.length - 1];

@@ -53,7 +53,18 @@ export class RunCoordinator extends DurableObject<Env> {
         for (const b of pipeline.plan(req.params)) yield { id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data };
       })();
       const window = pipeline.window(req.params);
-      const run = { id: req.runId, pipeline: req.pipeline, params: req.params, options: req.options ?? {}, status: "running" as const, phase: "ingest" as const, batches: 0, window, createdAt: req.now, startedAt: req.now };
+      const run = {
+        id: req.runId,
+        pipeline: req.pipeline,
+        params: req.params,
+        options: req.options ?? {},
+        status: "running" as const,
+        phase: "ingest" as const,
+        batches: 0,
+        window,
+        createdAt: req.now,
+        startedAt: req.now,
+      };
       this.ctx.storage.transactionSync(() => this.store.create(run, batches));
       if (this.store.run()!.batches === 0) return this.finish("failed", "the params plan no batches", req.now).then(() => this.view()!);
       await this.allocateVersion();
@@ -95,7 +106,12 @@ export class RunCoordinator extends DurableObject<Env> {
     const generation = run.generation + 1;
     this.ctx.storage.transactionSync(() => {
       this.store.reopen(first, generation, null, run.params, now);
-      this.insert(planAgain(failed.filter((t) => t.phase === first), generation));
+      this.insert(
+        planAgain(
+          failed.filter((t) => t.phase === first),
+          generation,
+        ),
+      );
     });
     await this.allocateVersion();
     await this.restarted(now);
@@ -144,7 +160,9 @@ export class RunCoordinator extends DurableObject<Env> {
     const counts = this.store.counts();
     const times = this.store.phaseTimes();
     const pipeline = getPipeline(run.pipeline);
-    const phases = Object.fromEntries(PHASES.map((p) => [p, { ...counts[p], startedAt: times.get(p)?.startedAt ?? null, finishedAt: times.get(p)?.finishedAt ?? null }])) as RunView["phases"];
+    const phases = Object.fromEntries(
+      PHASES.map((p) => [p, { ...counts[p], startedAt: times.get(p)?.startedAt ?? null, finishedAt: times.get(p)?.finishedAt ?? null }]),
+    ) as RunView["phases"];
     const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
     const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
     const finished = TERMINAL_RUN_STATUSES.includes(run.status);
@@ -229,7 +247,18 @@ export class RunCoordinator extends DurableObject<Env> {
     const version = run.version!;
     for (let i = 0; i < tasks.length; i += SEND_BATCH) {
       const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
-        body: { v: 1, runId: run.id, pipeline: run.pipeline, taskId: t.id, phase: t.phase, group: t.group, maxAttempts, version, force: run.options.force, input: t.input },
+        body: {
+          v: 1,
+          runId: run.id,
+          pipeline: run.pipeline,
+          taskId: t.id,
+          phase: t.phase,
+          group: t.group,
+          maxAttempts,
+          version,
+          force: run.options.force,
+          input: t.input,
+        },
       }));
       if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
     }
@@ -246,7 +275,10 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private firstMergeLevel(run: RunRow, pipeline: Pipeline): PlannedTask[] {
-    const files = this.store.latest("succeeded", "silver").map((t) => t.output!).sort((a, b) => a.key.localeCompare(b.key));
+    const files = this.store
+      .latest("succeeded", "silver")
+      .map((t) => t.output!)
+      .sort((a, b) => a.key.localeCompare(b.key));
     return planMergeLevel(pipeline, run.version!, run.generation, 1, files);
   }
 
@@ -327,7 +359,13 @@ export class RunCoordinator extends DurableObject<Env> {
       this.store.setPhase("quality", now);
       return this.quality(this.store.run()!, pipeline, now, output);
     }
-    const next = planMergeLevel(pipeline, run.version!, run.generation, level + 1, tasks.map((t) => t.output!));
+    const next = planMergeLevel(
+      pipeline,
+      run.version!,
+      run.generation,
+      level + 1,
+      tasks.map((t) => t.output!),
+    );
     this.ctx.storage.transactionSync(() => this.insert(next));
   }
 
@@ -337,7 +375,13 @@ export class RunCoordinator extends DurableObject<Env> {
     this.store.setQuality(report);
     this.store.phaseFinished("quality", now);
     const version = run.version!;
-    await putJson(this.env.BUCKET, layout.qualityManifest(run.id, version.n), { kind: "quality", runId: run.id, version: versionName(version, "gold"), ...report, writtenAt: new Date(now).toISOString() });
+    await putJson(this.env.BUCKET, layout.qualityManifest(run.id, version.n), {
+      kind: "quality",
+      runId: run.id,
+      version: versionName(version, "gold"),
+      ...report,
+      writtenAt: new Date(now).toISOString(),
+    });
     const finalOutput = output ?? run.output;
     if (!report.passed) return this.finish("failed", report.reason, now, finalOutput);
     const lost = this.store.lostBatches();
@@ -374,7 +418,16 @@ export class RunCoordinator extends DurableObject<Env> {
 
   private summary(): RunSummary {
     const r = this.store.run()!;
-    return { id: r.id, pipeline: r.pipeline, status: r.status, phase: r.phase, createdAt: r.createdAt, startedAt: r.startedAt, finishedAt: r.finishedAt, reason: r.reason };
+    return {
+      id: r.id,
+      pipeline: r.pipeline,
+      status: r.status,
+      phase: r.phase,
+      createdAt: r.createdAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      reason: r.reason,
+    };
   }
 
   private async recordSummary(): Promise<void> {

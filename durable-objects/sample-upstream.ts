@@ -142,7 +142,12 @@ export class SampleUpstream extends DurableObject<Env> {
     if (path === "/collections/hourly/locations") {
       return json({
         type: "FeatureCollection",
-        features: SAMPLE_STATIONS.map((st) => ({ type: "Feature", id: st.id, geometry: { type: "Point", coordinates: [st.lon, st.lat] }, properties: { name: st.name } })),
+        features: SAMPLE_STATIONS.map((st) => ({
+          type: "Feature",
+          id: st.id,
+          geometry: { type: "Point", coordinates: [st.lon, st.lat] },
+          properties: { name: st.name },
+        })),
       });
     }
     const match = /^\/collections\/hourly\/locations\/([0-9,]+)$/.exec(path);
@@ -162,6 +167,6 @@ export class SampleUpstream extends DurableObject<Env> {
     const unknown = names.filter((n) => !(WEATHER_PARAMETERS as readonly string[]).includes(n));
     if (unknown.length > 0) return json(errorBody("bad_request", `unknown parameters: ${unknown.join(",")}`), 400);
     const stations = ids.map((id) => STATIONS_BY_ID.get(id)!);
-    return json(coverageCollection(stations, start, end, names as WeatherParameter[]));
+    return json(coverageCollection(stations, start, end, names as WeatherParameter[], this.config.gapStations));
   }
 }

@@ -55,7 +55,15 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     attempts: message.attempts,
     startedAt,
     finishedAt,
-    ...(outcome ? { output: outcome.output, reused: outcome.reused, badRows: outcome.badRows, badRowSamples: outcome.badRowSamples, profile: outcome.profile as Json | undefined } : { error }),
+    ...(outcome
+      ? {
+          output: outcome.output,
+          reused: outcome.reused,
+          badRows: outcome.badRows,
+          badRowSamples: outcome.badRowSamples,
+          profile: outcome.profile as Json | undefined,
+        }
+      : { error }),
   };
   await writeTaskManifest(env.BUCKET, {
     kind: "task",

@@ -10,7 +10,15 @@ const taskInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
   z.object({ kind: z.literal("refine"), batchId: z.string(), rawKey: z.string(), partition: z.string() }),
   z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string(), params: json }),
-  z.object({ kind: z.literal("merge"), generation: z.number().int(), level: z.number().int(), index: z.number().int(), inputs: z.array(outputFile), outputKey: z.string(), final: z.boolean() }),
+  z.object({
+    kind: z.literal("merge"),
+    generation: z.number().int(),
+    level: z.number().int(),
+    index: z.number().int(),
+    inputs: z.array(outputFile),
+    outputKey: z.string(),
+    final: z.boolean(),
+  }),
 ]);
 
 const taskMessage = z.object({

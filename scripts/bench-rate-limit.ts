@@ -41,7 +41,16 @@ async function measure(api: Client, runs: { n: number; year: number }[]) {
   const finished = Math.max(...done.map((r) => r.phases.ingest.finishedAt ?? 0));
   const actual = finished - started;
   const ideal = (total / rate) * 1000 + latencyMs;
-  return { runs: done.map((r) => ({ id: r.id, status: r.status, ingestMs: ingestMs(r) })), requests: total, upstreamRequests: stats.requests, violations: stats.violations, peakPerSecond: stats.peakPerSecond, actualMs: actual, idealMs: ideal, ratio: actual / ideal };
+  return {
+    runs: done.map((r) => ({ id: r.id, status: r.status, ingestMs: ingestMs(r) })),
+    requests: total,
+    upstreamRequests: stats.requests,
+    violations: stats.violations,
+    peakPerSecond: stats.peakPerSecond,
+    actualMs: actual,
+    idealMs: ideal,
+    ratio: actual / ideal,
+  };
 }
 
 async function main() {
@@ -52,11 +61,26 @@ async function main() {
     console.log(`upstream: ${rate} req/s (burst ${rate}), 100000 req/h, latency ${latencyMs} ms; the pipeline declares the same limits`);
     if (rate !== 50) console.log("note: sample-weather declares 50 req/s; other rates measure the limiter against a mismatched upstream");
     const single = await measure(api, [{ n: requests, year: 2001 }]);
-    console.log(`one run, ${single.requests} requests: ingest ${duration(single.actualMs)}, ideal ${duration(single.idealMs)}, ratio ${single.ratio.toFixed(3)} (target ≤ 1.05), violations ${single.violations}, peak ${single.peakPerSecond}/s`);
-    const pair = await measure(api, [{ n: requests / 2, year: 2011 }, { n: requests / 2, year: 2016 }]);
-    console.log(`two runs at once, ${pair.requests} requests: ingest ${duration(pair.actualMs)}, ideal ${duration(pair.idealMs)}, ratio ${pair.ratio.toFixed(3)}, violations ${pair.violations}, peak ${pair.peakPerSecond}/s (limit ${rate})`);
+    console.log(
+      `one run, ${single.requests} requests: ingest ${duration(single.actualMs)}, ideal ${duration(single.idealMs)}, ratio ${single.ratio.toFixed(3)} (target ≤ 1.05), violations ${single.violations}, peak ${single.peakPerSecond}/s`,
+    );
+    const pair = await measure(api, [
+      { n: requests / 2, year: 2011 },
+      { n: requests / 2, year: 2016 },
+    ]);
+    console.log(
+      `two runs at once, ${pair.requests} requests: ingest ${duration(pair.actualMs)}, ideal ${duration(pair.idealMs)}, ratio ${pair.ratio.toFixed(3)}, violations ${pair.violations}, peak ${pair.peakPerSecond}/s (limit ${rate})`,
+    );
     mkdirSync("bench", { recursive: true });
-    const result = { bench: "rate-limit", at: new Date().toISOString(), rate, latencyMs, lane: "local queues deliver one consumer batch at a time", single, pair };
+    const result = {
+      bench: "rate-limit",
+      at: new Date().toISOString(),
+      rate,
+      latencyMs,
+      lane: "local queues deliver one consumer batch at a time",
+      single,
+      pair,
+    };
     writeFileSync("bench/rate-limit.json", JSON.stringify(result, null, 2) + "\n");
     // The upstream's limit is a token bucket (rate per second, burst capacity): a clock second may
     // see the burst plus a second's refill; what counts is that the upstream refused nothing.

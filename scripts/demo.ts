@@ -29,7 +29,10 @@ async function main(): Promise<number> {
       const ended = !["queued", "running"].includes(r.status);
       if (!tty && now - lastPrint < 5000 && !ended) return;
       lastPrint = now;
-      const lines = [`${r.status} · ${r.phase ?? ""} · ${r.progress.done}/${r.progress.total} tasks (${r.progress.percent}%) · ${duration(now - started)}`, ...phaseLines(r, now)];
+      const lines = [
+        `${r.status} · ${r.phase ?? ""} · ${r.progress.done}/${r.progress.total} tasks (${r.progress.percent}%) · ${duration(now - started)}`,
+        ...phaseLines(r, now),
+      ];
       // On a terminal, redraw in place; in a log, print a block every 5 s.
       if (tty && printed > 0) process.stdout.write(`\x1b[${printed}A\x1b[0J`);
       process.stdout.write(lines.join("\n") + "\n");
@@ -51,7 +54,9 @@ async function main(): Promise<number> {
       `SELECT count(*) AS rows, count(DISTINCT station_id) AS stations, min(observed_at) AS first, max(observed_at) AS last,
               count(*) FILTER (WHERE temperature IS NULL) AS nulls FROM read_parquet(${literal(file)})`,
     );
-    const [dupes] = await duck.all<{ n: string }>(`SELECT count(*) AS n FROM (SELECT station_id, observed_at FROM read_parquet(${literal(file)}) GROUP BY ALL HAVING count(*) > 1)`);
+    const [dupes] = await duck.all<{ n: string }>(
+      `SELECT count(*) AS n FROM (SELECT station_id, observed_at FROM read_parquet(${literal(file)}) GROUP BY ALL HAVING count(*) > 1)`,
+    );
     duck.close();
 
     console.log(`\nrun ${id} ${run.status} in ${duration(elapsed)}`);

@@ -14,10 +14,8 @@ export type CoordinatorStub = Rpc<RunCoordinator, "start" | "report" | "view" | 
 export type RegistryStub = Rpc<PipelineRegistry, "record" | "list" | "allocateVersion">;
 export type LimiterStub = Rpc<RateLimiter, "acquire" | "release" | "throttled" | "snapshot">;
 
-export const coordinatorStub = (env: Env, runId: string) =>
-  env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(runId)) as unknown as CoordinatorStub;
+export const coordinatorStub = (env: Env, runId: string) => env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(runId)) as unknown as CoordinatorStub;
 
-export const registryStub = (env: Env, pipeline: string) =>
-  env.PIPELINE_REGISTRY.get(env.PIPELINE_REGISTRY.idFromName(pipeline)) as unknown as RegistryStub;
+export const registryStub = (env: Env, pipeline: string) => env.PIPELINE_REGISTRY.get(env.PIPELINE_REGISTRY.idFromName(pipeline)) as unknown as RegistryStub;
 
 export const limiterStub = (env: Env, upstream: string) => env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(upstream)) as unknown as LimiterStub;

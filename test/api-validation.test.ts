@@ -12,7 +12,10 @@ interface Case {
   code: string;
 }
 
-const post = (body: BodyInit, headers: Record<string, string> = { "content-type": "application/json" }) => () => api("/v1/jobs", { method: "POST", body, headers });
+const post =
+  (body: BodyInit, headers: Record<string, string> = { "content-type": "application/json" }) =>
+  () =>
+    api("/v1/jobs", { method: "POST", body, headers });
 const postJson = (json: unknown) => () => api("/v1/jobs", { method: "POST", json });
 
 const cases: Case[] = [
@@ -40,8 +43,19 @@ const cases: Case[] = [
     status: 400,
     code: "too_many_batches",
   },
-  { name: "no token", request: () => exports.default.fetch(new Request("http://x/v1/jobs", { method: "POST", body: JSON.stringify(good), headers: { "content-type": "application/json" } })), status: 401, code: "unauthorized" },
-  { name: "a wrong token", request: () => api("/v1/jobs", { method: "POST", json: good, headers: { authorization: "Bearer wrong" } }), status: 401, code: "unauthorized" },
+  {
+    name: "no token",
+    request: () =>
+      exports.default.fetch(new Request("http://x/v1/jobs", { method: "POST", body: JSON.stringify(good), headers: { "content-type": "application/json" } })),
+    status: 401,
+    code: "unauthorized",
+  },
+  {
+    name: "a wrong token",
+    request: () => api("/v1/jobs", { method: "POST", json: good, headers: { authorization: "Bearer wrong" } }),
+    status: 401,
+    code: "unauthorized",
+  },
   { name: "a run id with a slash", request: () => api("/v1/jobs/a%2F..%2Fb"), status: 400, code: "invalid_run_id" },
   { name: "a run id with control characters", request: () => api("/v1/jobs/a%00b"), status: 400, code: "invalid_run_id" },
   { name: "an unknown run", request: () => api("/v1/jobs/sample-weather-20240101t000000-abcdef"), status: 404, code: "not_found" },
@@ -50,7 +64,12 @@ const cases: Case[] = [
   { name: "a bad task filter", request: () => api("/v1/jobs/nope/tasks?status=weird"), status: 400, code: "invalid_query" },
   { name: "a bad list limit", request: () => api("/v1/jobs?limit=0"), status: 400, code: "invalid_query" },
   { name: "a list of an unknown pipeline", request: () => api("/v1/jobs?pipeline=nope"), status: 404, code: "not_found" },
-  { name: "a redrive of an unknown run", request: () => api("/v1/jobs/sample-weather-20240101t000000-abcdef/redrive", { method: "POST" }), status: 404, code: "not_found" },
+  {
+    name: "a redrive of an unknown run",
+    request: () => api("/v1/jobs/sample-weather-20240101t000000-abcdef/redrive", { method: "POST" }),
+    status: 404,
+    code: "not_found",
+  },
   { name: "a redrive of a bad run id", request: () => api("/v1/jobs/..%2Fx/redrive", { method: "POST" }), status: 400, code: "invalid_run_id" },
   { name: "options out of range", request: postJson({ ...good, options: { toleratedFailurePercent: 150 } }), status: 400, code: "invalid_body" },
   { name: "an unknown option", request: postJson({ ...good, options: { turbo: true } }), status: 400, code: "invalid_body" },

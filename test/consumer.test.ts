@@ -17,13 +17,20 @@ function ingestMessage(runId: string, station: string, id = "b000000"): TaskMess
     version: { window: "2020-01-01", hive: "year=2020/month=01/day=01", n: 1 },
     input: {
       kind: "ingest",
-      batch: { id, partition: `hourly/stations=${station}/start=2020-01-01/end=2020-01-02`, data: { stations: [station], start: "2020-01-01", end: "2020-01-02" } },
+      batch: {
+        id,
+        partition: `hourly/stations=${station}/start=2020-01-01/end=2020-01-02`,
+        data: { stations: [station], start: "2020-01-01", end: "2020-01-02" },
+      },
     },
   };
 }
 
 async function deliver(bodies: unknown[], attempts = 1) {
-  const batch = createMessageBatch("sluice-tasks", bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })));
+  const batch = createMessageBatch(
+    "sluice-tasks",
+    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
+  );
   const ctx = createExecutionContext();
   await worker.queue(batch, env);
   return getQueueResult(batch, ctx);
@@ -36,7 +43,19 @@ describe("queue consumer", () => {
     expect((await waitForRun(id)).status).toBe("succeeded");
     const requests = (await sampleStats()).requests;
 
-    const result = await deliver([{ ...ingestMessage(id, "10000"), input: { kind: "ingest", batch: { id: "b000000", partition: "hourly/stations=10000/start=2024-05-01/end=2024-05-02", data: { stations: ["10000"], start: "2024-05-01", end: "2024-05-02" } } } }]);
+    const result = await deliver([
+      {
+        ...ingestMessage(id, "10000"),
+        input: {
+          kind: "ingest",
+          batch: {
+            id: "b000000",
+            partition: "hourly/stations=10000/start=2024-05-01/end=2024-05-02",
+            data: { stations: ["10000"], start: "2024-05-01", end: "2024-05-02" },
+          },
+        },
+      },
+    ]);
     expect(result.explicitAcks).toEqual(["m0"]);
     expect(result.retryMessages).toEqual([]);
     expect((await sampleStats()).requests).toBe(requests);
@@ -57,8 +76,18 @@ describe("queue consumer", () => {
 
     // getQueueResult does not show the delay: watch retry() on a hand-made message instead.
     const retries: (QueueRetryOptions | undefined)[] = [];
-    const message = { id: "h0", timestamp: new Date(), attempts: 3, body: ingestMessage("consumer-retry-run", "10037"), ack: () => undefined, retry: (o?: QueueRetryOptions) => void retries.push(o) };
-    await worker.queue({ queue: "sluice-tasks", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>, env);
+    const message = {
+      id: "h0",
+      timestamp: new Date(),
+      attempts: 3,
+      body: ingestMessage("consumer-retry-run", "10037"),
+      ack: () => undefined,
+      retry: (o?: QueueRetryOptions) => void retries.push(o),
+    };
+    await worker.queue(
+      { queue: "sluice-tasks", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>,
+      env,
+    );
     expect(retries).toHaveLength(1);
     expect(retries[0]!.delaySeconds).toBeGreaterThanOrEqual(1);
     expect(retries[0]!.delaySeconds).toBeLessThanOrEqual(4); // full jitter under 2^(3-1) s
@@ -75,7 +104,10 @@ describe("queue consumer", () => {
     const result = await deliver([ingestMessage("consumer-dead-run", "10074")], 1);
     expect(result.retryMessages).toEqual([]);
     expect(result.explicitAcks).toEqual(["m0"]);
-    const manifest = await (await env.BUCKET.get("runs/consumer-dead-run/tasks/ingest-b000000.json"))!.json<{ status: string; error: { class: string; status: number } }>();
+    const manifest = await (await env.BUCKET.get("runs/consumer-dead-run/tasks/ingest-b000000.json"))!.json<{
+      status: string;
+      error: { class: string; status: number };
+    }>();
     expect(manifest).toMatchObject({ status: "dead", error: { class: "permanent", status: 404 } });
   });
 

@@ -18,7 +18,9 @@ describe("planning", () => {
   });
 
   it("cuts chunks at calendar boundaries and groups stations per batch", () => {
-    const batches = [...sampleWeather.plan({ stations: ["10000", "10037", "10074"], from: "2024-02-15", to: "2024-07-10", chunk: "quarter", stationsPerBatch: 2 })];
+    const batches = [
+      ...sampleWeather.plan({ stations: ["10000", "10037", "10074"], from: "2024-02-15", to: "2024-07-10", chunk: "quarter", stationsPerBatch: 2 }),
+    ];
     expect(batches.map((b) => `${String(b.data.start)}..${String(b.data.end)}:${(b.data.stations as string[]).join("+")}`)).toEqual([
       "2024-02-15..2024-04-01:10000+10037",
       "2024-02-15..2024-04-01:10074",
@@ -64,7 +66,17 @@ describe("run coordinator", () => {
     const run = await waitForRun(id);
     expect(run.status).toBe("succeeded");
     const coordinator = coordinatorStub(env, id);
-    const result = await coordinator.report([{ runId: id, taskId: "ingest-b000000", status: "failed", attempts: 9, startedAt: 0, finishedAt: 0, error: { type: "x", message: "late", class: "retryable" } }]);
+    const result = await coordinator.report([
+      {
+        runId: id,
+        taskId: "ingest-b000000",
+        status: "failed",
+        attempts: 9,
+        startedAt: 0,
+        finishedAt: 0,
+        error: { type: "x", message: "late", class: "retryable" },
+      },
+    ]);
     expect(result).toEqual({ accepted: 0, ignored: 1 });
     expect((await getRun(id)).status).toBe("succeeded");
     const tasks = await (await api(`/v1/jobs/${id}/tasks?phase=ingest`)).json<{ tasks: { status: string }[] }>();
@@ -74,7 +86,15 @@ describe("run coordinator", () => {
   it("lists runs newest first, filtered and paginated", async () => {
     await configureSample({});
     const ids: string[] = [];
-    for (const day of ["05", "06", "07"]) ids.push(await submit("sample-weather", { stations: ["10185"], from: `2024-04-${day}`, to: `2024-04-${Number(day) + 1}`.replace(/-(\d)$/, "-0$1"), chunk: "day" }));
+    for (const day of ["05", "06", "07"])
+      ids.push(
+        await submit("sample-weather", {
+          stations: ["10185"],
+          from: `2024-04-${day}`,
+          to: `2024-04-${Number(day) + 1}`.replace(/-(\d)$/, "-0$1"),
+          chunk: "day",
+        }),
+      );
     for (const id of ids) await waitForRun(id);
     const first = await (await api("/v1/jobs?pipeline=sample-weather&status=succeeded&limit=2")).json<{ runs: { id: string }[]; next: string }>();
     expect(first.runs).toHaveLength(2);

@@ -29,7 +29,7 @@ describe("rate limiter grants", () => {
     const admit = upstream(50, 50, 1_000_000);
     const slots: number[] = [];
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let now = 1_700_000_000_000; now < 1_700_000_600_000; now += Math.floor(random() * 400)) {
       const lease = grant(state, limits, 1 + Math.floor(random() * 80), now);
       for (const s of lease.slots) expect(s - now).toBeLessThanOrEqual(HORIZON_MS);

@@ -20,7 +20,10 @@ describe("retry passes and redrive", () => {
   it("re-plans only the failed tasks pass after pass, ends partial within the tolerated share, and a redrive completes it", async () => {
     await configureSample({ failingStations: ["10037"] });
     const params = { stations: ["10000", "10037", "10074"], from: "2024-06-01", to: "2024-06-03", chunk: "day", stationsPerBatch: 1 };
-    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { maxAttempts: 1, retryPasses: 2, toleratedFailurePercent: 50 } } });
+    const res = await api("/v1/jobs", {
+      method: "POST",
+      json: { pipeline: "sample-weather", params, options: { maxAttempts: 1, retryPasses: 2, toleratedFailurePercent: 50 } },
+    });
     const { id } = await res.json<{ id: string }>();
     const run = await waitForRun(id);
     expect(run.status).toBe("partial");
@@ -38,7 +41,11 @@ describe("retry passes and redrive", () => {
       "ingest-b000004:initial:failed",
     ]);
     expect(ingest.filter((t) => t.group !== "initial")).toHaveLength(4); // only the failed ones were re-planned
-    const retry1 = await (await env.BUCKET.get(`runs/${id}/retries/ingest-retry-1.json`))!.json<{ failedTaskIds: string[]; errorTypes: Record<string, number>; tasksLaunched: string[] }>();
+    const retry1 = await (await env.BUCKET.get(`runs/${id}/retries/ingest-retry-1.json`))!.json<{
+      failedTaskIds: string[];
+      errorTypes: Record<string, number>;
+      tasksLaunched: string[];
+    }>();
     expect(retry1.failedTaskIds.sort()).toEqual(["ingest-b000001", "ingest-b000004"]);
     expect(retry1.errorTypes).toEqual({ upstream_5xx: 2 });
     expect(retry1.tasksLaunched.sort()).toEqual(["ingest-b000001-retry-1", "ingest-b000004-retry-1"]);
@@ -68,7 +75,12 @@ describe("retry passes and redrive", () => {
   it("fails the run, without aggregating, when more batches fail than tolerated", async () => {
     await configureSample({ failingStations: ["10111"] });
     const params = { stations: ["10111", "10148"], from: "2024-06-01", to: "2024-06-02", chunk: "day", stationsPerBatch: 1 };
-    const { id } = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { maxAttempts: 1, retryPasses: 1, toleratedFailurePercent: 10 } } })).json<{ id: string }>();
+    const { id } = await (
+      await api("/v1/jobs", {
+        method: "POST",
+        json: { pipeline: "sample-weather", params, options: { maxAttempts: 1, retryPasses: 1, toleratedFailurePercent: 10 } },
+      })
+    ).json<{ id: string }>();
     const run = await waitForRun(id);
     expect(run.status).toBe("failed");
     expect(run.reason).toMatch(/1 of 2 batches failed \(50\.0%\), over the tolerated 10%/);
@@ -80,7 +92,9 @@ describe("retry passes and redrive", () => {
   it("sends deleted stations to the dead list, never retries them, and has nothing to redrive", async () => {
     await configureSample({ deletedStations: ["10185"] });
     const params = { stations: ["10185", "10222"], from: "2024-06-01", to: "2024-06-03", chunk: "day", stationsPerBatch: 1 };
-    const { id } = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { toleratedFailurePercent: 50 } } })).json<{ id: string }>();
+    const { id } = await (
+      await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { toleratedFailurePercent: 50 } } })
+    ).json<{ id: string }>();
     const run = await waitForRun(id);
     expect(run.status).toBe("partial");
     const dead = await tasks(id, "status=dead");
@@ -108,7 +122,9 @@ describe("a run against a faulty, rate-limited upstream", () => {
     });
     const stations = ["10000", "10037", "10074", "10111", "10259", "10296"];
     const params = { stations, from: "2024-02-01", to: "2024-02-08", chunk: "day", stationsPerBatch: 1 };
-    const { id } = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { toleratedFailurePercent: 40 } } })).json<{ id: string }>();
+    const { id } = await (
+      await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { toleratedFailurePercent: 40 } } })
+    ).json<{ id: string }>();
     const run = await waitForRun(id, 110_000);
     expect(run.status).toBe("partial");
     expect(run.batches).toBe(6 * 7);
@@ -134,20 +150,49 @@ describe("what a consumer could not deliver", () => {
     await configureSample({ latencyMs: 1500 });
     const { default: worker } = await import("../src/index");
     const id = await submit("sample-weather", { stations: ["10333"], from: "2024-08-01", to: "2024-08-02", chunk: "day" });
-    const body = { v: 1, runId: id, pipeline: "sample-weather", taskId: "ingest-b000000", phase: "ingest", group: "initial", maxAttempts: 5, version: { window: "2024-08-01", hive: "year=2024/month=08/day=01", n: 1 }, input: { kind: "ingest", batch: { id: "b000000", partition: "hourly/stations=10333/start=2024-08-01/end=2024-08-02", data: { stations: ["10333"], start: "2024-08-01", end: "2024-08-02" } } } };
+    const body = {
+      v: 1,
+      runId: id,
+      pipeline: "sample-weather",
+      taskId: "ingest-b000000",
+      phase: "ingest",
+      group: "initial",
+      maxAttempts: 5,
+      version: { window: "2024-08-01", hive: "year=2024/month=08/day=01", n: 1 },
+      input: {
+        kind: "ingest",
+        batch: {
+          id: "b000000",
+          partition: "hourly/stations=10333/start=2024-08-01/end=2024-08-02",
+          data: { stations: ["10333"], start: "2024-08-01", end: "2024-08-02" },
+        },
+      },
+    };
     const acks: string[] = [];
     const message = { id: "d0", timestamp: new Date(), attempts: 11, body, ack: () => void acks.push("d0"), retry: () => undefined };
-    await worker.queue({ queue: "sluice-tasks-dlq", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>, env);
+    await worker.queue(
+      { queue: "sluice-tasks-dlq", messages: [message], ackAll: () => undefined, retryAll: () => undefined } as unknown as MessageBatch<unknown>,
+      env,
+    );
     expect(acks).toEqual(["d0"]);
     const run = await waitForRun(id);
     expect(run.status).toBe("succeeded");
     const ingest = await tasks(id, "phase=ingest");
-    expect(ingest.map((t) => `${t.id}:${t.status}:${t.error?.type ?? ""}`)).toEqual(["ingest-b000000:failed:delivery_exhausted", "ingest-b000000-retry-1:succeeded:"]);
+    expect(ingest.map((t) => `${t.id}:${t.status}:${t.error?.type ?? ""}`)).toEqual([
+      "ingest-b000000:failed:delivery_exhausted",
+      "ingest-b000000-retry-1:succeeded:",
+    ]);
   });
 
   it("backs off after 429s from an upstream stricter than declared, and still finishes", async () => {
     await configureSample({ perSecond: 4, burst: 2 });
-    const id = await submit("sample-weather", { stations: ["10000", "10037", "10074", "10111"], from: "2024-09-01", to: "2024-09-04", chunk: "day", stationsPerBatch: 1 });
+    const id = await submit("sample-weather", {
+      stations: ["10000", "10037", "10074", "10111"],
+      from: "2024-09-01",
+      to: "2024-09-04",
+      chunk: "day",
+      stationsPerBatch: 1,
+    });
     const run = await waitForRun(id);
     expect(run.status).toBe("succeeded");
     const stats = await sampleStats();

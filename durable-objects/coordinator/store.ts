@@ -2,7 +2,20 @@
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
 import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
-import type { BatchSpec, Json, OutputFile, OutputVersion, Phase, PhaseCounts, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus, TaskView } from "../../src/types";
+import type {
+  BatchSpec,
+  Json,
+  OutputFile,
+  OutputVersion,
+  Phase,
+  PhaseCounts,
+  RunOptions,
+  RunStatus,
+  TaskError,
+  TaskInput,
+  TaskStatus,
+  TaskView,
+} from "../../src/types";
 import { PHASES } from "../../src/types";
 
 const DDL = `
@@ -109,7 +122,16 @@ export class CoordinatorStore {
     }
     this.sql.exec(
       "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      run.id, run.pipeline, JSON.stringify(run.params), JSON.stringify(run.options), run.status, run.phase, count, JSON.stringify(run.window), run.createdAt, run.startedAt,
+      run.id,
+      run.pipeline,
+      JSON.stringify(run.params),
+      JSON.stringify(run.options),
+      run.status,
+      run.phase,
+      count,
+      JSON.stringify(run.window),
+      run.createdAt,
+      run.startedAt,
     );
     this.phaseStarted("ingest", run.startedAt ?? run.createdAt);
     return count;
@@ -154,7 +176,8 @@ export class CoordinatorStore {
   phaseStarted(phase: Phase, now: number): void {
     this.sql.exec(
       "INSERT INTO phases (phase, started_at) VALUES (?, ?) ON CONFLICT (phase) DO UPDATE SET started_at = excluded.started_at, finished_at = NULL, retry_passes = 0",
-      phase, now,
+      phase,
+      now,
     );
   }
 
@@ -179,13 +202,19 @@ export class CoordinatorStore {
   reopen(phase: Phase, generation: number, rerunFrom: Phase | null, params: Json, now: number): void {
     this.sql.exec(
       "UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?, rerun_from = ?, params = ?",
-      phase, generation, rerunFrom, JSON.stringify(params),
+      phase,
+      generation,
+      rerunFrom,
+      JSON.stringify(params),
     );
     this.phaseStarted(phase, now);
   }
 
   batchSpecs(): BatchSpec[] {
-    return this.sql.exec("SELECT id, partition, data FROM batches ORDER BY id").toArray().map((r) => ({ id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] }));
+    return this.sql
+      .exec("SELECT id, partition, data FROM batches ORDER BY id")
+      .toArray()
+      .map((r) => ({ id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] }));
   }
 
   phaseFinished(phase: Phase, now: number): void {
@@ -200,7 +229,12 @@ export class CoordinatorStore {
   insertTask(id: string, phase: Phase, group: string, batchId: string | null, generation: number, input: TaskInput): void {
     this.sql.exec(
       "INSERT INTO tasks (id, phase, grp, batch_id, generation, status, input) VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING",
-      id, phase, group, batchId, generation, JSON.stringify(input),
+      id,
+      phase,
+      group,
+      batchId,
+      generation,
+      JSON.stringify(input),
     );
   }
 
@@ -219,7 +253,8 @@ export class CoordinatorStore {
 
   /** Put tasks back to pending (their messages could not be sent). */
   unclaim(seqs: number[]): void {
-    for (const seq of seqs) this.sql.exec("UPDATE tasks SET status = 'pending', enqueued_at = NULL, attempts = attempts - 1 WHERE seq = ? AND status = 'running'", seq);
+    for (const seq of seqs)
+      this.sql.exec("UPDATE tasks SET status = 'pending', enqueued_at = NULL, attempts = attempts - 1 WHERE seq = ? AND status = 'running'", seq);
   }
 
   running(): number {
@@ -235,10 +270,22 @@ export class CoordinatorStore {
     this.sql.exec("UPDATE tasks SET enqueued_at = ?, attempts = attempts + 1 WHERE seq = ?", now, seq);
   }
 
-  settle(seq: number, status: "succeeded" | "failed" | "dead", r: { output?: OutputFile; badRows?: number; profile?: Json; error?: TaskError; attempts: number; startedAt: number; finishedAt: number }): void {
+  settle(
+    seq: number,
+    status: "succeeded" | "failed" | "dead",
+    r: { output?: OutputFile; badRows?: number; profile?: Json; error?: TaskError; attempts: number; startedAt: number; finishedAt: number },
+  ): void {
     this.sql.exec(
       "UPDATE tasks SET status = ?, output = ?, bad_rows = ?, profile = ?, error = ?, attempts = max(attempts, ?), started_at = ?, finished_at = ? WHERE seq = ?",
-      status, r.output ? JSON.stringify(r.output) : null, r.badRows ?? 0, r.profile === undefined ? null : JSON.stringify(r.profile), r.error ? JSON.stringify(r.error) : null, r.attempts, r.startedAt, r.finishedAt, seq,
+      status,
+      r.output ? JSON.stringify(r.output) : null,
+      r.badRows ?? 0,
+      r.profile === undefined ? null : JSON.stringify(r.profile),
+      r.error ? JSON.stringify(r.error) : null,
+      r.attempts,
+      r.startedAt,
+      r.finishedAt,
+      seq,
     );
   }
 
@@ -254,11 +301,17 @@ export class CoordinatorStore {
     if (filter.group) (where.push("grp = ?"), args.push(filter.group));
     if (filter.afterSeq !== undefined) (where.push("seq > ?"), args.push(filter.afterSeq));
     const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY seq LIMIT ?`;
-    return this.sql.exec(sql, ...args, filter.limit ?? 1_000_000).toArray().map(toTask);
+    return this.sql
+      .exec(sql, ...args, filter.limit ?? 1_000_000)
+      .toArray()
+      .map(toTask);
   }
 
   counts(): Record<Phase, PhaseCounts> {
-    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, total: 0 }])) as Record<Phase, PhaseCounts>;
+    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, total: 0 }])) as Record<
+      Phase,
+      PhaseCounts
+    >;
     for (const r of this.sql.exec("SELECT phase, status, count(*) AS n FROM tasks GROUP BY phase, status").toArray()) {
       const c = out[String(r.phase) as Phase];
       if (!c) continue;
@@ -313,12 +366,23 @@ export class CoordinatorStore {
   }
 
   maxMergeLevel(generation: number): number {
-    return Number(this.sql.exec("SELECT coalesce(max(json_extract(input, '$.level')), 0) AS n FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ?", generation).one().n);
+    return Number(
+      this.sql
+        .exec(
+          "SELECT coalesce(max(json_extract(input, '$.level')), 0) AS n FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ?",
+          generation,
+        )
+        .one().n,
+    );
   }
 
   mergeTasks(generation: number, level: number): TaskRow[] {
     return this.sql
-      .exec("SELECT * FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ? AND json_extract(input, '$.level') = ? ORDER BY seq", generation, level)
+      .exec(
+        "SELECT * FROM tasks WHERE phase = 'aggregate' AND json_extract(input, '$.generation') = ? AND json_extract(input, '$.level') = ? ORDER BY seq",
+        generation,
+        level,
+      )
       .toArray()
       .map(toTask);
   }

@@ -53,7 +53,11 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   try {
     rows = pipeline.parse(body, batch).length;
   } catch (err) {
-    throw new TaskFailure({ type: "unparsable_body", message: `upstream body for ${batch.partition} does not parse (${body.length} bytes): ${err instanceof Error ? err.message : String(err)}`, class: "retryable" });
+    throw new TaskFailure({
+      type: "unparsable_body",
+      message: `upstream body for ${batch.partition} does not parse (${body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
+      class: "retryable",
+    });
   }
   const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);

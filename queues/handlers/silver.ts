@@ -39,7 +39,12 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   const { batchId, refinedKey, params } = message.input;
   const key = layout.silver(pipeline.name, message.version, batchId);
   const done = await readDone(env.BUCKET, key);
-  if (done) return { output: { key: done.key, rows: done.rows, bytes: done.bytes, sha256: done.sha256 }, reused: true, profile: done.profile as BatchProfile | undefined };
+  if (done)
+    return {
+      output: { key: done.key, rows: done.rows, bytes: done.bytes, sha256: done.sha256 },
+      reused: true,
+      profile: done.profile as BatchProfile | undefined,
+    };
 
   if (!(await readDone(env.BUCKET, refinedKey))) {
     throw new TaskFailure({ type: "missing_input", message: `bronze refined ${refinedKey} is not marked done`, class: "permanent" });
@@ -70,7 +75,13 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   const flags = flagOutliers(unique, checks, pipeline.key);
   const bytes = await writeParquetRows(pipeline.columns, unique);
   const schema = schemaFingerprint(arrowSchema(pipeline.columns));
-  const profile = profileRows(unique, pipeline.columns.map((c) => c.name), schema, checks, flags);
+  const profile = profileRows(
+    unique,
+    pipeline.columns.map((c) => c.name),
+    schema,
+    checks,
+    flags,
+  );
   const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet", profile);
   return { output, reused: false, badRows: bad, badRowSamples: samples, profile };
 }

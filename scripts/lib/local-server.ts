@@ -31,11 +31,28 @@ export async function startLocalServer(options: { token?: string; stateDir?: str
   const ownState = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "sluice-state-"));
   const wrangler = join(root, "node_modules/.bin/wrangler");
-  const child: ChildProcess = spawn(wrangler, ["dev", "--port", String(port), "--ip", "127.0.0.1", "--var", `SLUICE_API_TOKEN:${token}`, "--persist-to", stateDir, "--show-interactive-dev-session=false", "--log-level", "warn"], {
-    cwd: root,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child: ChildProcess = spawn(
+    wrangler,
+    [
+      "dev",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--var",
+      `SLUICE_API_TOKEN:${token}`,
+      "--persist-to",
+      stateDir,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   const onData = (chunk: Buffer) => {
     const text = chunk.toString();

@@ -33,7 +33,16 @@ export type Row = Record<string, unknown>;
 export type RowSchema = z.ZodObject<z.ZodRawShape>;
 
 interface ZodInternals {
-  _zod: { def: { type: string; innerType?: unknown; format?: string; checks?: { _zod: { def: { format?: string } } }[]; values?: unknown[]; entries?: Record<string, unknown> } };
+  _zod: {
+    def: {
+      type: string;
+      innerType?: unknown;
+      format?: string;
+      checks?: { _zod: { def: { format?: string } } }[];
+      values?: unknown[];
+      entries?: Record<string, unknown>;
+    };
+  };
 }
 
 function internals(schema: unknown): ZodInternals["_zod"]["def"] {
@@ -148,7 +157,13 @@ export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
     case "int32":
       return makeData({ type: type as Int32, length, nullCount: nulls, nullBitmap, data: Int32Array.from(values, (v) => (v == null ? 0 : Number(v))) });
     case "int64":
-      return makeData({ type: type as Int64, length, nullCount: nulls, nullBitmap, data: BigInt64Array.from(values, (v) => (v == null ? 0n : BigInt(v as number | bigint))) });
+      return makeData({
+        type: type as Int64,
+        length,
+        nullCount: nulls,
+        nullBitmap,
+        data: BigInt64Array.from(values, (v) => (v == null ? 0n : BigInt(v as number | bigint))),
+      });
     case "bool": {
       const bits = new Uint8Array((length + 7) >> 3);
       values.forEach((v, i) => {
@@ -157,14 +172,25 @@ export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
       return makeData({ type: type as Bool, length, nullCount: nulls, nullBitmap, data: bits });
     }
     case "timestamp":
-      return makeData({ type: type as TimestampMillisecond, length, nullCount: nulls, nullBitmap, data: BigInt64Array.from(values, (v) => (v == null ? 0n : timestampMillis(v, spec.name))) });
+      return makeData({
+        type: type as TimestampMillisecond,
+        length,
+        nullCount: nulls,
+        nullBitmap,
+        data: BigInt64Array.from(values, (v) => (v == null ? 0n : timestampMillis(v, spec.name))),
+      });
   }
 }
 
 /** Rows → an Arrow table with exactly the given columns. */
 export function rowsToTable(columns: ColumnSpec[], rows: readonly Row[]): Table {
   const schema = arrowSchema(columns);
-  const children = columns.map((c) => columnData(c, rows.map((r) => r[c.name])));
+  const children = columns.map((c) =>
+    columnData(
+      c,
+      rows.map((r) => r[c.name]),
+    ),
+  );
   const struct = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
   return new Table([new RecordBatch(schema, struct)]);
 }

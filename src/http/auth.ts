@@ -21,7 +21,11 @@ export function requireToken(): MiddlewareHandler<{ Bindings: Env }> {
     if (READ_METHODS.has(c.req.method) && c.env.PUBLIC_READS === "true") return next();
     const expected = c.env.SLUICE_API_TOKEN;
     if (!expected) {
-      throw new ApiError(403, "auth_not_configured", "this deployment has no API token: set the SLUICE_API_TOKEN secret (wrangler secret put SLUICE_API_TOKEN) to enable this endpoint");
+      throw new ApiError(
+        403,
+        "auth_not_configured",
+        "this deployment has no API token: set the SLUICE_API_TOKEN secret (wrangler secret put SLUICE_API_TOKEN) to enable this endpoint",
+      );
     }
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -34,6 +34,11 @@ export async function readJson(c: Context, maxBytes = MAX_BODY_BYTES): Promise<u
 /** Parse with a zod schema; a failure is a 400 naming each bad field. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: string, what: string): z.infer<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw badRequest(code, `${what}: ${parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ")}`, zodDetails(parsed.error));
+  if (!parsed.success)
+    throw badRequest(
+      code,
+      `${what}: ${parsed.error.issues.map((i) => `${i.path.map(String).join(".") || "(root)"}: ${i.message}`).join("; ")}`,
+      zodDetails(parsed.error),
+    );
   return parsed.data;
 }

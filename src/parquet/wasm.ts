@@ -14,9 +14,5 @@ export async function loadParquet(): Promise<ParquetWasm> {
 
 /** Writer settings for every file sluice writes: ZSTD (the library's default is none). */
 export function writerProperties(pq: ParquetWasm, rowGroupSize = 65_536): parquet.WriterProperties {
-  return new pq.WriterPropertiesBuilder()
-    .setCompression(pq.Compression.ZSTD)
-    .setMaxRowGroupSize(rowGroupSize)
-    .setCreatedBy("sluice")
-    .build();
+  return new pq.WriterPropertiesBuilder().setCompression(pq.Compression.ZSTD).setMaxRowGroupSize(rowGroupSize).setCreatedBy("sluice").build();
 }

@@ -95,7 +95,7 @@ export const sampleWeather = definePipeline({
   key: ["station_id", "observed_at"],
   transform(row, params) {
     if (params.temperatureUnit === "fahrenheit" && typeof row.temperature === "number") {
-      return { ...row, temperature: Math.round((row.temperature * 9) / 5 * 10 + 320) / 10 };
+      return { ...row, temperature: Math.round(((row.temperature * 9) / 5) * 10 + 320) / 10 };
     }
     return row;
   },

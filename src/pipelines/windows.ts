@@ -23,7 +23,7 @@ export function nextBoundary(ms: number, chunk: Chunk): number {
 
 /** [start, end) windows covering [from, to), cut at chunk boundaries. */
 export function* windows(fromMs: number, toMs: number, chunk: Chunk): Generator<{ start: number; end: number }> {
-  for (let start = fromMs; start < toMs; ) {
+  for (let start = fromMs; start < toMs;) {
     const end = Math.min(nextBoundary(start, chunk), toMs);
     yield { start, end };
     start = end;

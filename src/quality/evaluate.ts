@@ -40,11 +40,19 @@ function measure(c: QualityCheck, batches: readonly ProfiledBatch[], expectedSch
     case "minRows": {
       if (c.per === "run") return { value: rows, threshold: c.min, passed: rows >= c.min, offending: [], offendingCount: 0 };
       const low = batches.filter((b) => b.profile.rows < c.min).map((b) => `${b.batchId} (${b.profile.rows} rows)`);
-      return { value: Math.min(...batches.map((b) => b.profile.rows), Infinity), threshold: c.min, passed: low.length === 0, offending: low, offendingCount: low.length };
+      return {
+        value: Math.min(...batches.map((b) => b.profile.rows), Infinity),
+        threshold: c.min,
+        passed: low.length === 0,
+        offending: low,
+        offendingCount: low.length,
+      };
     }
     case "maxNullPercent": {
       const nulls = batches.reduce((n, b) => n + (b.profile.nulls[c.column] ?? 0), 0);
-      const worst = batches.filter((b) => pct(b.profile.nulls[c.column] ?? 0, b.profile.rows) > c.max).map((b) => `${b.batchId} (${pct(b.profile.nulls[c.column] ?? 0, b.profile.rows)}%)`);
+      const worst = batches
+        .filter((b) => pct(b.profile.nulls[c.column] ?? 0, b.profile.rows) > c.max)
+        .map((b) => `${b.batchId} (${pct(b.profile.nulls[c.column] ?? 0, b.profile.rows)}%)`);
       const value = pct(nulls, rows);
       return { value, threshold: c.max, passed: value <= c.max, offending: worst, offendingCount: worst.length };
     }
@@ -74,7 +82,13 @@ function measure(c: QualityCheck, batches: readonly ProfiledBatch[], expectedSch
     }
     case "schema": {
       const off = batches.filter((b) => b.profile.schema !== expectedSchema).map((b) => `${b.batchId}: ${b.profile.schema}`);
-      return { value: off.length === 0 ? "conforms" : "differs", threshold: expectedSchema, passed: off.length === 0, offending: off, offendingCount: off.length };
+      return {
+        value: off.length === 0 ? "conforms" : "differs",
+        threshold: expectedSchema,
+        passed: off.length === 0,
+        offending: off,
+        offendingCount: off.length,
+      };
     }
     case "valueRange": {
       const flagged = batches.reduce((n, b) => n + (b.profile.flagged[c.column] ?? 0), 0);

@@ -19,7 +19,8 @@ export function flagOutliers(rows: Row[], checks: readonly QualityCheck[], key: 
       if ((r.min !== undefined && v < r.min) || (r.max !== undefined && v > r.max)) {
         flags.push(`${r.column}_out_of_range`);
         flagged[r.column] = (flagged[r.column] ?? 0) + 1;
-        if (samples.length < SAMPLES) samples.push(`${key.map((k) => `${k}=${row[k] instanceof Date ? (row[k] as Date).toISOString() : String(row[k])}`).join(" ")}: ${r.column}=${v}`);
+        if (samples.length < SAMPLES)
+          samples.push(`${key.map((k) => `${k}=${row[k] instanceof Date ? (row[k] as Date).toISOString() : String(row[k])}`).join(" ")}: ${r.column}=${v}`);
       }
     }
     row[FLAGS_COLUMN] = flags.length > 0 ? flags.join(",") : null;
@@ -27,7 +28,13 @@ export function flagOutliers(rows: Row[], checks: readonly QualityCheck[], key: 
   return { flagged, samples };
 }
 
-export function profileRows(rows: readonly Row[], columns: readonly string[], schema: string, checks: readonly QualityCheck[], flags: { flagged: Record<string, number>; samples: string[] }): BatchProfile {
+export function profileRows(
+  rows: readonly Row[],
+  columns: readonly string[],
+  schema: string,
+  checks: readonly QualityCheck[],
+  flags: { flagged: Record<string, number>; samples: string[] },
+): BatchProfile {
   const nulls: Record<string, number> = Object.fromEntries(columns.map((c) => [c, 0]));
   const distinctColumns = new Set<string>();
   const continuity = checks.filter((c): c is Extract<QualityCheck, { kind: "continuity" }> => c.kind === "continuity");

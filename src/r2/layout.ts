@@ -30,10 +30,12 @@ export const layout = {
   bronzeRaw: (source: string, partition: string) => `bronze/raw/${assertPartition(source)}/${assertPartition(partition)}.json`,
   bronzeRefined: (pipeline: string, v: OutputVersion, batchId: string) =>
     `bronze/refined/dataset=${slug(pipeline)}/version=${versionName(v, "raw")}/${assertPartition(batchId)}.parquet`,
-  silver: (pipeline: string, v: OutputVersion, batchId: string) => `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/${assertPartition(batchId)}.parquet`,
+  silver: (pipeline: string, v: OutputVersion, batchId: string) =>
+    `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/${assertPartition(batchId)}.parquet`,
   merge: (pipeline: string, v: OutputVersion, level: number, index: number) =>
     `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/_merge/L${level}-${String(index).padStart(5, "0")}.parquet`,
-  gold: (pipeline: string, v: OutputVersion) => `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
+  gold: (pipeline: string, v: OutputVersion) =>
+    `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
   aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,

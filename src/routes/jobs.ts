@@ -38,7 +38,10 @@ const listQuery = z.object({
   pipeline: z.string().optional(),
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d+:[a-z0-9-]+$/).optional(),
+  cursor: z
+    .string()
+    .regex(/^\d+:[a-z0-9-]+$/)
+    .optional(),
 });
 
 const tasksQuery = z.object({
@@ -54,7 +57,6 @@ const links = (id: string) => ({
   manifest: `/v1/jobs/${id}/manifest`,
   output: `/v1/jobs/${id}/output`,
 });
-
 
 function runId(raw: string): string {
   const parsed = runIdSchema.safeParse(raw);
@@ -77,7 +79,10 @@ export const jobs = new Hono<{ Bindings: Env }>()
     let batches = 0;
     for (const _ of pipeline.plan(params)) {
       if (++batches > pipeline.maxBatches) {
-        throw badRequest("too_many_batches", `these params plan more than ${pipeline.maxBatches} batches, the most one run of ${pipeline.name} may have: split the range`);
+        throw badRequest(
+          "too_many_batches",
+          `these params plan more than ${pipeline.maxBatches} batches, the most one run of ${pipeline.name} may have: split the range`,
+        );
       }
     }
     if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
@@ -90,9 +95,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
     const q = parseWith(listQuery, c.req.query(), "invalid_query", "invalid query");
     if (q.pipeline && !findPipeline(q.pipeline)) throw notFound(`pipeline ${q.pipeline}`);
     const names = q.pipeline ? [q.pipeline] : PIPELINES.map((p) => p.name);
-    const pages = await Promise.all(
-      names.map((n) => registryStub(c.env, n).list({ status: q.status, before: q.cursor, limit: q.limit })),
-    );
+    const pages = await Promise.all(names.map((n) => registryStub(c.env, n).list({ status: q.status, before: q.cursor, limit: q.limit })));
     const runs: RunSummary[] = pages
       .flatMap((p) => p.runs)
       .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
@@ -126,7 +129,10 @@ export const jobs = new Hono<{ Bindings: Env }>()
   .post("/:id/phases/:phase/rerun", async (c) => {
     const id = runId(c.req.param("id"));
     const phase = parseWith(rerunPhase, c.req.param("phase"), "invalid_phase", "invalid phase");
-    const body = c.req.header("content-type") || c.req.header("content-length") ? parseWith(rerunSchema, await readJson(c), "invalid_body", "invalid re-run") : { params: {} };
+    const body =
+      c.req.header("content-type") || c.req.header("content-length")
+        ? parseWith(rerunSchema, await readJson(c), "invalid_body", "invalid re-run")
+        : { params: {} };
     const view = await viewOrThrow(c.env, id);
     const pipeline = findPipeline(view.pipeline)!;
     const merged = { ...(view.params as Record<string, unknown>), ...body.params };
@@ -149,7 +155,8 @@ export const jobs = new Hono<{ Bindings: Env }>()
     const id = runId(c.req.param("id"));
     const view = await viewOrThrow(c.env, id);
     if (!view.output) throw new ApiError(409, "output_not_ready", `run ${id} has no output yet (status ${view.status})`);
-    if (view.status === "failed") throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
+    if (view.status === "failed")
+      throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
     const marker = await readDone(c.env.BUCKET, view.output.key);
     const object = marker && marker.sha256 === view.output.sha256 ? await c.env.BUCKET.get(view.output.key) : null;
     if (!object) throw notFound(`output of run ${id}`);

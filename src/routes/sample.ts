@@ -8,5 +8,4 @@ export const sample = new Hono<{ Bindings: Env }>().all("/edr/*", async (c) => {
   if (!sampleEnabled(c.env)) throw notFound("route");
   const response = await sampleUpstreamStub(c.env).fetch(c.req.raw);
   return new Response(response.body, response); // a stub's response headers are immutable
-
 });

@@ -14,13 +14,27 @@ export const sampleConfigSchema = z
     /** Share of data requests that fail transiently (0..1). */
     faultRate: z.number().min(0).max(1).default(0),
     /** Which transient faults to draw from. */
-    faultKinds: z.array(z.enum(["5xx", "timeout", "truncate"])).min(1).default(["5xx", "timeout", "truncate"]),
+    faultKinds: z
+      .array(z.enum(["5xx", "timeout", "truncate"]))
+      .min(1)
+      .default(["5xx", "timeout", "truncate"]),
     /** How long a `timeout` fault holds the connection before answering 504. */
     hangMs: z.number().int().min(0).max(300_000).default(60_000),
     /** Stations whose requests always fail with 503, until the config changes. */
-    failingStations: z.array(z.string().regex(/^[0-9]{5}$/)).max(1000).default([]),
+    failingStations: z
+      .array(z.string().regex(/^[0-9]{5}$/))
+      .max(1000)
+      .default([]),
+    /** Stations with an outage: about one hour in 40 is missing from their series. */
+    gapStations: z
+      .array(z.string().regex(/^[0-9]{5}$/))
+      .max(1000)
+      .default([]),
     /** Stations that answer 404, as deleted ones do. */
-    deletedStations: z.array(z.string().regex(/^[0-9]{5}$/)).max(1000).default([]),
+    deletedStations: z
+      .array(z.string().regex(/^[0-9]{5}$/))
+      .max(1000)
+      .default([]),
     /** Seed of the fault draw, so a faulty run can be replayed. */
     seed: z.number().int().default(1),
   })

@@ -13,7 +13,24 @@ export interface SampleStation {
   lon: number;
 }
 
-const NAMES = ["Aachen", "Berlin-Dahlem", "Bremen", "Dresden", "Emden", "Frankfurt", "Görlitz", "Hamburg", "Kiel", "Leipzig", "München", "Norderney", "Potsdam", "Rostock", "Stuttgart", "Zugspitze"];
+const NAMES = [
+  "Aachen",
+  "Berlin-Dahlem",
+  "Bremen",
+  "Dresden",
+  "Emden",
+  "Frankfurt",
+  "Görlitz",
+  "Hamburg",
+  "Kiel",
+  "Leipzig",
+  "München",
+  "Norderney",
+  "Potsdam",
+  "Rostock",
+  "Stuttgart",
+  "Zugspitze",
+];
 
 export const SAMPLE_STATIONS: readonly SampleStation[] = NAMES.map((name, i) => ({
   id: String(10_000 + i * 37).padStart(5, "0"),
