@@ -1,8 +1,8 @@
 // From Node, as a user would: start the Worker locally, submit a run over HTTP, wait for it,
 // download the output and check it with DuckDB against the upstream's own answers.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, type Client } from "../../scripts/lib/client.ts";
 import { literal, openDuck, type Duck } from "../../scripts/lib/duckdb.ts";
@@ -73,5 +73,19 @@ describe("sluice over HTTP on wrangler dev", () => {
     }
     const [types] = await duck.all<{ t: string }>(`SELECT typeof(observed_at) AS t FROM read_parquet(${literal(file)}) LIMIT 1`);
     expect(types?.t).toBe("TIMESTAMP WITH TIME ZONE");
+  });
+
+  it("lays gold out Hive-style, so DuckDB reads the folder as a table", async () => {
+    const { id } = await api.submit("sample-weather", { stations: ["10333"], from: "2024-04-01", to: "2024-07-01", chunk: "month" });
+    const run = await api.wait(id, undefined, 200);
+    expect(run.output?.key).toMatch(/^gold\/dataset=sample-weather\/year=2024\/quarter=2\/version=2024Q2_v\d+\/part-00000\.parquet$/);
+    const path = join(dir, "lake", run.output!.key);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, await api.output(id));
+    const rows = await duck.all<{ dataset: string; year: number; quarter: number; version: string; n: number }>(
+      `SELECT dataset, year::INT AS year, quarter::INT AS quarter, version, count(*)::INT AS n
+       FROM read_parquet(${literal(join(dir, "lake", "gold", "**", "*.parquet"))}, hive_partitioning = true) GROUP BY ALL`,
+    );
+    expect(rows).toEqual([{ dataset: "sample-weather", year: 2024, quarter: 2, version: run.version, n: 91 * 24 }]);
   });
 });
