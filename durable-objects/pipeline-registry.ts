@@ -1,8 +1,16 @@
-// The pipeline registry: one Durable Object per pipeline, holding the index of its runs
-// (newest first, by status). The coordinators record every run's summary here.
+// The pipeline registry: one Durable Object per pipeline. It holds the run index, admits runs
+// (at most maxConcurrentRuns at once; the rest wait in a queue, or are refused when the pipeline
+// says `skip`), fires the schedules with catch-up, pauses and resumes them, drives backfills
+// (their own lane, at most max_parallel at once), and counts output versions per window.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
-import type { RunStatus, RunSummary } from "../src/types";
+import { getPipeline } from "../src/pipelines";
+import type { Pipeline } from "../src/pipelines/define";
+import { nameOf, nextFiring, scheduledRunId, windowFor, windowsSince, type DateWindow } from "../src/pipelines/schedule";
+import { coordinatorStub } from "../src/stubs";
+import type { Json, RunStatus, RunSummary } from "../src/types";
+import { TERMINAL_RUN_STATUSES } from "../src/types";
+import { RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
 
 export interface RunPage {
   runs: RunSummary[];
@@ -10,53 +18,222 @@ export interface RunPage {
   next: string | null;
 }
 
+export interface SubmitResult {
+  runId: string;
+  status: RunStatus | "skipped";
+  created: boolean;
+}
+
+export interface BackfillWindowResult {
+  window: string;
+  from: string;
+  to: string;
+  runId: string;
+  status: RunStatus | "starting";
+  reason: string | null;
+}
+
+export interface BackfillView {
+  id: string;
+  pipeline: string;
+  status: "running" | "succeeded" | "partial" | "failed" | "cancelled";
+  maxParallel: number;
+  createdAt: string;
+  counts: Record<string, number>;
+  windows: BackfillWindowResult[];
+  spec: Json;
+}
+
+export interface PipelineState {
+  name: string;
+  paused: boolean;
+  maxConcurrentRuns: number;
+  whenBusy: "queue" | "skip";
+  schedules: { name: string; cron: string; window: string; catchUp: { enabled: boolean; max: number }; watermark: string | null; nextFiring: string | null }[];
+  queued: string[];
+  running: string[];
+  firings: Firing[];
+  backfills: string[];
+}
+
+const DEFAULT_CATCH_UP = { enabled: true, max: 7 };
+const isTerminal = (s: string) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(s);
+
+function placeholder(request: RunRequest, pipeline: string, now: number): RunSummary {
+  return { id: request.runId, pipeline, status: "queued", phase: null, createdAt: now, startedAt: null, finishedAt: null, reason: null, version: null, output: null, progress: { done: 0, total: 0, percent: 0 } };
+}
+
 export class PipelineRegistry extends DurableObject<Env> {
+  private readonly store: RegistryStore;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS runs (
-      id TEXT PRIMARY KEY, status TEXT NOT NULL, created_at INTEGER NOT NULL, summary TEXT NOT NULL
-    ); CREATE INDEX IF NOT EXISTS runs_by_created ON runs (created_at DESC, id DESC);
-    CREATE TABLE IF NOT EXISTS versions (window TEXT PRIMARY KEY, last INTEGER NOT NULL);`);
+    this.store = new RegistryStore(ctx.storage.sql);
   }
 
-  record(summary: RunSummary): void {
-    this.ctx.storage.sql.exec(
-      "INSERT INTO runs (id, status, created_at, summary) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, summary = excluded.summary",
-      summary.id,
-      summary.status,
-      summary.createdAt,
-      JSON.stringify(summary),
-    );
+  private pipeline(): Pipeline {
+    const name = this.store.get("pipeline");
+    if (!name) throw new Error("registry has no pipeline yet");
+    return getPipeline(name);
   }
 
-  /** The next version number of a window's outputs: 1, 2, … never reused. */
+  /**
+   * Admit a run: idempotent by run id. It waits in its lane's queue until there is room, or is
+   * refused (`skipped`) when the pipeline is busy and says `skip`.
+   */
+  async submit(pipelineName: string, request: RunRequest): Promise<SubmitResult> {
+    this.store.set("pipeline", pipelineName);
+    const existing = this.store.run(request.runId);
+    if (existing) return { runId: request.runId, status: existing.status === "starting" ? "running" : existing.status, created: false };
+    const pipeline = getPipeline(pipelineName);
+    if (request.lane === "main" && pipeline.whenBusy === "skip" && this.store.active("main") >= pipeline.maxConcurrentRuns) {
+      return { runId: request.runId, status: "skipped", created: false };
+    }
+    const now = Date.now();
+    this.store.insert(request, placeholder(request, pipelineName, now));
+    await coordinatorStub(this.env, request.runId).start({ runId: request.runId, pipeline: pipelineName, params: request.params, options: request.options, now, queued: true });
+    await this.pump();
+    const run = this.store.run(request.runId)!;
+    return { runId: request.runId, status: run.status === "starting" ? "running" : run.status, created: true };
+  }
+
+  /** A coordinator's summary. A run that ended makes room for the next one. */
+  async record(summary: RunSummary): Promise<void> {
+    const run = this.store.record(summary);
+    if (!run || !isTerminal(summary.status)) return;
+    const request = run.request;
+    if (request?.schedule && request.window && (summary.status === "succeeded" || summary.status === "partial")) {
+      this.store.advanceWatermark(request.schedule, request.window.to);
+    }
+    if (this.store.get("pipeline")) await this.pump();
+  }
+
+  /** Start waiting runs while their lanes have room. */
+  private async pump(): Promise<void> {
+    for (;;) {
+      const pipeline = this.pipeline();
+      const next = this.store.waiting().find((r) => this.store.active(r.lane) < this.capacity(r.lane, pipeline));
+      if (!next) return;
+      this.store.setStatus(next.id, "starting");
+      try {
+        await coordinatorStub(this.env, next.id).begin();
+      } catch (err) {
+        this.store.setStatus(next.id, "queued");
+        console.error(`registry ${pipeline.name}: could not start ${next.id}`, err);
+        return;
+      }
+    }
+  }
+
+  private capacity(lane: string, pipeline: Pipeline): number {
+    if (lane === "main") return pipeline.maxConcurrentRuns;
+    return this.store.backfill(lane.slice("backfill:".length))?.maxParallel ?? 1;
+  }
+
+  /** A cron firing of one schedule: the window it covers, plus missed ones (catch-up). */
+  async fire(pipelineName: string, scheduleName: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
+    this.store.set("pipeline", pipelineName);
+    const pipeline = getPipeline(pipelineName);
+    const schedule = pipeline.schedules.find((s) => s.name === scheduleName);
+    if (!schedule) throw new Error(`pipeline ${pipelineName} has no schedule ${scheduleName}`);
+    const now = Date.now();
+    const log = (outcome: Firing["outcome"], runs: string[]) => {
+      this.store.addFiring({ schedule: scheduleName, cron: schedule.cron, scheduledTime, outcome, runs, at: now });
+      return { outcome, runs };
+    };
+    if (this.store.get("paused") === "true") return log("skipped_paused", []);
+    const catchUp = schedule.catchUp ?? DEFAULT_CATCH_UP;
+    const current = windowFor(schedule.window, scheduledTime);
+    const candidates = catchUp.enabled ? windowsSince(schedule.window, this.store.watermark(scheduleName), current) : [current];
+    const missing = candidates.filter((w) => !this.store.run(scheduledRunId(pipelineName, scheduleName, w))).slice(0, catchUp.enabled ? catchUp.max : 1);
+    const started: string[] = [];
+    for (const window of missing) {
+      const runId = scheduledRunId(pipelineName, scheduleName, window);
+      const params = pipeline.paramsSchema.parse(schedule.params(window)) as Json;
+      const result = await this.submit(pipelineName, { runId, params, options: {}, lane: "main", trigger: "schedule", schedule: scheduleName, window });
+      if (result.created) started.push(runId);
+    }
+    return log(started.length > 0 ? "started" : "nothing_new", started);
+  }
+
+  setPaused(pipelineName: string, paused: boolean): PipelineState {
+    this.store.set("pipeline", pipelineName);
+    this.store.set("paused", String(paused));
+    return this.state(pipelineName);
+  }
+
+  state(pipelineName: string): PipelineState {
+    const pipeline = getPipeline(pipelineName);
+    const now = new Date();
+    const ids = (status: string) => this.store.list({ limit: 1000 }).filter((r) => r.status === status).map((r) => r.id);
+    return {
+      name: pipeline.name,
+      paused: this.store.get("paused") === "true",
+      maxConcurrentRuns: pipeline.maxConcurrentRuns,
+      whenBusy: pipeline.whenBusy,
+      schedules: pipeline.schedules.map((s) => ({
+        name: s.name,
+        cron: s.cron,
+        window: s.window,
+        catchUp: s.catchUp ?? DEFAULT_CATCH_UP,
+        watermark: this.store.watermark(s.name),
+        nextFiring: nextFiring(s.cron, now)?.toISOString() ?? null,
+      })),
+      queued: ids("queued"),
+      running: [...ids("running"), ...ids("starting")],
+      firings: this.store.firings(20),
+      backfills: this.store.backfills(20),
+    };
+  }
+
+  /** One run per window, in their own lane, at most `maxParallel` at once. */
+  async backfill(pipelineName: string, spec: { id: string; windows: DateWindow[]; params: Json; force: boolean; maxParallel: number; request: Json }): Promise<BackfillView> {
+    this.store.set("pipeline", pipelineName);
+    const pipeline = getPipeline(pipelineName);
+    const now = Date.now();
+    this.store.addBackfill(spec.id, spec.request, spec.maxParallel, now);
+    for (const window of spec.windows) {
+      const runId = `${pipelineName}-${spec.id}-${nameOf(window).name.toLowerCase()}`;
+      const params = pipeline.paramsSchema.parse({ ...(spec.params as object), from: window.from, to: window.to }) as Json;
+      const request: RunRequest = { runId, params, options: spec.force ? { force: true } : {}, lane: `backfill:${spec.id}`, trigger: "backfill", window };
+      if (this.store.run(runId)) continue;
+      this.store.insert(request, placeholder(request, pipelineName, now));
+      await coordinatorStub(this.env, runId).start({ runId, pipeline: pipelineName, params, options: request.options, now, queued: true });
+    }
+    await this.pump();
+    return this.backfillView(pipelineName, spec.id)!;
+  }
+
+  backfillView(pipelineName: string, id: string): BackfillView | null {
+    const b = this.store.backfill(id);
+    if (!b) return null;
+    const runs = this.store.lane(`backfill:${id}`);
+    const windows = runs.map((r): BackfillWindowResult => {
+      const w = r.request?.window ?? { from: "", to: "" };
+      return { window: nameOf(w).name, from: w.from, to: w.to, runId: r.id, status: r.status, reason: r.summary.reason };
+    });
+    const counts: Record<string, number> = {};
+    for (const w of windows) counts[w.status] = (counts[w.status] ?? 0) + 1;
+    const ended = windows.filter((w) => isTerminal(w.status));
+    const ok = ended.filter((w) => w.status === "succeeded").length;
+    const status: BackfillView["status"] =
+      ended.length < windows.length ? "running" : windows.every((w) => w.status === "cancelled") ? "cancelled" : ok === windows.length ? "succeeded" : ok === 0 && !ended.some((w) => w.status === "partial") ? "failed" : "partial";
+    return { id, pipeline: pipelineName, status, maxParallel: b.maxParallel, createdAt: new Date(b.createdAt).toISOString(), counts, windows, spec: b.spec };
+  }
+
+  /** Output runs of a schedule within [from, to): for compaction. */
+  scheduledRuns(schedule: string, from: string, to: string): IndexedRun[] {
+    return this.store.scheduled(schedule, from, to);
+  }
+
   allocateVersion(window: string): number {
-    return Number(
-      this.ctx.storage.sql
-        .exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window)
-        .one().last,
-    );
+    return this.store.allocateVersion(window);
   }
 
   /** Newest first. `before` is the cursor of the previous page (`<createdAt>:<id>`). */
   list(filter: { status?: RunStatus; before?: string; limit: number }): RunPage {
-    const where: string[] = [];
-    const args: SqlStorageValue[] = [];
-    if (filter.status) (where.push("status = ?"), args.push(filter.status));
-    if (filter.before) {
-      const at = filter.before.indexOf(":");
-      where.push("(created_at < ? OR (created_at = ? AND id < ?))");
-      const created = Number(filter.before.slice(0, at));
-      args.push(created, created, filter.before.slice(at + 1));
-    }
-    const rows = this.ctx.storage.sql
-      .exec(
-        `SELECT summary FROM runs ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at DESC, id DESC LIMIT ?`,
-        ...args,
-        filter.limit + 1,
-      )
-      .toArray();
-    const runs = rows.slice(0, filter.limit).map((r) => JSON.parse(String(r.summary)) as RunSummary);
+    const rows = this.store.list({ ...filter, limit: filter.limit + 1 });
+    const runs = rows.slice(0, filter.limit).map((r) => ({ ...r.summary, status: r.status === "starting" ? "running" : r.status }) as RunSummary);
     const last = runs[runs.length - 1];
     return { runs, next: rows.length > filter.limit && last ? `${last.createdAt}:${last.id}` : null };
   }

@@ -15,6 +15,7 @@ import { registryStub } from "../src/stubs";
 import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
 import { NEXT_PHASE, PREVIOUS_PHASE, expectedTasks, phaseIndex, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
+import { Notifier } from "./coordinator/notify";
 import { runQuality } from "./coordinator/quality";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./coordinator/store";
 
@@ -24,6 +25,8 @@ export interface StartRequest {
   params: Json;
   options?: RunOptions;
   now: number;
+  /** Plan it and wait: the registry calls `begin()` when there is room. */
+  queued?: boolean;
 }
 
 export type RerunResult = { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed"; message?: string };
@@ -38,13 +41,15 @@ const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
 export class RunCoordinator extends DurableObject<Env> {
   private readonly store: CoordinatorStore;
+  private readonly notifier: Notifier;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new CoordinatorStore(ctx.storage.sql);
+    this.notifier = new Notifier(ctx.storage.sql, env);
   }
 
-  /** Create the run and start ingesting. Idempotent: a second call returns the existing run. */
+  /** Create the run (planning its batches) and start it, or leave it queued. Idempotent. */
   async start(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
       const pipeline = getPipeline(req.pipeline);
@@ -58,21 +63,48 @@ export class RunCoordinator extends DurableObject<Env> {
         pipeline: req.pipeline,
         params: req.params,
         options: req.options ?? {},
-        status: "running" as const,
+        status: "queued" as const,
         phase: "ingest" as const,
         batches: 0,
         window,
         createdAt: req.now,
-        startedAt: req.now,
+        startedAt: null,
       };
       this.ctx.storage.transactionSync(() => this.store.create(run, batches));
       if (this.store.run()!.batches === 0) return this.finish("failed", "the params plan no batches", req.now).then(() => this.view()!);
-      await this.allocateVersion();
-      await this.recordSummary();
-      await this.writeManifest(req.now);
-      await this.dispatch(req.now);
+      if (req.queued) {
+        await this.recordSummary();
+        await this.writeManifest(req.now);
+      } else await this.begin();
     }
     return this.view()!;
+  }
+
+  /** A queued run starts: its version is allocated and its first tasks sent. */
+  async begin(): Promise<RunView | null> {
+    const run = this.store.run();
+    if (!run || run.status !== "queued") return this.view();
+    const now = Date.now();
+    this.store.begin(now);
+    await this.allocateVersion();
+    await this.restarted(now);
+    return this.view();
+  }
+
+  /** Cancel: pending tasks are dropped, running ones are abandoned (their results ignored). */
+  async cancel(reason = "cancelled by request"): Promise<RunView | { error: "not_found" | "run_ended" }> {
+    const run = this.store.run();
+    if (!run) return { error: "not_found" };
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_ended" };
+    await this.stop("cancelled", reason, Date.now());
+    return this.view()!;
+  }
+
+  /** End a run before its time: drop its tasks, tell consumers, keep the previous output served. */
+  private async stop(status: "cancelled" | "timed_out", reason: string, now: number): Promise<void> {
+    this.store.cancelOpen();
+    await this.env.BUCKET.put(layout.stopped(this.store.run()!.id), JSON.stringify({ status, reason, at: new Date(now).toISOString() }));
+    await this.finish(status, reason, now);
   }
 
   /** Results of one queue batch. Duplicates and results for settled tasks are ignored. */
@@ -196,15 +228,45 @@ export class RunCoordinator extends DurableObject<Env> {
     return { tasks: page, next: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
   }
 
-  /** Watchdog: re-send tasks that went quiet, dispatch anything left pending. */
+  /** One alarm for every timer: timeouts, the watchdog (re-send quiet tasks), webhook retries. */
   override async alarm(): Promise<void> {
     const run = this.store.run();
-    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    if (!run) return;
     const now = Date.now();
-    const stale = this.store.stale(now - STALE_TASK_MS, MAX_IN_FLIGHT);
-    for (const t of stale) this.store.touch(t.seq, now);
-    await this.send(run, stale);
-    await this.dispatch(now);
+    await this.notifier.deliver(now);
+    if (run.status === "running") {
+      const deadline = this.deadline(run);
+      if (deadline && now >= deadline.at) await this.stop("timed_out", deadline.reason, now);
+      else {
+        const stale = this.store.stale(now - STALE_TASK_MS, MAX_IN_FLIGHT);
+        for (const t of stale) this.store.touch(t.seq, now);
+        await this.send(run, stale);
+        await this.dispatch(now);
+        return;
+      }
+    }
+    await this.scheduleAlarm(now);
+  }
+
+  /** The earliest of the run's and the current phase's timeouts. */
+  private deadline(run: RunRow): { at: number; reason: string } | null {
+    const pipeline = getPipeline(run.pipeline);
+    const options: { at: number; reason: string }[] = [];
+    const runMs = run.options.timeoutMs ?? pipeline.timeouts.runMs;
+    if (runMs !== undefined && run.startedAt !== null) options.push({ at: run.startedAt + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
+    const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
+    const phaseStart = run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : undefined;
+    if (phaseMs !== undefined && phaseStart != null) options.push({ at: phaseStart + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
+    return options.sort((a, b) => a.at - b.at)[0] ?? null;
+  }
+
+  private async scheduleAlarm(now: number): Promise<void> {
+    const run = this.store.run();
+    const times = [this.notifier.nextDue()];
+    if (run?.status === "running") times.push(now + WATCHDOG_MS, this.deadline(run)?.at ?? null);
+    const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
+    if (next === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(next, now + 1));
   }
 
   private settings(run: RunRow, pipeline: Pipeline) {
@@ -239,7 +301,7 @@ export class RunCoordinator extends DurableObject<Env> {
         break;
       }
     }
-    await this.ctx.storage.setAlarm(now + WATCHDOG_MS);
+    await this.scheduleAlarm(now);
   }
 
   private async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
@@ -411,23 +473,27 @@ export class RunCoordinator extends DurableObject<Env> {
 
   private async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
     this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
+    const run = this.store.run()!;
+    const notify = getPipeline(run.pipeline).notify;
+    if (notify?.on.includes(status)) {
+      const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
+      this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
+      await this.notifier.deliver(now);
+    }
     await this.writeManifest(now);
     await this.recordSummary();
-    await this.ctx.storage.deleteAlarm();
+    await this.scheduleAlarm(now);
+  }
+
+  /** Webhook deliveries of this run. */
+  notifications(): ReturnType<Notifier["list"]> {
+    return this.notifier.list();
   }
 
   private summary(): RunSummary {
-    const r = this.store.run()!;
-    return {
-      id: r.id,
-      pipeline: r.pipeline,
-      status: r.status,
-      phase: r.phase,
-      createdAt: r.createdAt,
-      startedAt: r.startedAt,
-      finishedAt: r.finishedAt,
-      reason: r.reason,
-    };
+    const v = this.view()!;
+    const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress } = v;
+    return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress };
   }
 
   private async recordSummary(): Promise<void> {

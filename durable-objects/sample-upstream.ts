@@ -10,6 +10,7 @@ import { SAMPLE_STATIONS, WEATHER_PARAMETERS, type WeatherParameter } from "../s
 import { errorBody } from "../src/errors";
 
 const PREFIX = "/sample/edr";
+const HOOKS = "/sample/hooks/";
 const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -33,6 +34,7 @@ export class SampleUpstream extends DurableObject<Env> {
 
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (url.pathname.startsWith(HOOKS)) return this.hook(request, url.pathname.slice(HOOKS.length));
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     if (path === "/_config") return this.configure(request);
     if (path === "/_stats") {
@@ -47,6 +49,30 @@ export class SampleUpstream extends DurableObject<Env> {
     }
     if (request.method !== "GET") return json(errorBody("method_not_allowed", "the sample upstream serves GET only"), 405);
     return this.serveData(url, path);
+  }
+
+  /** A webhook receiver for tests and the demo: POST records a delivery, GET lists them. */
+  private async hook(request: Request, name: string): Promise<Response> {
+    if (!/^[a-z0-9-]{1,64}$/.test(name)) return json(errorBody("not_found", "no such hook"), 404);
+    const key = `hook:${name}`;
+    const received = (this.ctx.storage.kv.get(key) as unknown[] | undefined) ?? [];
+    if (request.method === "GET") return json({ received });
+    if (request.method === "DELETE") {
+      this.ctx.storage.kv.delete(key);
+      return json({ received: [] });
+    }
+    if (request.method !== "POST") return json(errorBody("method_not_allowed", "use GET, POST or DELETE"), 405);
+    const attempts = Number(this.ctx.storage.kv.get(`${key}:attempts`) ?? 0) + 1;
+    this.ctx.storage.kv.put(`${key}:attempts`, attempts);
+    if (attempts <= this.config.webhookFailures) return json(errorBody("unavailable", "receiver failing on purpose"), 500);
+    let body: unknown;
+    try {
+      body = await request.json();
+    } catch {
+      return json(errorBody("invalid_json", "the body is not valid JSON"), 400);
+    }
+    this.ctx.storage.kv.put(key, [...received, body].slice(-100));
+    return json({ ok: true });
   }
 
   private async configure(request: Request): Promise<Response> {

@@ -4,6 +4,7 @@
 import type { Env } from "../src/env";
 import { writeTaskManifest } from "../src/manifests";
 import { findPipeline } from "../src/pipelines";
+import { layout } from "../src/r2/layout";
 import { coordinatorStub } from "../src/stubs";
 import type { Pipeline } from "../src/pipelines/define";
 import type { Json, TaskKind, TaskMessage, TaskResult } from "../src/types";
@@ -117,7 +118,12 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
     jobs.push({ message, body, pipeline });
   }
 
-  const ofKind = (kind: TaskKind) => jobs.filter((j) => j.body.input.kind === kind);
+  // Runs that were cancelled or timed out: their remaining messages are dropped unrun.
+  const runIds = [...new Set(jobs.map((j) => j.body.runId))];
+  const stopped = new Set((await Promise.all(runIds.map(async (id) => ((await env.BUCKET.head(layout.stopped(id))) ? id : null)))).filter((id) => id !== null));
+  for (const j of jobs.filter((j) => stopped.has(j.body.runId))) j.message.ack();
+  const live = jobs.filter((j) => !stopped.has(j.body.runId));
+  const ofKind = (kind: TaskKind) => live.filter((j) => j.body.input.kind === kind);
   const ingestJobs = ofKind("ingest");
   const pools = new Map<string, TokenPool>();
   const tokensFor = ({ source }: Pipeline): TokenPool => {

@@ -9,7 +9,7 @@ export const RUN_STATUSES = ["queued", "running", "succeeded", "partial", "faile
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed", "cancelled", "timed_out"];
 
-export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "dead"] as const;
+export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "dead", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** A JSON value: what batch specs and manifests are made of. */
@@ -108,6 +108,8 @@ export interface RunOptions {
   maxAttempts?: number;
   /** Download again even where bronze raw exists (the backfill's force_reprocess). */
   force?: boolean;
+  /** End the run `timed_out` after this long (overrides the pipeline's run timeout). */
+  timeoutMs?: number;
 }
 
 export interface PhaseCounts {
@@ -116,6 +118,7 @@ export interface PhaseCounts {
   succeeded: number;
   failed: number;
   dead: number;
+  cancelled: number;
   total: number;
 }
 
@@ -135,9 +138,13 @@ export interface RunSummary {
   startedAt: number | null;
   finishedAt: number | null;
   reason: string | null;
+  /** The output version's name and file, once written. */
+  version: string | null;
+  output: RunOutput | null;
+  progress: { done: number; total: number; percent: number };
 }
 
-export interface RunView extends RunSummary {
+export interface RunView extends Omit<RunSummary, "version"> {
   params: Json;
   options: RunOptions;
   /** Output generation of this run: 1, then one more per redrive or phase re-run. */

@@ -133,8 +133,19 @@ export class CoordinatorStore {
       run.createdAt,
       run.startedAt,
     );
-    this.phaseStarted("ingest", run.startedAt ?? run.createdAt);
+    if (run.startedAt !== null) this.phaseStarted("ingest", run.startedAt);
     return count;
+  }
+
+  /** A queued run starts. */
+  begin(now: number): void {
+    this.sql.exec("UPDATE run SET status = 'running', started_at = ?", now);
+    this.phaseStarted("ingest", now);
+  }
+
+  /** Drop every task not yet settled (cancel, timeout). Returns how many. */
+  cancelOpen(): number {
+    return this.sql.exec("UPDATE tasks SET status = 'cancelled' WHERE status IN ('pending', 'running')").rowsWritten;
   }
 
   run(): RunRow | null {

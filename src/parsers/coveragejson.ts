@@ -16,7 +16,7 @@ function asArray(value: unknown, what: string): unknown[] {
  * Flatten a CoverageCollection (or a single Coverage). `keyColumn` receives each coverage's
  * id, `timeColumn` its t axis as Dates; every range becomes a column of numbers or nulls.
  */
-export function parseCoverageJson(body: string, options: { keyColumn: string; timeColumn: string; parameters: readonly string[] }): Row[] {
+export function parseCoverageJson(body: string, options: { keyColumn: string; timeColumn: string; parameters: readonly string[]; missingAsNull?: boolean }): Row[] {
   const doc: unknown = JSON.parse(body);
   if (typeof doc !== "object" || doc === null) throw new SyntaxError("CoverageJSON: not an object");
   const d = doc as { type?: unknown; coverages?: unknown };
@@ -26,6 +26,7 @@ export function parseCoverageJson(body: string, options: { keyColumn: string; ti
     if (typeof coverage.id !== "string") throw new SyntaxError("CoverageJSON: coverage without a string id");
     const times = asArray(coverage.domain?.axes?.t?.values, "domain.axes.t.values");
     const columns = options.parameters.map((p) => {
+      if (options.missingAsNull && coverage.ranges?.[p] === undefined) return times.map(() => null);
       const values = asArray(coverage.ranges?.[p]?.values, `ranges.${p}.values`);
       if (values.length !== times.length) throw new SyntaxError(`CoverageJSON: ranges.${p} has ${values.length} values for ${times.length} times`);
       return values;

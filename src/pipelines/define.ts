@@ -2,7 +2,8 @@
 // coordinator and the consumer) only ever sees the `Pipeline` this returns.
 import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
-import type { BatchSpec, Json } from "../types";
+import type { BatchSpec, Json, Phase, RunStatus } from "../types";
+import type { Compaction, Schedule } from "./schedule";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 
@@ -75,6 +76,18 @@ export interface PipelineDefinition<Params> {
   window?(params: Params): RunWindow;
   /** Add the `quality_flags` column (default: when `quality` is a list with a valueRange check). */
   flagsColumn?: boolean;
+  /** Cron schedules and the window each firing covers. */
+  schedules?: Schedule[];
+  /** Scheduled merges of a schedule's small outputs into monthly or quarterly files. */
+  compactions?: Compaction[];
+  /** Runs of this pipeline at once (manual and scheduled; backfills have their own `max_parallel`). Default 1. */
+  maxConcurrentRuns?: number;
+  /** A run submitted while the pipeline is busy waits (`queue`, default) or is refused (`skip`). */
+  whenBusy?: "queue" | "skip";
+  /** A run, or one phase of it, running longer than this ends `timed_out`. */
+  timeouts?: { runMs?: number; phaseMs?: Partial<Record<Phase, number>> };
+  /** Webhook called when a run ends with one of `on` (default: failed and timed_out). */
+  notify?: { url: string; on?: RunStatus[] };
 }
 
 export interface Pipeline {
@@ -102,6 +115,12 @@ export interface Pipeline {
   mergeFanIn: number;
   maxBatches: number;
   window(params: unknown): RunWindow;
+  schedules: Schedule[];
+  compactions: Compaction[];
+  maxConcurrentRuns: number;
+  whenBusy: "queue" | "skip";
+  timeouts: { runMs?: number; phaseMs: Partial<Record<Phase, number>> };
+  notify: { url: string; on: RunStatus[] } | null;
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
@@ -143,6 +162,12 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     retryPasses: def.retryPasses ?? 2,
     mergeFanIn: def.mergeFanIn ?? 16,
     maxBatches: def.maxBatches ?? 100_000,
+    schedules: def.schedules ?? [],
+    compactions: def.compactions ?? [],
+    maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
+    whenBusy: def.whenBusy ?? "queue",
+    timeouts: { runMs: def.timeouts?.runMs, phaseMs: def.timeouts?.phaseMs ?? {} },
+    notify: def.notify ? { url: def.notify.url, on: def.notify.on ?? ["failed", "timed_out"] } : null,
     window: (params) => {
       const parsed = def.params.parse(params);
       if (def.window) return def.window(parsed);

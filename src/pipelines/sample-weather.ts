@@ -28,6 +28,12 @@ export const sampleWeatherParams = z
     chunk: z.enum(CHUNKS).default("month"),
     /** Stations per upstream request; default: all of them in one request, as EDR APIs are used. */
     stationsPerBatch: z.number().int().min(1).max(100).optional(),
+    /** Which observed properties to fetch (the seeds' "products"); the others stay null. */
+    products: z
+      .array(z.enum(WEATHER_PARAMETERS))
+      .min(1)
+      .refine((a) => new Set(a).size === a.length, "products must be unique")
+      .default([...WEATHER_PARAMETERS]),
     /** Unit of silver's temperature column: a silver-only setting (re-run silver to change it). */
     temperatureUnit: z.enum(["celsius", "fahrenheit"]).default("celsius"),
   })
@@ -77,9 +83,10 @@ export const sampleWeather = definePipeline({
     for (const { start, end } of windows(Date.parse(params.from), Date.parse(params.to), params.chunk)) {
       for (const group of groups) {
         const set = group.length === 1 ? group[0]! : `h${fnv1a64(group.join(","))}`;
+        const products = params.products.length === WEATHER_PARAMETERS.length ? "" : `/products=${[...params.products].sort().join(",")}`;
         yield {
-          partition: `hourly/stations=${set}/start=${isoDate(start)}/end=${isoDate(end)}`,
-          data: { stations: group, start: isoDate(start), end: isoDate(end) },
+          partition: `hourly/stations=${set}${products}/start=${isoDate(start)}/end=${isoDate(end)}`,
+          data: { stations: group, start: isoDate(start), end: isoDate(end), products: [...params.products].sort() },
         };
       }
     }
@@ -87,10 +94,11 @@ export const sampleWeather = definePipeline({
   request(batch, source) {
     const { start, end } = batch.data as { start: string; end: string };
     const stations = stationsOf(batch.data);
-    const query = new URLSearchParams({ datetime: `${start}T00:00:00Z/${end}T00:00:00Z`, "parameter-name": WEATHER_PARAMETERS.join(",") });
+    const products = Array.isArray(batch.data.products) ? batch.data.products.map(String) : WEATHER_PARAMETERS;
+    const query = new URLSearchParams({ datetime: `${start}T00:00:00Z/${end}T00:00:00Z`, "parameter-name": products.join(",") });
     return { url: `${source.baseUrl}/collections/hourly/locations/${stations.join(",")}?${query}` };
   },
-  parse: (body) => parseCoverageJson(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS }),
+  parse: (body) => parseCoverageJson(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS, missingAsNull: true }),
   rowSchema: weatherRow,
   key: ["station_id", "observed_at"],
   transform(row, params) {
@@ -104,7 +112,7 @@ export const sampleWeather = definePipeline({
     return [
       check.schema(),
       check.minRows(1, "batch"),
-      check.maxNullPercent("temperature", 5),
+      ...(params.products.includes("temperature") ? [check.maxNullPercent("temperature", 5)] : []),
       check.minDistinct("station_id", params.stations.length, "warn"),
       check.continuity("station_id", "observed_at", HOUR),
       check.valueRange("temperature", f ? { min: -40, max: 113 } : { min: -40, max: 45 }),
@@ -118,4 +126,14 @@ export const sampleWeather = definePipeline({
   maxAttempts: 5,
   mergeFanIn: 16,
   maxBatches: 20_000,
+  schedules: [
+    // Every day at 06:00 UTC: yesterday, one batch per station group.
+    { name: "daily", cron: "0 6 * * *", window: "previous-day", params: (w) => ({ from: w.from, to: w.to, chunk: "day" }), catchUp: { enabled: true, max: 7 } },
+    // Jan/Apr/Jul/Oct 1 at 06:00 UTC: the previous quarter, in monthly chunks.
+    { name: "quarterly", cron: "0 6 1 1,4,7,10 *", window: "previous-quarter", params: (w) => ({ from: w.from, to: w.to, chunk: "month" }), catchUp: { enabled: true, max: 4 } },
+  ],
+  compactions: [{ name: "monthly", cron: "30 6 1 * *", from: "daily", into: "month" }],
+  maxConcurrentRuns: 1,
+  timeouts: { runMs: 6 * 3_600_000 },
+  notify: { url: `${SAMPLE_ORIGIN}/sample/hooks/sample-weather`, on: ["failed", "timed_out"] },
 });

@@ -37,6 +37,8 @@ export const layout = {
   gold: (pipeline: string, v: OutputVersion) =>
     `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
+  /** Present once a run was cancelled or timed out: consumers drop its remaining messages. */
+  stopped: (runId: string) => `runs/${run(runId)}/stopped`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
   aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,
   qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,

@@ -86,10 +86,12 @@ export const jobs = new Hono<{ Bindings: Env }>()
       }
     }
     if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
-    const now = Date.now();
-    const id = newRunId(pipeline.name, now);
-    const view = await coordinatorStub(c.env, id).start({ runId: id, pipeline: pipeline.name, params, options: body.options, now });
-    return c.json({ id, status: view.status, links: links(id) }, 202, { location: `/v1/jobs/${id}` });
+    const id = newRunId(pipeline.name, Date.now());
+    const result = await registryStub(c.env, pipeline.name).submit(pipeline.name, { runId: id, params, options: body.options, lane: "main", trigger: "manual" });
+    if (result.status === "skipped") {
+      throw conflict("pipeline_busy", `${pipeline.name} already runs ${pipeline.maxConcurrentRuns} run(s) and skips new ones while busy: try again when it is idle`);
+    }
+    return c.json({ id, status: result.status, links: links(id) }, 202, { location: `/v1/jobs/${id}` });
   })
   .get("/", async (c) => {
     const q = parseWith(listQuery, c.req.query(), "invalid_query", "invalid query");
@@ -115,6 +117,15 @@ export const jobs = new Hono<{ Bindings: Env }>()
     await viewOrThrow(c.env, id);
     const page = await coordinatorStub(c.env, id).tasks({ phase: q.phase, status: q.status, afterSeq: q.cursor, limit: q.limit });
     return c.json({ tasks: page.tasks.map(({ seq: _seq, ...t }) => t), next: page.next === null ? null : String(page.next) });
+  })
+  .post("/:id/cancel", async (c) => {
+    const id = runId(c.req.param("id"));
+    const result = await coordinatorStub(c.env, id).cancel();
+    if ("error" in result) {
+      if (result.error === "not_found") throw notFound(`run ${id}`);
+      throw conflict("run_ended", `run ${id} has already ended`);
+    }
+    return c.json({ id, status: result.status, links: links(id) }, 202);
   })
   .post("/:id/redrive", async (c) => {
     const id = runId(c.req.param("id"));

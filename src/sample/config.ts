@@ -35,6 +35,8 @@ export const sampleConfigSchema = z
       .array(z.string().regex(/^[0-9]{5}$/))
       .max(1000)
       .default([]),
+    /** The webhook receiver answers 500 to this many deliveries first. */
+    webhookFailures: z.number().int().min(0).max(100).default(0),
     /** Seed of the fault draw, so a faulty run can be replayed. */
     seed: z.number().int().default(1),
   })
