@@ -59,6 +59,7 @@ export class SampleUpstream extends DurableObject<Env> {
     if (request.method === "GET") return json({ received });
     if (request.method === "DELETE") {
       this.ctx.storage.kv.delete(key);
+      this.ctx.storage.kv.delete(`${key}:attempts`);
       return json({ received: [] });
     }
     if (request.method !== "POST") return json(errorBody("method_not_allowed", "use GET, POST or DELETE"), 405);

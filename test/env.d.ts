@@ -4,3 +4,4 @@ declare namespace Cloudflare {
     default: Fetcher;
   }
 }
+declare module "*.toml?raw" { const text: string; export default text; }

@@ -319,7 +319,7 @@ export class CoordinatorStore {
   }
 
   counts(): Record<Phase, PhaseCounts> {
-    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, total: 0 }])) as Record<
+    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, cancelled: 0, total: 0 }])) as Record<
       Phase,
       PhaseCounts
     >;

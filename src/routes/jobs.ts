@@ -17,6 +17,7 @@ const optionsSchema = z
     retryPasses: z.number().int().min(0).max(5).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
     force: z.boolean().optional(),
+    timeoutMs: z.number().int().min(1).max(7 * 86_400_000).optional(),
   })
   .strict();
 
