@@ -226,6 +226,32 @@ export class PipelineRegistry extends DurableObject<Env> {
     return this.store.scheduled(schedule, from, to);
   }
 
+  /**
+   * A compaction's cron firing: merge the outputs of the previous month's (or quarter's) runs of
+   * one schedule into one file of the dataset `<pipeline>-<compaction>`. Idempotent per window.
+   */
+  async compactFiring(pipelineName: string, name: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
+    this.store.set("pipeline", pipelineName);
+    const pipeline = getPipeline(pipelineName);
+    const compaction = pipeline.compactions.find((c) => c.name === name);
+    if (!compaction) throw new Error(`pipeline ${pipelineName} has no compaction ${name}`);
+    const now = Date.now();
+    const log = (outcome: Firing["outcome"], runs: string[]) => {
+      this.store.addFiring({ schedule: `compact:${name}`, cron: compaction.cron, scheduledTime, outcome, runs, at: now });
+      return { outcome, runs };
+    };
+    if (this.store.get("paused") === "true") return log("skipped_paused", []);
+    const window = windowFor(compaction.into === "month" ? "previous-month" : "previous-quarter", scheduledTime);
+    const runId = `${pipelineName}-compact-${name}-${nameOf(window).name.toLowerCase()}`;
+    const inputs = this.store
+      .scheduled(compaction.from, window.from, window.to)
+      .filter((r) => (r.status === "succeeded" || r.status === "partial") && r.summary.output)
+      .map((r) => r.summary.output!);
+    if (inputs.length === 0 || this.store.run(runId)) return log("nothing_new", []);
+    await coordinatorStub(this.env, runId).compact({ runId, pipeline: pipelineName, dataset: `${pipelineName}-${name}`, window: nameOf(window), inputs, now });
+    return log("started", [runId]);
+  }
+
   allocateVersion(window: string): number {
     return this.store.allocateVersion(window);
   }

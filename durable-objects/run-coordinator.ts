@@ -10,6 +10,7 @@ import type { Env } from "../src/env";
 import { putJson, runManifest, writeAggregateManifest, writeRunManifest } from "../src/manifests";
 import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
+import type { RunWindow } from "../src/pipelines/windows";
 import { layout, versionName } from "../src/r2/layout";
 import { registryStub } from "../src/stubs";
 import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
@@ -76,6 +77,19 @@ export class RunCoordinator extends DurableObject<Env> {
         await this.recordSummary();
         await this.writeManifest(req.now);
       } else await this.begin();
+    }
+    return this.view()!;
+  }
+
+  /** Merge finished runs' outputs into one file of `dataset` (the small-files problem). Idempotent. */
+  async compact(req: { runId: string; pipeline: string; dataset: string; window: RunWindow; inputs: OutputFile[]; now: number }): Promise<RunView> {
+    if (!this.store.exists()) {
+      const pipeline = getPipeline(req.pipeline);
+      this.ctx.storage.transactionSync(() => this.store.createCompaction({ id: req.runId, pipeline: req.pipeline, dataset: req.dataset, window: req.window, inputs: req.inputs.length, now: req.now }));
+      await this.allocateVersion();
+      const run = this.store.run()!;
+      this.ctx.storage.transactionSync(() => this.insert(planMergeLevel(pipeline, run.version!, 1, 1, req.inputs, req.dataset)));
+      await this.restarted(req.now);
     }
     return this.view()!;
   }
@@ -198,7 +212,8 @@ export class RunCoordinator extends DurableObject<Env> {
     const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
     const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
     const finished = TERMINAL_RUN_STATUSES.includes(run.status);
-    const total = finished ? done : Math.max(expectedTasks(run.batches, pipeline.mergeFanIn) + this.store.extraTasks(), all);
+    const expected = run.kind === "compaction" ? expectedTasks(run.batches, pipeline.mergeFanIn) - 3 * run.batches : expectedTasks(run.batches, pipeline.mergeFanIn);
+    const total = finished ? done : Math.max(expected + this.store.extraTasks(), all);
     return {
       id: run.id,
       pipeline: run.pipeline,
@@ -341,7 +356,7 @@ export class RunCoordinator extends DurableObject<Env> {
       .latest("succeeded", "silver")
       .map((t) => t.output!)
       .sort((a, b) => a.key.localeCompare(b.key));
-    return planMergeLevel(pipeline, run.version!, run.generation, 1, files);
+    return planMergeLevel(pipeline, run.version!, run.generation, 1, files, run.dataset);
   }
 
   /** Move on when the current phase has no open task: a retry pass, the next phase, or the end. */
@@ -418,6 +433,7 @@ export class RunCoordinator extends DurableObject<Env> {
       const output = only.output!;
       this.store.phaseFinished("aggregate", now);
       await this.writeAggregate(run, pipeline, output, now);
+      if (run.kind === "compaction") return this.finish("succeeded", null, now, output);
       this.store.setPhase("quality", now);
       return this.quality(this.store.run()!, pipeline, now, output);
     }
@@ -451,7 +467,8 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
-    const silver = this.store.latest("succeeded", "silver");
+    const firstLevel = this.store.mergeTasks(run.generation, 1).flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", ...f })) : []));
+    const silver = run.kind === "compaction" ? [] : this.store.latest("succeeded", "silver");
     const levels: { level: number; tasks: number; files: number }[] = [];
     for (let level = 1; level <= this.store.maxMergeLevel(run.generation); level++) {
       const merges = this.store.mergeTasks(run.generation, level);
@@ -463,7 +480,10 @@ export class RunCoordinator extends DurableObject<Env> {
       pipeline: pipeline.name,
       version: versionName(run.version!, "gold"),
       generation: run.version!.n,
-      inputs: silver.map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 })),
+      inputs:
+        run.kind === "compaction"
+          ? firstLevel.map((f) => ({ batchId: f.batchId, key: f.key, rows: f.rows, sha256: f.sha256 }))
+          : silver.map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 })),
       levels,
       totalRows: output.rows,
       output,

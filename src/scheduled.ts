@@ -18,6 +18,10 @@ export async function runScheduled(cron: string, scheduledTime: number, env: Env
       const result = await registryStub(env, pipeline.name).fire(pipeline.name, schedule.name, scheduledTime);
       reports.push({ pipeline: pipeline.name, schedule: schedule.name, ...result });
     }
+    for (const compaction of pipeline.compactions.filter((c) => c.cron === cron)) {
+      const result = await registryStub(env, pipeline.name).compactFiring(pipeline.name, compaction.name, scheduledTime);
+      reports.push({ pipeline: pipeline.name, schedule: `compact:${compaction.name}`, ...result });
+    }
   }
   return reports;
 }

@@ -22,7 +22,7 @@ const DDL = `
 CREATE TABLE IF NOT EXISTS run (
   id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, options TEXT NOT NULL,
   status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
-  window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT,
+  window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
@@ -52,6 +52,9 @@ export interface RunRow {
   /** Phases from this one on are recomputed in the current generation; null: reuse what succeeded. */
   rerunFrom: Phase | null;
   quality: QualityReport | null;
+  /** `run`, or `compaction`: a merge of other runs' outputs into `dataset`. */
+  kind: "run" | "compaction";
+  dataset: string;
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
@@ -111,7 +114,7 @@ export class CoordinatorStore {
     return this.run() !== null;
   }
 
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality">, batches: Iterable<BatchSpec>): number {
+  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset">, batches: Iterable<BatchSpec>): number {
     this.sql.exec(DDL);
     this.ready = true;
     let count = 0;
@@ -135,6 +138,17 @@ export class CoordinatorStore {
     );
     if (run.startedAt !== null) this.phaseStarted("ingest", run.startedAt);
     return count;
+  }
+
+  /** A compaction: a run that starts at aggregate with other runs' outputs as its inputs. */
+  createCompaction(run: { id: string; pipeline: string; dataset: string; window: RunWindow; inputs: number; now: number }): void {
+    this.sql.exec(DDL);
+    this.ready = true;
+    this.sql.exec(
+      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, kind, dataset, created_at, started_at) VALUES (?, ?, '{}', '{}', 'running', 'aggregate', ?, ?, 'compaction', ?, ?, ?)",
+      run.id, run.pipeline, run.inputs, JSON.stringify(run.window), run.dataset, run.now, run.now,
+    );
+    this.phaseStarted("aggregate", run.now);
   }
 
   /** A queued run starts. */
@@ -166,6 +180,8 @@ export class CoordinatorStore {
       version: r.version_n === null ? null : { window: window.name, hive: window.hive, n: Number(r.version_n) },
       rerunFrom: str(r.rerun_from) as Phase | null,
       quality: parsed<QualityReport>(r.quality),
+      kind: String(r.kind) as RunRow["kind"],
+      dataset: str(r.dataset) ?? String(r.pipeline),
       createdAt: Number(r.created_at),
       startedAt: num(r.started_at),
       finishedAt: num(r.finished_at),

@@ -1,0 +1,36 @@
+// The scheduled compaction: a month of small daily outputs merged into one file.
+import { createScheduledController } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { registryStub } from "../src/stubs";
+import { configureSample, env, getRun, waitForRun } from "./helpers";
+
+describe("compaction", () => {
+  it("merges the previous month's daily outputs into one file of its own dataset, once", async () => {
+    await configureSample({});
+    const registry = registryStub(env, "sample-weather");
+    const days = ["2027-03-01", "2027-03-02", "2027-03-03"];
+    for (const from of days) {
+      const to = `2027-03-0${Number(from.slice(-1)) + 1}`;
+      const runId = `sample-weather-daily-${from}`;
+      await registry.submit("sample-weather", { runId, params: { stations: ["10000", "10037"], from, to, chunk: "day" }, options: {}, lane: "main", trigger: "schedule", schedule: "daily", window: { from, to } });
+      expect((await waitForRun(runId)).status).toBe("succeeded");
+    }
+    const fire = () => worker.scheduled(createScheduledController({ cron: "30 6 1 * *", scheduledTime: new Date("2027-04-01T06:30:00Z") }), env);
+    await fire();
+    const run = await waitForRun("sample-weather-compact-monthly-2027-03");
+    expect(run.status).toBe("succeeded");
+    expect(run.output?.rows).toBe(3 * 2 * 24);
+    expect(run.output?.key).toBe(`gold/dataset=sample-weather-monthly/year=2027/month=03/version=${run.version}/part-00000.parquet`);
+    const n = run.version!.split("_v")[1];
+    const manifest = await (await env.BUCKET.get(`runs/${run.id}/aggregate-v${n}.json`))!.json<{ inputs: { key: string }[]; totalRows: number }>();
+    expect(manifest.inputs.map((i) => i.key.match(/day=(\d+)/)?.[1])).toEqual(["01", "02", "03"]);
+    expect(manifest.totalRows).toBe(144);
+    expect(await env.BUCKET.head(`${run.output!.key}.done`)).not.toBeNull();
+
+    await fire();
+    expect((await getRun("sample-weather-compact-monthly-2027-03")).generation).toBe(1);
+    const state = await registry.state("sample-weather");
+    expect(state.firings[0]).toMatchObject({ schedule: "compact:monthly", outcome: "nothing_new" });
+  });
+});
