@@ -60,7 +60,19 @@ const DEFAULT_CATCH_UP = { enabled: true, max: 7 };
 const isTerminal = (s: string) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(s);
 
 function placeholder(request: RunRequest, pipeline: string, now: number): RunSummary {
-  return { id: request.runId, pipeline, status: "queued", phase: null, createdAt: now, startedAt: null, finishedAt: null, reason: null, version: null, output: null, progress: { done: 0, total: 0, percent: 0 } };
+  return {
+    id: request.runId,
+    pipeline,
+    status: "queued",
+    phase: null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    reason: null,
+    version: null,
+    output: null,
+    progress: { done: 0, total: 0, percent: 0 },
+  };
 }
 
 export class PipelineRegistry extends DurableObject<Env> {
@@ -91,7 +103,14 @@ export class PipelineRegistry extends DurableObject<Env> {
     }
     const now = Date.now();
     this.store.insert(request, placeholder(request, pipelineName, now));
-    await coordinatorStub(this.env, request.runId).start({ runId: request.runId, pipeline: pipelineName, params: request.params, options: request.options, now, queued: true });
+    await coordinatorStub(this.env, request.runId).start({
+      runId: request.runId,
+      pipeline: pipelineName,
+      params: request.params,
+      options: request.options,
+      now,
+      queued: true,
+    });
     await this.pump();
     const run = this.store.run(request.runId)!;
     return { runId: request.runId, status: run.status === "starting" ? "running" : run.status, created: true };
@@ -165,7 +184,11 @@ export class PipelineRegistry extends DurableObject<Env> {
   state(pipelineName: string): PipelineState {
     const pipeline = getPipeline(pipelineName);
     const now = new Date();
-    const ids = (status: string) => this.store.list({ limit: 1000 }).filter((r) => r.status === status).map((r) => r.id);
+    const ids = (status: string) =>
+      this.store
+        .list({ limit: 1000 })
+        .filter((r) => r.status === status)
+        .map((r) => r.id);
     return {
       name: pipeline.name,
       paused: this.store.get("paused") === "true",
@@ -187,7 +210,10 @@ export class PipelineRegistry extends DurableObject<Env> {
   }
 
   /** One run per window, in their own lane, at most `maxParallel` at once. */
-  async backfill(pipelineName: string, spec: { id: string; windows: DateWindow[]; params: Json; force: boolean; maxParallel: number; request: Json }): Promise<BackfillView> {
+  async backfill(
+    pipelineName: string,
+    spec: { id: string; windows: DateWindow[]; params: Json; force: boolean; maxParallel: number; request: Json },
+  ): Promise<BackfillView> {
     this.store.set("pipeline", pipelineName);
     const pipeline = getPipeline(pipelineName);
     const now = Date.now();
@@ -217,7 +243,15 @@ export class PipelineRegistry extends DurableObject<Env> {
     const ended = windows.filter((w) => isTerminal(w.status));
     const ok = ended.filter((w) => w.status === "succeeded").length;
     const status: BackfillView["status"] =
-      ended.length < windows.length ? "running" : windows.every((w) => w.status === "cancelled") ? "cancelled" : ok === windows.length ? "succeeded" : ok === 0 && !ended.some((w) => w.status === "partial") ? "failed" : "partial";
+      ended.length < windows.length
+        ? "running"
+        : windows.every((w) => w.status === "cancelled")
+          ? "cancelled"
+          : ok === windows.length
+            ? "succeeded"
+            : ok === 0 && !ended.some((w) => w.status === "partial")
+              ? "failed"
+              : "partial";
     return { id, pipeline: pipelineName, status, maxParallel: b.maxParallel, createdAt: new Date(b.createdAt).toISOString(), counts, windows, spec: b.spec };
   }
 
@@ -250,6 +284,22 @@ export class PipelineRegistry extends DurableObject<Env> {
     if (inputs.length === 0 || this.store.run(runId)) return log("nothing_new", []);
     await coordinatorStub(this.env, runId).compact({ runId, pipeline: pipelineName, dataset: `${pipelineName}-${name}`, window: nameOf(window), inputs, now });
     return log("started", [runId]);
+  }
+
+  /** Re-run the quality phase of the runs that ended since `since` (succeeded or partial). */
+  async qualitySweep(pipelineName: string, since: number): Promise<string[]> {
+    this.store.set("pipeline", pipelineName);
+    const recent = this.store
+      .list({ limit: 500 })
+      .filter((r) => (r.status === "succeeded" || r.status === "partial") && (r.summary.finishedAt ?? 0) >= since && r.summary.output);
+    const checked: string[] = [];
+    for (const r of recent) {
+      const view = await coordinatorStub(this.env, r.id).view();
+      if (!view || view.output === null) continue;
+      const result = await coordinatorStub(this.env, r.id).rerun("quality", view.params);
+      if (!("error" in result)) checked.push(r.id);
+    }
+    return checked;
   }
 
   allocateVersion(window: string): number {

@@ -30,7 +30,8 @@ export interface StartRequest {
   queued?: boolean;
 }
 
-export type RerunResult = { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed"; message?: string };
+export type RerunResult =
+  { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed" | "not_rerunnable"; message?: string };
 
 /** Tasks in flight (enqueued, not reported) per run. */
 export const MAX_IN_FLIGHT = 500;
@@ -85,7 +86,16 @@ export class RunCoordinator extends DurableObject<Env> {
   async compact(req: { runId: string; pipeline: string; dataset: string; window: RunWindow; inputs: OutputFile[]; now: number }): Promise<RunView> {
     if (!this.store.exists()) {
       const pipeline = getPipeline(req.pipeline);
-      this.ctx.storage.transactionSync(() => this.store.createCompaction({ id: req.runId, pipeline: req.pipeline, dataset: req.dataset, window: req.window, inputs: req.inputs.length, now: req.now }));
+      this.ctx.storage.transactionSync(() =>
+        this.store.createCompaction({
+          id: req.runId,
+          pipeline: req.pipeline,
+          dataset: req.dataset,
+          window: req.window,
+          inputs: req.inputs.length,
+          now: req.now,
+        }),
+      );
       await this.allocateVersion();
       const run = this.store.run()!;
       this.ctx.storage.transactionSync(() => this.insert(planMergeLevel(pipeline, run.version!, 1, 1, req.inputs, req.dataset)));
@@ -172,6 +182,8 @@ export class RunCoordinator extends DurableObject<Env> {
     const run = this.store.run();
     if (!run) return { error: "not_found" };
     if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
+    if (run.kind === "compaction")
+      return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
     const pipeline = getPipeline(run.pipeline);
     const batches = this.store.batchSpecs();
     const planned = [...pipeline.plan(params)];
@@ -212,7 +224,8 @@ export class RunCoordinator extends DurableObject<Env> {
     const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
     const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
     const finished = TERMINAL_RUN_STATUSES.includes(run.status);
-    const expected = run.kind === "compaction" ? expectedTasks(run.batches, pipeline.mergeFanIn) - 3 * run.batches : expectedTasks(run.batches, pipeline.mergeFanIn);
+    const expected =
+      run.kind === "compaction" ? expectedTasks(run.batches, pipeline.mergeFanIn) - 3 * run.batches : expectedTasks(run.batches, pipeline.mergeFanIn);
     const total = finished ? done : Math.max(expected + this.store.extraTasks(), all);
     return {
       id: run.id,
@@ -271,7 +284,8 @@ export class RunCoordinator extends DurableObject<Env> {
     if (runMs !== undefined && run.startedAt !== null) options.push({ at: run.startedAt + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
     const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
     const phaseStart = run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : undefined;
-    if (phaseMs !== undefined && phaseStart != null) options.push({ at: phaseStart + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
+    if (phaseMs !== undefined && phaseStart != null)
+      options.push({ at: phaseStart + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
     return options.sort((a, b) => a.at - b.at)[0] ?? null;
   }
 
@@ -467,7 +481,9 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
-    const firstLevel = this.store.mergeTasks(run.generation, 1).flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", ...f })) : []));
+    const firstLevel = this.store
+      .mergeTasks(run.generation, 1)
+      .flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", ...f })) : []));
     const silver = run.kind === "compaction" ? [] : this.store.latest("succeeded", "silver");
     const levels: { level: number; tasks: number; files: number }[] = [];
     for (let level = 1; level <= this.store.maxMergeLevel(run.generation); level++) {

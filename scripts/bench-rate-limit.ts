@@ -31,12 +31,29 @@ function paramsFor(n: number, startYear: number) {
 
 const ingestMs = (run: RunView) => (run.phases.ingest.finishedAt ?? 0) - (run.phases.ingest.startedAt ?? 0);
 
-async function measure(api: Client, runs: { n: number; year: number }[]) {
+const ALL_STATIONS = [...STATIONS, "10370", "10407", "10444", "10481", "10518", "10555"];
+
+/** Two runs at once: a backfill of January and February (one request per station and day), max_parallel 2. */
+async function startPair(api: Client, year: number): Promise<{ ids: string[]; requests: number }> {
+  const res = await api.json<{ windows: { runId: string }[] }>("/v1/pipelines/sample-weather/backfill", {
+    method: "POST",
+    json: {
+      from: `${year}-01-01`,
+      to: `${year}-03-01`,
+      window: "month",
+      params: { stations: ALL_STATIONS, chunk: "day", stationsPerBatch: 1 },
+      max_parallel: 2,
+    },
+  });
+  const days = (Date.UTC(year, 2, 1) - Date.UTC(year, 0, 1)) / 86_400_000;
+  return { ids: res.windows.map((w) => w.runId), requests: days * ALL_STATIONS.length };
+}
+
+async function measure(api: Client, start: () => Promise<{ ids: string[]; requests: number }>) {
   await api.resetSampleStats();
-  const ids = await Promise.all(runs.map((r) => api.submit("sample-weather", paramsFor(r.n, r.year)).then((x) => x.id)));
+  const { ids, requests: total } = await start();
   const done = await Promise.all(ids.map((id) => api.wait(id, undefined, 250)));
   const stats = await api.sampleStats();
-  const total = runs.reduce((n, r) => n + Math.ceil(r.n / STATIONS.length) * STATIONS.length, 0);
   const started = Math.min(...done.map((r) => r.phases.ingest.startedAt ?? Infinity));
   const finished = Math.max(...done.map((r) => r.phases.ingest.finishedAt ?? 0));
   const actual = finished - started;
@@ -60,14 +77,14 @@ async function main() {
     await api.sampleConfig({ latencyMs, perSecond: rate, burst: rate, perHour: 100_000 });
     console.log(`upstream: ${rate} req/s (burst ${rate}), 100000 req/h, latency ${latencyMs} ms; the pipeline declares the same limits`);
     if (rate !== 50) console.log("note: sample-weather declares 50 req/s; other rates measure the limiter against a mismatched upstream");
-    const single = await measure(api, [{ n: requests, year: 2001 }]);
+    const single = await measure(api, async () => ({
+      ids: [(await api.submit("sample-weather", paramsFor(requests, 2001))).id],
+      requests: Math.ceil(requests / STATIONS.length) * STATIONS.length,
+    }));
     console.log(
       `one run, ${single.requests} requests: ingest ${duration(single.actualMs)}, ideal ${duration(single.idealMs)}, ratio ${single.ratio.toFixed(3)} (target ≤ 1.05), violations ${single.violations}, peak ${single.peakPerSecond}/s`,
     );
-    const pair = await measure(api, [
-      { n: requests / 2, year: 2011 },
-      { n: requests / 2, year: 2016 },
-    ]);
+    const pair = await measure(api, () => startPair(api, 2011));
     console.log(
       `two runs at once, ${pair.requests} requests: ingest ${duration(pair.actualMs)}, ideal ${duration(pair.idealMs)}, ratio ${pair.ratio.toFixed(3)}, violations ${pair.violations}, peak ${pair.peakPerSecond}/s (limit ${rate})`,
     );

@@ -11,8 +11,18 @@ export interface FiringReport {
   runs: string[];
 }
 
+/** Daily at 12:00 UTC: re-check the quality of the runs that ended in the last week. */
+export const QUALITY_SWEEP_CRON = "0 12 * * *";
+const SWEEP_LOOKBACK_MS = 7 * 86_400_000;
+
 export async function runScheduled(cron: string, scheduledTime: number, env: Env): Promise<FiringReport[]> {
   const reports: FiringReport[] = [];
+  if (cron === QUALITY_SWEEP_CRON) {
+    for (const pipeline of PIPELINES) {
+      const checked = await registryStub(env, pipeline.name).qualitySweep(pipeline.name, scheduledTime - SWEEP_LOOKBACK_MS);
+      reports.push({ pipeline: pipeline.name, schedule: "quality-sweep", outcome: checked.length > 0 ? "started" : "nothing_new", runs: checked });
+    }
+  }
   for (const pipeline of PIPELINES) {
     for (const schedule of pipeline.schedules.filter((s) => s.cron === cron)) {
       const result = await registryStub(env, pipeline.name).fire(pipeline.name, schedule.name, scheduledTime);

@@ -10,8 +10,25 @@ type Rpc<T, K extends keyof T> = {
   [M in K]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
-export type CoordinatorStub = Rpc<RunCoordinator, "start" | "begin" | "cancel" | "report" | "view" | "tasks" | "redrive" | "rerun" | "notifications" | "compact">;
-export type RegistryStub = Rpc<PipelineRegistry, "record" | "list" | "allocateVersion" | "submit" | "fire" | "setPaused" | "state" | "backfill" | "backfillView" | "scheduledRuns" | "compactFiring">;
+export type CoordinatorStub = Rpc<
+  RunCoordinator,
+  "start" | "begin" | "cancel" | "report" | "view" | "tasks" | "redrive" | "rerun" | "notifications" | "compact"
+>;
+export type RegistryStub = Rpc<
+  PipelineRegistry,
+  | "record"
+  | "list"
+  | "allocateVersion"
+  | "submit"
+  | "fire"
+  | "setPaused"
+  | "state"
+  | "backfill"
+  | "backfillView"
+  | "scheduledRuns"
+  | "compactFiring"
+  | "qualitySweep"
+>;
 export type LimiterStub = Rpc<RateLimiter, "acquire" | "release" | "throttled" | "snapshot">;
 
 export const coordinatorStub = (env: Env, runId: string) => env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(runId)) as unknown as CoordinatorStub;

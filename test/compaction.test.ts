@@ -13,7 +13,15 @@ describe("compaction", () => {
     for (const from of days) {
       const to = `2027-03-0${Number(from.slice(-1)) + 1}`;
       const runId = `sample-weather-daily-${from}`;
-      await registry.submit("sample-weather", { runId, params: { stations: ["10000", "10037"], from, to, chunk: "day" }, options: {}, lane: "main", trigger: "schedule", schedule: "daily", window: { from, to } });
+      await registry.submit("sample-weather", {
+        runId,
+        params: { stations: ["10000", "10037"], from, to, chunk: "day" },
+        options: {},
+        lane: "main",
+        trigger: "schedule",
+        schedule: "daily",
+        window: { from, to },
+      });
       expect((await waitForRun(runId)).status).toBe("succeeded");
     }
     const fire = () => worker.scheduled(createScheduledController({ cron: "30 6 1 * *", scheduledTime: new Date("2027-04-01T06:30:00Z") }), env);
@@ -32,5 +40,14 @@ describe("compaction", () => {
     expect((await getRun("sample-weather-compact-monthly-2027-03")).generation).toBe(1);
     const state = await registry.state("sample-weather");
     expect(state.firings[0]).toMatchObject({ schedule: "compact:monthly", outcome: "nothing_new" });
+  });
+
+  it("the quality sweep re-checks recent runs without touching their data", async () => {
+    const before = await getRun("sample-weather-daily-2027-03-01");
+    await worker.scheduled(createScheduledController({ cron: "0 12 * * *", scheduledTime: new Date(Date.now()) }), env);
+    const after = await waitForRun("sample-weather-daily-2027-03-01");
+    expect(after.status).toBe("succeeded");
+    expect(after.generation).toBe(before.generation + 1);
+    expect(after.output).toEqual(before.output);
   });
 });

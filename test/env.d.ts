@@ -4,4 +4,7 @@ declare namespace Cloudflare {
     default: Fetcher;
   }
 }
-declare module "*.toml?raw" { const text: string; export default text; }
+declare module "*.toml?raw" {
+  const text: string;
+  export default text;
+}

@@ -87,7 +87,9 @@ describe("bronze raw reuse", () => {
     const reused = await waitForRun(await submit("sample-weather", params));
     expect(reused.status).toBe("succeeded");
     expect((await sampleStats()).requests).toBe(3);
-    const forced = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { force: true } } })).json<{ id: string }>();
+    const forced = await (
+      await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params, options: { force: true } } })
+    ).json<{ id: string }>();
     expect((await waitForRun(forced.id)).status).toBe("succeeded");
     expect((await sampleStats()).requests).toBe(6);
   });
@@ -101,7 +103,10 @@ describe("quality gate", () => {
     expect(run.status).toBe("failed");
     expect(run.reason).toMatch(/^quality check continuity\(station_id,observed_at\) failed: measured \d+, threshold 0$/);
     const n = run.version!.split("_v")[1];
-    const manifest = await (await env.BUCKET.get(`runs/${id}/quality-v${n}.json`))!.json<{ passed: boolean; checks: { name: string; passed: boolean; offending: string[] }[] }>();
+    const manifest = await (await env.BUCKET.get(`runs/${id}/quality-v${n}.json`))!.json<{
+      passed: boolean;
+      checks: { name: string; passed: boolean; offending: string[] }[];
+    }>();
     expect(manifest.passed).toBe(false);
     const continuity = manifest.checks.find((c) => c.name.startsWith("continuity"))!;
     expect(continuity.offending[0]).toMatch(/^10185 2024-07-01T00Z\/2024-08-01T00Z: \d+ of 744 missing$/);

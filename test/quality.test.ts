@@ -67,7 +67,14 @@ describe("quality checks", () => {
   });
 
   it("continuity notices a live key a batch asked for but did not get", () => {
-    const report = evaluateQuality(all, [profiled("b0", [...rows("A", 24), ...rows("B", 24)], all, undefined, ["A", "B"]), profiled("b1", rows("A", 24), all, { start: T0 + 24 * HOUR, end: T0 + 48 * HOUR }, ["A", "B"])], "s");
+    const report = evaluateQuality(
+      all,
+      [
+        profiled("b0", [...rows("A", 24), ...rows("B", 24)], all, undefined, ["A", "B"]),
+        profiled("b1", rows("A", 24), all, { start: T0 + 24 * HOUR, end: T0 + 48 * HOUR }, ["A", "B"]),
+      ],
+      "s",
+    );
     const c = outcome(report, "continuity(station_id,observed_at)");
     expect(c.passed).toBe(false);
     expect(c.offending.some((o) => o.startsWith("B 2024-01-02T00Z"))).toBe(true);

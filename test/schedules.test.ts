@@ -15,7 +15,11 @@ async function fire(cron: string, at: string) {
 }
 
 async function state() {
-  return (await (await api("/v1/pipelines/sample-weather")).json<{ state: { paused: boolean; queued: string[]; running: string[]; firings: { schedule: string; outcome: string; runs: string[] }[] } }>()).state;
+  return (
+    await (
+      await api("/v1/pipelines/sample-weather")
+    ).json<{ state: { paused: boolean; queued: string[]; running: string[]; firings: { schedule: string; outcome: string; runs: string[] }[] } }>()
+  ).state;
 }
 
 describe("schedule windows", () => {
@@ -111,7 +115,12 @@ describe("run control", () => {
   it("a timeout alarm ends the run timed_out, drops its tasks, and calls the webhook", async () => {
     await configureSample({ latencyMs: 3000 });
     await api("/sample/hooks/sample-weather", { method: "DELETE" });
-    const { id } = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: { stations: ["10074"], from: "2022-02-01", to: "2022-02-03", chunk: "day" }, options: { timeoutMs: 1 } } })).json<{ id: string }>();
+    const { id } = await (
+      await api("/v1/jobs", {
+        method: "POST",
+        json: { pipeline: "sample-weather", params: { stations: ["10074"], from: "2022-02-01", to: "2022-02-03", chunk: "day" }, options: { timeoutMs: 1 } },
+      })
+    ).json<{ id: string }>();
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
     await vi.waitUntil(
       async () => {
@@ -129,7 +138,16 @@ describe("run control", () => {
       const r = await (await api("/sample/hooks/sample-weather")).json<{ received: { runId: string }[] }>();
       return r.received.length > 0 ? r.received : false;
     });
-    expect(hooks).toEqual([{ runId: id, pipeline: "sample-weather", status: "timed_out", reason: "the run exceeded its timeout of 1 ms", finishedAt: expect.any(String), links: { self: `/v1/jobs/${id}`, manifest: `/v1/jobs/${id}/manifest`, output: `/v1/jobs/${id}/output` } }]);
+    expect(hooks).toEqual([
+      {
+        runId: id,
+        pipeline: "sample-weather",
+        status: "timed_out",
+        reason: "the run exceeded its timeout of 1 ms",
+        finishedAt: expect.any(String),
+        links: { self: `/v1/jobs/${id}`, manifest: `/v1/jobs/${id}/manifest`, output: `/v1/jobs/${id}/output` },
+      },
+    ]);
   });
 
   it("cancel drops pending tasks and serves nothing; a new run of the window is exact", async () => {
@@ -152,7 +170,16 @@ describe("run control", () => {
   it("retries a failing webhook until it is delivered, and the run's status is unaffected", async () => {
     await configureSample({ failingStations: ["10148"], webhookFailures: 2 });
     await api("/sample/hooks/sample-weather", { method: "DELETE" });
-    const { id } = await (await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: { stations: ["10148"], from: "2022-04-01", to: "2022-04-02", chunk: "day" }, options: { maxAttempts: 1, retryPasses: 0 } } })).json<{ id: string }>();
+    const { id } = await (
+      await api("/v1/jobs", {
+        method: "POST",
+        json: {
+          pipeline: "sample-weather",
+          params: { stations: ["10148"], from: "2022-04-01", to: "2022-04-02", chunk: "day" },
+          options: { maxAttempts: 1, retryPasses: 0 },
+        },
+      })
+    ).json<{ id: string }>();
     const run = await waitForRun(id);
     expect(run.status).toBe("failed");
     const stub = coordinatorStub(env, id);
@@ -173,14 +200,22 @@ describe("backfills", () => {
     await configureSample({});
     const res = await api("/v1/pipelines/sample-weather/backfill", {
       method: "POST",
-      json: { start_year: 2021, end_year: 2021, quarters: [2, 1], params: { stations: ["10185"], products: ["temperature", "precipitation"], chunk: "quarter" }, max_parallel: 2 },
+      json: {
+        start_year: 2021,
+        end_year: 2021,
+        quarters: [2, 1],
+        params: { stations: ["10185"], products: ["temperature", "precipitation"], chunk: "quarter" },
+        max_parallel: 2,
+      },
     });
     expect(res.status).toBe(202);
     const started = await res.json<{ id: string; windows: { window: string; runId: string }[] }>();
     expect(started.windows.map((w) => w.window)).toEqual(["2021Q1", "2021Q2"]);
     const view = await vi.waitUntil(
       async () => {
-        const v = await (await api(`/v1/pipelines/sample-weather/backfills/${started.id}`)).json<{ status: string; windows: { runId: string; status: string }[] }>();
+        const v = await (
+          await api(`/v1/pipelines/sample-weather/backfills/${started.id}`)
+        ).json<{ status: string; windows: { runId: string; status: string }[] }>();
         return v.status !== "running" ? v : false;
       },
       { timeout: 60_000, interval: 100 },

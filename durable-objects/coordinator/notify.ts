@@ -42,14 +42,26 @@ export class Notifier {
       const attempts = Number(r.attempts) + 1;
       let error: string | null = null;
       try {
-        const res = await fetchUpstream(this.env, String(r.url), { method: "POST", body: String(r.body), headers: { "content-type": "application/json" }, timeoutMs: TIMEOUT_MS });
+        const res = await fetchUpstream(this.env, String(r.url), {
+          method: "POST",
+          body: String(r.body),
+          headers: { "content-type": "application/json" },
+          timeoutMs: TIMEOUT_MS,
+        });
         await res.body?.cancel();
         if (!res.ok) error = `webhook answered ${res.status}`;
       } catch (err) {
         error = err instanceof Error ? err.message : String(err);
       }
       const status = error === null ? "delivered" : attempts >= MAX_ATTEMPTS ? "given_up" : "pending";
-      this.sql.exec("UPDATE notifications SET attempts = ?, status = ?, last_error = ?, next_at = ? WHERE seq = ?", attempts, status, error, now + 2 ** attempts * 1000, seq);
+      this.sql.exec(
+        "UPDATE notifications SET attempts = ?, status = ?, last_error = ?, next_at = ? WHERE seq = ?",
+        attempts,
+        status,
+        error,
+        now + 2 ** attempts * 1000,
+        seq,
+      );
       if (error) console.warn(`webhook ${String(r.url)} attempt ${attempts}: ${error}${status === "given_up" ? " (given up)" : ""}`);
     }
   }
@@ -58,6 +70,11 @@ export class Notifier {
     return this.sql
       .exec("SELECT url, attempts, status, last_error FROM notifications ORDER BY seq")
       .toArray()
-      .map((r) => ({ url: String(r.url), attempts: Number(r.attempts), status: String(r.status), lastError: r.last_error === null ? null : String(r.last_error) }));
+      .map((r) => ({
+        url: String(r.url),
+        attempts: Number(r.attempts),
+        status: String(r.status),
+        lastError: r.last_error === null ? null : String(r.last_error),
+      }));
   }
 }

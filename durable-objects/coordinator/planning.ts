@@ -50,7 +50,14 @@ export function planAgain(failed: TaskRow[], generation: number, retry?: string)
 }
 
 /** One level of the hierarchical merge: `fanIn` files per task; a single task writes gold. */
-export function planMergeLevel(pipeline: Pipeline, version: OutputVersion, generation: number, level: number, files: OutputFile[], dataset = pipeline.name): PlannedTask[] {
+export function planMergeLevel(
+  pipeline: Pipeline,
+  version: OutputVersion,
+  generation: number,
+  level: number,
+  files: OutputFile[],
+  dataset = pipeline.name,
+): PlannedTask[] {
   const groups: OutputFile[][] = [];
   for (let i = 0; i < files.length; i += pipeline.mergeFanIn) groups.push(files.slice(i, i + pipeline.mergeFanIn));
   const final = groups.length === 1;

@@ -114,7 +114,10 @@ export class CoordinatorStore {
     return this.run() !== null;
   }
 
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset">, batches: Iterable<BatchSpec>): number {
+  create(
+    run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset">,
+    batches: Iterable<BatchSpec>,
+  ): number {
     this.sql.exec(DDL);
     this.ready = true;
     let count = 0;
@@ -146,7 +149,13 @@ export class CoordinatorStore {
     this.ready = true;
     this.sql.exec(
       "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, kind, dataset, created_at, started_at) VALUES (?, ?, '{}', '{}', 'running', 'aggregate', ?, ?, 'compaction', ?, ?, ?)",
-      run.id, run.pipeline, run.inputs, JSON.stringify(run.window), run.dataset, run.now, run.now,
+      run.id,
+      run.pipeline,
+      run.inputs,
+      JSON.stringify(run.window),
+      run.dataset,
+      run.now,
+      run.now,
     );
     this.phaseStarted("aggregate", run.now);
   }

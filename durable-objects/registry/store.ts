@@ -76,7 +76,14 @@ export class RegistryStore {
   insert(request: RunRequest, summary: RunSummary): void {
     this.sql.exec(
       "INSERT INTO runs (id, status, created_at, summary, request, lane, schedule, window_from, window_to) VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-      request.runId, summary.createdAt, JSON.stringify(summary), JSON.stringify(request), request.lane, request.schedule ?? null, request.window?.from ?? null, request.window?.to ?? null,
+      request.runId,
+      summary.createdAt,
+      JSON.stringify(summary),
+      JSON.stringify(request),
+      request.lane,
+      request.schedule ?? null,
+      request.window?.from ?? null,
+      request.window?.to ?? null,
     );
   }
 
@@ -84,9 +91,18 @@ export class RegistryStore {
   record(summary: RunSummary): IndexedRun | null {
     this.sql.exec(
       "UPDATE runs SET status = CASE WHEN status = 'starting' AND ? = 'queued' THEN 'starting' ELSE ? END, summary = ? WHERE id = ?",
-      summary.status, summary.status, JSON.stringify(summary), summary.id,
+      summary.status,
+      summary.status,
+      JSON.stringify(summary),
+      summary.id,
     );
-    this.sql.exec("INSERT INTO runs (id, status, created_at, summary) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", summary.id, summary.status, summary.createdAt, JSON.stringify(summary));
+    this.sql.exec(
+      "INSERT INTO runs (id, status, created_at, summary) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      summary.id,
+      summary.status,
+      summary.createdAt,
+      JSON.stringify(summary),
+    );
     return this.run(summary.id);
   }
 
@@ -101,7 +117,9 @@ export class RegistryStore {
   /** Lanes with runs waiting, and their oldest waiting run. */
   waiting(): IndexedRun[] {
     return this.sql
-      .exec("SELECT * FROM runs r WHERE status = 'queued' AND created_at = (SELECT min(created_at) FROM runs q WHERE q.lane = r.lane AND q.status = 'queued') ORDER BY created_at, id")
+      .exec(
+        "SELECT * FROM runs r WHERE status = 'queued' AND created_at = (SELECT min(created_at) FROM runs q WHERE q.lane = r.lane AND q.status = 'queued') ORDER BY created_at, id",
+      )
       .toArray()
       .map(toRun);
   }
@@ -128,11 +146,16 @@ export class RegistryStore {
 
   /** Runs of a schedule whose window lies within [from, to). */
   scheduled(schedule: string, from: string, to: string): IndexedRun[] {
-    return this.sql.exec("SELECT * FROM runs WHERE schedule = ? AND window_from >= ? AND window_to <= ? ORDER BY window_from", schedule, from, to).toArray().map(toRun);
+    return this.sql
+      .exec("SELECT * FROM runs WHERE schedule = ? AND window_from >= ? AND window_to <= ? ORDER BY window_from", schedule, from, to)
+      .toArray()
+      .map(toRun);
   }
 
   allocateVersion(window: string): number {
-    return Number(this.sql.exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window).one().last);
+    return Number(
+      this.sql.exec("INSERT INTO versions (window, last) VALUES (?, 1) ON CONFLICT (window) DO UPDATE SET last = last + 1 RETURNING last", window).one().last,
+    );
   }
 
   get(key: string): string | null {
@@ -151,11 +174,23 @@ export class RegistryStore {
 
   /** The last successful window's end; only moves forward. */
   advanceWatermark(schedule: string, windowTo: string): void {
-    this.sql.exec("INSERT INTO watermarks (schedule, window_to) VALUES (?, ?) ON CONFLICT (schedule) DO UPDATE SET window_to = max(window_to, excluded.window_to)", schedule, windowTo);
+    this.sql.exec(
+      "INSERT INTO watermarks (schedule, window_to) VALUES (?, ?) ON CONFLICT (schedule) DO UPDATE SET window_to = max(window_to, excluded.window_to)",
+      schedule,
+      windowTo,
+    );
   }
 
   addFiring(f: { schedule: string; cron: string; scheduledTime: number; outcome: Firing["outcome"]; runs: string[]; at: number }): void {
-    this.sql.exec("INSERT INTO firings (schedule, cron, scheduled_time, outcome, runs, at) VALUES (?, ?, ?, ?, ?, ?)", f.schedule, f.cron, f.scheduledTime, f.outcome, JSON.stringify(f.runs), f.at);
+    this.sql.exec(
+      "INSERT INTO firings (schedule, cron, scheduled_time, outcome, runs, at) VALUES (?, ?, ?, ?, ?, ?)",
+      f.schedule,
+      f.cron,
+      f.scheduledTime,
+      f.outcome,
+      JSON.stringify(f.runs),
+      f.at,
+    );
   }
 
   firings(limit: number): Firing[] {
@@ -173,7 +208,13 @@ export class RegistryStore {
   }
 
   addBackfill(id: string, spec: Json, maxParallel: number, now: number): void {
-    this.sql.exec("INSERT INTO backfills (id, spec, max_parallel, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING", id, JSON.stringify(spec), maxParallel, now);
+    this.sql.exec(
+      "INSERT INTO backfills (id, spec, max_parallel, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      id,
+      JSON.stringify(spec),
+      maxParallel,
+      now,
+    );
   }
 
   backfill(id: string): { id: string; spec: Json; maxParallel: number; createdAt: number } | null {
@@ -182,6 +223,9 @@ export class RegistryStore {
   }
 
   backfills(limit: number): string[] {
-    return this.sql.exec("SELECT id FROM backfills ORDER BY created_at DESC LIMIT ?", limit).toArray().map((r) => String(r.id));
+    return this.sql
+      .exec("SELECT id FROM backfills ORDER BY created_at DESC LIMIT ?", limit)
+      .toArray()
+      .map((r) => String(r.id));
   }
 }

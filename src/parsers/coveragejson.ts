@@ -16,7 +16,10 @@ function asArray(value: unknown, what: string): unknown[] {
  * Flatten a CoverageCollection (or a single Coverage). `keyColumn` receives each coverage's
  * id, `timeColumn` its t axis as Dates; every range becomes a column of numbers or nulls.
  */
-export function parseCoverageJson(body: string, options: { keyColumn: string; timeColumn: string; parameters: readonly string[]; missingAsNull?: boolean }): Row[] {
+export function parseCoverageJson(
+  body: string,
+  options: { keyColumn: string; timeColumn: string; parameters: readonly string[]; missingAsNull?: boolean },
+): Row[] {
   const doc: unknown = JSON.parse(body);
   if (typeof doc !== "object" || doc === null) throw new SyntaxError("CoverageJSON: not an object");
   const d = doc as { type?: unknown; coverages?: unknown };

@@ -3,7 +3,10 @@ import { z } from "zod";
 import type { DateWindow } from "./schedule";
 import { CHUNKS, isoDate, windows } from "./windows";
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD").refine((s) => isoDate(Date.parse(`${s}T00:00:00Z`)) === s, "not a calendar date");
+const date = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD")
+  .refine((s) => isoDate(Date.parse(`${s}T00:00:00Z`)) === s, "not a calendar date");
 
 export const MAX_BACKFILL_WINDOWS = 1000;
 
@@ -31,10 +34,13 @@ export const backfillSchema = z
     const dates = b.from !== undefined || b.to !== undefined;
     const years = b.start_year !== undefined || b.end_year !== undefined;
     if (dates === years) ctx.addIssue({ code: "custom", message: "give either from and to, or start_year and end_year", path: [] });
-    if (dates && (b.from === undefined || b.to === undefined)) ctx.addIssue({ code: "custom", message: "from and to go together", path: [b.from ? "to" : "from"] });
+    if (dates && (b.from === undefined || b.to === undefined))
+      ctx.addIssue({ code: "custom", message: "from and to go together", path: [b.from ? "to" : "from"] });
     if (dates && b.from && b.to && b.from >= b.to) ctx.addIssue({ code: "custom", message: "from must be before to", path: ["to"] });
-    if (years && (b.start_year === undefined || b.end_year === undefined)) ctx.addIssue({ code: "custom", message: "start_year and end_year go together", path: ["end_year"] });
-    if (years && b.start_year !== undefined && b.end_year !== undefined && b.start_year > b.end_year) ctx.addIssue({ code: "custom", message: "start_year must not be after end_year", path: ["end_year"] });
+    if (years && (b.start_year === undefined || b.end_year === undefined))
+      ctx.addIssue({ code: "custom", message: "start_year and end_year go together", path: ["end_year"] });
+    if (years && b.start_year !== undefined && b.end_year !== undefined && b.start_year > b.end_year)
+      ctx.addIssue({ code: "custom", message: "start_year must not be after end_year", path: ["end_year"] });
   });
 
 export type BackfillRequest = z.infer<typeof backfillSchema>;

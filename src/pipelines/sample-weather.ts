@@ -130,7 +130,13 @@ export const sampleWeather = definePipeline({
     // Every day at 06:00 UTC: yesterday, one batch per station group.
     { name: "daily", cron: "0 6 * * *", window: "previous-day", params: (w) => ({ from: w.from, to: w.to, chunk: "day" }), catchUp: { enabled: true, max: 7 } },
     // Jan/Apr/Jul/Oct 1 at 06:00 UTC: the previous quarter, in monthly chunks.
-    { name: "quarterly", cron: "0 6 1 1,4,7,10 *", window: "previous-quarter", params: (w) => ({ from: w.from, to: w.to, chunk: "month" }), catchUp: { enabled: true, max: 4 } },
+    {
+      name: "quarterly",
+      cron: "0 6 1 1,4,7,10 *",
+      window: "previous-quarter",
+      params: (w) => ({ from: w.from, to: w.to, chunk: "month" }),
+      catchUp: { enabled: true, max: 4 },
+    },
   ],
   compactions: [{ name: "monthly", cron: "30 6 1 * *", from: "daily", into: "month" }],
   maxConcurrentRuns: 1,

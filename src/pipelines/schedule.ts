@@ -83,7 +83,7 @@ export function windowsSince(kind: ScheduleWindow, afterTo: string | null, last:
   if (afterTo === null) return [last];
   if (afterTo >= last.to) return [];
   const out: DateWindow[] = [];
-  for (let start = Date.parse(`${afterTo}T00:00:00Z`); isoDate(start) < last.to; ) {
+  for (let start = Date.parse(`${afterTo}T00:00:00Z`); isoDate(start) < last.to;) {
     const end = nextBoundary(start, UNIT[kind]);
     out.push({ from: isoDate(start), to: isoDate(end) });
     start = end;

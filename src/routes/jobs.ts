@@ -17,7 +17,12 @@ const optionsSchema = z
     retryPasses: z.number().int().min(0).max(5).optional(),
     maxAttempts: z.number().int().min(1).max(20).optional(),
     force: z.boolean().optional(),
-    timeoutMs: z.number().int().min(1).max(7 * 86_400_000).optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400_000)
+      .optional(),
   })
   .strict();
 
@@ -88,9 +93,18 @@ export const jobs = new Hono<{ Bindings: Env }>()
     }
     if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
     const id = newRunId(pipeline.name, Date.now());
-    const result = await registryStub(c.env, pipeline.name).submit(pipeline.name, { runId: id, params, options: body.options, lane: "main", trigger: "manual" });
+    const result = await registryStub(c.env, pipeline.name).submit(pipeline.name, {
+      runId: id,
+      params,
+      options: body.options,
+      lane: "main",
+      trigger: "manual",
+    });
     if (result.status === "skipped") {
-      throw conflict("pipeline_busy", `${pipeline.name} already runs ${pipeline.maxConcurrentRuns} run(s) and skips new ones while busy: try again when it is idle`);
+      throw conflict(
+        "pipeline_busy",
+        `${pipeline.name} already runs ${pipeline.maxConcurrentRuns} run(s) and skips new ones while busy: try again when it is idle`,
+      );
     }
     return c.json({ id, status: result.status, links: links(id) }, 202, { location: `/v1/jobs/${id}` });
   })
@@ -153,6 +167,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
     if ("error" in result) {
       if (result.error === "run_active") throw conflict("run_active", `run ${id} is still running: re-run a phase once it has ended`);
       if (result.error === "plan_changed") throw badRequest("plan_changed", result.message ?? "the params plan other batches");
+      if (result.error === "not_rerunnable") throw conflict("not_rerunnable", result.message ?? "this run cannot be re-run");
       throw notFound(`run ${id}`);
     }
     return c.json({ id, status: result.view.status, phase, generation: result.view.generation, version: result.view.version, links: links(id) }, 202);

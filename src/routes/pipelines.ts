@@ -48,12 +48,19 @@ export const pipelines = new Hono<{ Bindings: Env }>()
     const pipeline = pipelineOr404(c.req.param("name"));
     const body = parseWith(backfillSchema, await readJson(c), "invalid_backfill", "invalid backfill");
     const windows = backfillWindows(body);
-    if (windows.length > MAX_BACKFILL_WINDOWS) throw badRequest("too_many_windows", `this range has more than ${MAX_BACKFILL_WINDOWS} windows: split it, or choose a larger window`);
+    if (windows.length > MAX_BACKFILL_WINDOWS)
+      throw badRequest("too_many_windows", `this range has more than ${MAX_BACKFILL_WINDOWS} windows: split it, or choose a larger window`);
     let batches = 0;
     for (const w of windows) {
-      const params = parseWith(pipeline.paramsSchema, { ...body.params, from: w.from, to: w.to }, "invalid_params", `invalid params for ${pipeline.name} (window ${w.from}..${w.to})`);
+      const params = parseWith(
+        pipeline.paramsSchema,
+        { ...body.params, from: w.from, to: w.to },
+        "invalid_params",
+        `invalid params for ${pipeline.name} (window ${w.from}..${w.to})`,
+      );
       for (const _ of pipeline.plan(params)) {
-        if (++batches > pipeline.maxBatches * 10) throw badRequest("too_many_batches", `this backfill plans more than ${pipeline.maxBatches * 10} batches: split it`);
+        if (++batches > pipeline.maxBatches * 10)
+          throw badRequest("too_many_batches", `this backfill plans more than ${pipeline.maxBatches * 10} batches: split it`);
       }
     }
     const id = backfillId(Date.now());

@@ -13,7 +13,11 @@ export function sampleUpstreamStub(env: Env) {
   return env.SAMPLE_UPSTREAM_STATE.get(env.SAMPLE_UPSTREAM_STATE.idFromName("default"));
 }
 
-export async function fetchUpstream(env: Env, url: string, init: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs: number }): Promise<Response> {
+export async function fetchUpstream(
+  env: Env,
+  url: string,
+  init: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs: number },
+): Promise<Response> {
   const request = new Request(url, { method: init.method ?? "GET", body: init.body, headers: init.headers, signal: AbortSignal.timeout(init.timeoutMs) });
   if (url.startsWith(`${SAMPLE_ORIGIN}/`)) {
     if (!sampleEnabled(env)) throw new Error("the sample upstream is disabled in this deployment");
