@@ -4,6 +4,8 @@ import { secureHeaders } from "hono/secure-headers";
 import type { Env } from "./env";
 import { ApiError, errorBody, errorResponse } from "./errors";
 import { requireToken } from "./http/auth";
+import { dashboard } from "./routes/dashboard";
+import { docs } from "./routes/docs";
 import { jobs } from "./routes/jobs";
 import { pipelines } from "./routes/pipelines";
 import { sample } from "./routes/sample";
@@ -11,6 +13,10 @@ import { sample } from "./routes/sample";
 export const app = new Hono<{ Bindings: Env }>()
   .use(secureHeaders())
   .get("/health", (c) => c.json({ ok: true }))
+  .route("/", docs)
+  .use("/runs/*", requireToken())
+  .use("/", async (c, next) => (c.req.path === "/" ? requireToken()(c, next) : next()))
+  .route("/", dashboard)
   .route("/sample", sample)
   .use("/v1/*", requireToken())
   .route("/v1/jobs", jobs)

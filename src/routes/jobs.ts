@@ -1,6 +1,5 @@
 // /v1/jobs: submit runs and watch them.
 import { Hono } from "hono";
-import { z } from "zod";
 import type { Env } from "../env";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
@@ -9,53 +8,8 @@ import { PIPELINES, findPipeline } from "../pipelines";
 import { readDone } from "../r2/done";
 import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../stubs";
-import { PHASES, RUN_STATUSES, TASK_STATUSES, type Json, type RunSummary } from "../types";
-
-const optionsSchema = z
-  .object({
-    toleratedFailurePercent: z.number().min(0).max(100).optional(),
-    retryPasses: z.number().int().min(0).max(5).optional(),
-    maxAttempts: z.number().int().min(1).max(20).optional(),
-    force: z.boolean().optional(),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(1)
-      .max(7 * 86_400_000)
-      .optional(),
-  })
-  .strict();
-
-const submitSchema = z
-  .object({
-    pipeline: z.string().min(1).max(128),
-    params: z.record(z.string(), z.unknown()).default({}),
-    options: optionsSchema.default({}),
-  })
-  .strict();
-
-const rerunPhase = z.enum(["refine", "silver", "aggregate", "quality"], {
-  error: "phase must be refine, silver, aggregate or quality (ingest reads the upstream: submit a new run with options.force)",
-});
-
-const rerunSchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) }).strict();
-
-const listQuery = z.object({
-  pipeline: z.string().optional(),
-  status: z.enum(RUN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z
-    .string()
-    .regex(/^\d+:[a-z0-9-]+$/)
-    .optional(),
-});
-
-const tasksQuery = z.object({
-  phase: z.enum(PHASES).optional(),
-  status: z.enum(TASK_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.coerce.number().int().min(0).optional(),
-});
+import { listQuery, rerunPhase, rerunSchema, submitSchema, tasksQuery } from "../api/schemas";
+import type { Json, RunSummary } from "../types";
 
 const links = (id: string) => ({
   self: `/v1/jobs/${id}`,

@@ -1,5 +1,6 @@
 // From Node, as a user would: start the Worker locally, submit a run over HTTP, wait for it,
 // download the output and check it with DuckDB against the upstream's own answers.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -73,6 +74,22 @@ describe("sluice over HTTP on wrangler dev", () => {
     }
     const [types] = await duck.all<{ t: string }>(`SELECT typeof(observed_at) AS t FROM read_parquet(${literal(file)}) LIMIT 1`);
     expect(types?.t).toBe("TIMESTAMP WITH TIME ZONE");
+  });
+
+  it("drives a run from the CLI: submit --watch exits with the run's status, download writes the Parquet", () => {
+    const env = { ...process.env, SLUICE_URL: server.url, SLUICE_TOKEN: server.token };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "../../scripts/cli.ts"), ...args], { env, encoding: "utf8" });
+    const submitted = cli("submit", "sample-weather", "--params", JSON.stringify({ stations: ["10370"], from: "2022-06-01", to: "2022-06-03", chunk: "day" }), "--watch");
+    expect(submitted.status).toBe(0);
+    const id = submitted.stdout.split("\n")[0]!;
+    expect(submitted.stdout).toContain(`${id} succeeded`);
+    const out = join(dir, "cli.parquet");
+    expect(cli("download", id, "--out", out).status).toBe(0);
+    const listed = cli("list", "--limit", "5");
+    expect(listed.stdout).toContain(id);
+    const bad = cli("submit", "sample-weather", "--params", JSON.stringify({ from: "2022-06-03", to: "2022-06-01" }));
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("invalid_params");
   });
 
   it("lays gold out Hive-style, so DuckDB reads the folder as a table", async () => {

@@ -1,0 +1,172 @@
+// The dashboard: server-rendered HTML, readable without JavaScript, refreshing itself (a meta
+// refresh) while a run is live. Pipelines and runs at `/`, one run at `/runs/:id`.
+import { Hono } from "hono";
+import { html } from "hono/html";
+import type { HtmlEscapedString } from "hono/utils/html";
+import type { Env } from "../env";
+import { isRunId } from "../ids";
+import { PIPELINES, findPipeline } from "../pipelines";
+import { coordinatorStub, registryStub } from "../stubs";
+import type { PhaseCounts, RunSummary, RunView, TaskStatus, TaskView } from "../types";
+import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+const live = (status: string) => !(TERMINAL_RUN_STATUSES as readonly string[]).includes(status);
+const ms = (n: number) => (n < 60_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.floor(n / 60_000)} min ${Math.round((n % 60_000) / 1000)} s`);
+const when = (t: number | null) => (t === null ? "" : new Date(t).toISOString().replace("T", " ").slice(0, 19));
+
+const STYLE = `
+body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2733; }
+a { color: #0b5cad; } table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
+th { font-weight: 600; color: #52606d; } .bar { background: #e3e8ee; height: 10px; width: 140px; display: inline-block; border-radius: 3px; overflow: hidden; vertical-align: middle; }
+.bar > span { display: block; height: 100%; background: #2f855a; } .bar > span.failing { background: #c05621; }
+.status { font-weight: 600; } .succeeded { color: #2f855a; } .failed, .timed_out { color: #c53030; } .partial { color: #b7791f; } .running, .queued { color: #2b6cb0; }
+code { font: 12px ui-monospace, monospace; } .err { color: #c53030; } nav a { margin-right: 1rem; } h1 small { font-weight: 400; color: #52606d; }`;
+
+function page(title: string, body: Html, refresh: boolean): Html {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        ${refresh ? html`<meta http-equiv="refresh" content="2" />` : ""}
+        <title>${title} · sluice</title>
+        <style>
+          ${STYLE}
+        </style>
+      </head>
+      <body>
+        <nav><a href="/">Runs</a><a href="/docs">API</a><a href="/openapi.json">OpenAPI</a></nav>
+        ${body}
+      </body>
+    </html>`;
+}
+
+function bar(done: number, total: number, failing = false): Html {
+  const pct = total === 0 ? 0 : Math.round((done / total) * 100);
+  return html`<span class="bar" title="${done}/${total}"><span class="${failing ? "failing" : ""}" style="width:${pct}%"></span></span> ${done}/${total}`;
+}
+
+function phaseBar(c: PhaseCounts): Html {
+  return bar(c.succeeded + c.failed + c.dead + c.cancelled, c.total, c.failed + c.dead > 0);
+}
+
+function eta(run: RunView | RunSummary, now: number): string {
+  if (!live(run.status) || !run.startedAt || run.progress.done === 0) return "";
+  const perTask = (now - run.startedAt) / run.progress.done;
+  return ms(Math.round(perTask * (run.progress.total - run.progress.done)));
+}
+
+/** Request rate over time (ingest tasks finished per second) against the upstream's limit. */
+function rateChart(tasks: TaskView[], limit: number): Html {
+  const times = tasks.filter((t) => t.finishedAt !== null && t.status !== "cancelled").map((t) => t.finishedAt!);
+  if (times.length < 2) return html`<p>No requests yet.</p>`;
+  const start = Math.min(...times);
+  const seconds = Math.max(1, Math.ceil((Math.max(...times) - start) / 1000) + 1);
+  const counts = new Array<number>(seconds).fill(0);
+  for (const t of times) counts[Math.floor((t - start) / 1000)]!++;
+  const top = Math.max(limit * 1.25, ...counts);
+  const w = 720;
+  const h = 160;
+  const x = (i: number) => (seconds === 1 ? 0 : (i / (seconds - 1)) * w);
+  const y = (v: number) => h - (v / top) * h;
+  const points = counts.map((c, i) => `${x(i).toFixed(1)},${y(c).toFixed(1)}`).join(" ");
+  return html`<svg role="img" aria-label="requests per second against the limit" width="${w}" height="${h + 20}" viewBox="0 -4 ${w} ${h + 24}">
+    <line x1="0" x2="${w}" y1="${y(limit)}" y2="${y(limit)}" stroke="#c53030" stroke-dasharray="6 4" />
+    <text x="4" y="${y(limit) - 4}" fill="#c53030" font-size="11">limit ${limit}/s</text>
+    <polyline fill="none" stroke="#2b6cb0" stroke-width="1.5" points="${points}" />
+    <text x="4" y="${h + 16}" font-size="11" fill="#52606d">0 s</text>
+    <text x="${w - 40}" y="${h + 16}" font-size="11" fill="#52606d">${seconds} s</text>
+  </svg>`;
+}
+
+export const dashboard = new Hono<{ Bindings: Env }>()
+  .get("/", async (c) => {
+    const now = Date.now();
+    const states = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).state(p.name)));
+    const pages = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).list({ limit: 30 })));
+    const runs = pages.flatMap((p) => p.runs).sort((a, b) => b.createdAt - a.createdAt).slice(0, 30);
+    const body = html`<h1>sluice <small>batch pipelines</small></h1>
+      <h2>Pipelines</h2>
+      <table>
+        <tr><th>Pipeline</th><th>Schedules</th><th>State</th><th>Running</th><th>Queued</th></tr>
+        ${states.map(
+          (s) => html`<tr>
+            <td><strong>${s.name}</strong></td>
+            <td>${s.schedules.map((sc) => html`<div><code>${sc.cron}</code> ${sc.name} (${sc.window}) · next ${sc.nextFiring?.slice(0, 16).replace("T", " ") ?? "-"}</div>`)}</td>
+            <td>${s.paused ? html`<span class="status failed">paused</span>` : "active"}</td>
+            <td>${s.running.length}</td>
+            <td>${s.queued.length}</td>
+          </tr>`,
+        )}
+      </table>
+      <h2>Runs</h2>
+      <table>
+        <tr><th>Run</th><th>Status</th><th>Progress</th><th>Rows</th><th>Elapsed</th><th>ETA</th></tr>
+        ${runs.map(
+          (r) => html`<tr>
+            <td><a href="/runs/${r.id}">${r.id}</a></td>
+            <td><span class="status ${r.status}">${r.status}</span> ${r.phase && live(r.status) ? r.phase : ""}</td>
+            <td>${bar(r.progress?.done ?? 0, r.progress?.total ?? 0)}</td>
+            <td>${r.output?.rows ?? ""}</td>
+            <td>${r.startedAt ? ms((r.finishedAt ?? now) - r.startedAt) : ""}</td>
+            <td>${eta(r, now)}</td>
+          </tr>`,
+        )}
+      </table>`;
+    return c.html(page("Runs", body, runs.some((r) => live(r.status))));
+  })
+  .get("/runs/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!isRunId(id)) return c.html(page("Not found", html`<h1>No such run</h1>`, false), 404);
+    const stub = coordinatorStub(c.env, id);
+    const run = await stub.view();
+    if (!run) return c.html(page("Not found", html`<h1>No run ${id}</h1>`, false), 404);
+    const now = Date.now();
+    const filter = c.req.query("status");
+    const status = filter && ["failed", "dead", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
+    const [tasks, ingest] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.tasks({ phase: "ingest", limit: 100_000 })]);
+    const limit = findPipeline(run.pipeline)?.source.rateLimit.perSecond ?? 0;
+    const body = html`<h1>${run.id}</h1>
+      <p>
+        <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} · version ${run.version ?? "-"} ·
+        ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%) · started ${when(run.startedAt)}
+        ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""} ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
+      </p>
+      <p>
+        <a href="/v1/jobs/${run.id}/manifest">Run manifest</a> ·
+        ${run.output && run.status !== "failed" ? html`<a href="/v1/jobs/${run.id}/output">Download output</a> (${run.output.rows} rows, <code>${run.output.key}</code>)` : "No output to download"}
+      </p>
+      <h2>Phases</h2>
+      <table>
+        <tr><th>Phase</th><th>Progress</th><th>Failed</th><th>Dead</th><th>Time</th></tr>
+        ${PHASES.map(
+          (p) => html`<tr>
+            <td>${p}</td>
+            <td>${phaseBar(run.phases[p])}</td>
+            <td>${run.phases[p].failed}</td>
+            <td>${run.phases[p].dead}</td>
+            <td>${run.phases[p].startedAt ? ms((run.phases[p].finishedAt ?? now) - run.phases[p].startedAt!) : ""}</td>
+          </tr>`,
+        )}
+      </table>
+      <h2>Request rate</h2>
+      ${rateChart(ingest.tasks, limit)}
+      <h2>Tasks</h2>
+      <p>Show: <a href="?">all</a> · <a href="?status=failed">failed</a> · <a href="?status=dead">dead</a> · <a href="?status=running">running</a></p>
+      <table>
+        <tr><th>Task</th><th>Group</th><th>Status</th><th>Attempts</th><th>Rows</th><th>Error</th></tr>
+        ${tasks.tasks.map(
+          (t) => html`<tr>
+            <td><code>${t.id}</code></td>
+            <td>${t.group}</td>
+            <td><span class="status ${t.status}">${t.status}</span></td>
+            <td>${t.attempts}</td>
+            <td>${t.rows ?? ""}</td>
+            <td class="err">${t.error ? `${t.error.type}: ${t.error.message}` : ""}</td>
+          </tr>`,
+        )}
+      </table>`;
+    return c.html(page(run.id, body, live(run.status)));
+  });
