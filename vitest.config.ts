@@ -12,11 +12,15 @@ export default defineConfig({
             miniflare: { bindings: { SLUICE_API_TOKEN: "test-token" } },
           }),
         ],
-        test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**"], testTimeout: 120_000, hookTimeout: 60_000 },
+        test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },
       },
       {
         // End-to-end from Node: wrangler dev on a free port, checked with DuckDB.
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 180_000, hookTimeout: 120_000 },
+      },
+      {
+        // The dashboard in Debian's Chromium (npm run test:browser; CI installs chromium first).
+        test: { name: "browser", include: ["test/browser/**/*.test.ts"], environment: "node", testTimeout: 180_000, hookTimeout: 120_000 },
       },
     ],
   },

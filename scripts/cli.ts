@@ -67,7 +67,12 @@ function need(value: string | undefined, what: string): string {
 
 async function watch(api: Client, id: string): Promise<number> {
   const tty = process.stdout.isTTY === true;
-  const bars = tty ? new cliProgress.MultiBar({ format: "  {phase} {bar} {value}/{total} {note}", hideCursor: true, clearOnComplete: false, barsize: 28 }, cliProgress.Presets.shades_classic) : null;
+  const bars = tty
+    ? new cliProgress.MultiBar(
+        { format: "  {phase} {bar} {value}/{total} {note}", hideCursor: true, clearOnComplete: false, barsize: 28 },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
   const phaseBars = new Map<string, cliProgress.SingleBar>();
   let header: cliProgress.SingleBar | undefined;
   let last = "";
@@ -93,7 +98,9 @@ async function watch(api: Client, id: string): Promise<number> {
       for (const [name, p] of Object.entries(r.phases)) {
         if (p.total === 0 && name !== r.phase) continue;
         const settled = p.succeeded + p.failed + p.dead + p.cancelled;
-        const note = [p.failed ? `${p.failed} failed` : "", p.dead ? `${p.dead} dead` : "", p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : ""].filter(Boolean).join(" · ");
+        const note = [p.failed ? `${p.failed} failed` : "", p.dead ? `${p.dead} dead` : "", p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : ""]
+          .filter(Boolean)
+          .join(" · ");
         let bar = phaseBars.get(name);
         if (!bar) {
           bar = bars.create(Math.max(p.total, 1), settled, { phase: name.padEnd(9), note });
@@ -130,15 +137,25 @@ async function main(): Promise<number> {
     case "watch":
       return watch(api, need(arg, "run id"));
     case "list": {
-      const q = new URLSearchParams(Object.entries({ pipeline: values.pipeline, status: values.status, limit: values.limit }).filter((e): e is [string, string] => e[1] !== undefined));
+      const q = new URLSearchParams(
+        Object.entries({ pipeline: values.pipeline, status: values.status, limit: values.limit }).filter((e): e is [string, string] => e[1] !== undefined),
+      );
       const res = await api.json<{ runs: (RunView & { version: string | null })[] }>(`/v1/jobs?${q}`);
-      for (const r of res.runs) console.log(`${r.id.padEnd(48)} ${r.status.padEnd(10)} ${String(r.progress?.percent ?? 0).padStart(5)}%  ${new Date(r.createdAt).toISOString()}  ${r.reason ?? ""}`);
+      for (const r of res.runs)
+        console.log(
+          `${r.id.padEnd(48)} ${r.status.padEnd(10)} ${String(r.progress?.percent ?? 0).padStart(5)}%  ${new Date(r.createdAt).toISOString()}  ${r.reason ?? ""}`,
+        );
       return 0;
     }
     case "tasks": {
-      const q = new URLSearchParams(Object.entries({ status: values.status, phase: values.phase, limit: values.limit ?? "1000" }).filter((e): e is [string, string] => e[1] !== undefined));
+      const q = new URLSearchParams(
+        Object.entries({ status: values.status, phase: values.phase, limit: values.limit ?? "1000" }).filter((e): e is [string, string] => e[1] !== undefined),
+      );
       const res = await api.json<{ tasks: TaskView[] }>(`/v1/jobs/${encodeURIComponent(need(arg, "run id"))}/tasks?${q}`);
-      for (const t of res.tasks) console.log(`${t.id.padEnd(34)} ${t.status.padEnd(9)} attempts ${t.attempts}  ${t.rows ?? ""}  ${t.error ? `${t.error.type}: ${t.error.message}` : ""}`);
+      for (const t of res.tasks)
+        console.log(
+          `${t.id.padEnd(34)} ${t.status.padEnd(9)} attempts ${t.attempts}  ${t.rows ?? ""}  ${t.error ? `${t.error.type}: ${t.error.message}` : ""}`,
+        );
       return 0;
     }
     case "cancel":
@@ -150,12 +167,17 @@ async function main(): Promise<number> {
     case "backfill": {
       const body = {
         ...(values.from ? { from: values.from, to: values.to, window: values.window ?? "month" } : {}),
-        ...(values["start-year"] ? { start_year: Number(values["start-year"]), end_year: Number(values["end-year"]), quarters: values.quarters?.split(",").map(Number) } : {}),
+        ...(values["start-year"]
+          ? { start_year: Number(values["start-year"]), end_year: Number(values["end-year"]), quarters: values.quarters?.split(",").map(Number) }
+          : {}),
         params: json(values.params, "params") ?? {},
         force_reprocess: values.force,
         ...(values["max-parallel"] ? { max_parallel: Number(values["max-parallel"]) } : {}),
       };
-      const res = await api.json<{ id: string; windows: { window: string; runId: string }[] }>(`/v1/pipelines/${encodeURIComponent(need(arg, "pipeline"))}/backfill`, { method: "POST", json: body });
+      const res = await api.json<{ id: string; windows: { window: string; runId: string }[] }>(
+        `/v1/pipelines/${encodeURIComponent(need(arg, "pipeline"))}/backfill`,
+        { method: "POST", json: body },
+      );
       console.log(`backfill ${res.id}: ${res.windows.length} runs`);
       for (const w of res.windows) console.log(`  ${w.window.padEnd(24)} ${w.runId}`);
       return 0;
@@ -181,4 +203,3 @@ main().then(
     process.exit(1);
   },
 );
-

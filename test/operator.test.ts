@@ -6,16 +6,35 @@ describe("OpenAPI", () => {
   it("documents every route, with request schemas generated from the validating zod schemas", async () => {
     const res = await api("/openapi.json");
     expect(res.status).toBe(200);
-    const doc = await res.json<{ openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> } }>();
+    const doc = await res.json<{
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }> };
+    }>();
     expect(doc.openapi).toBe("3.1.0");
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(["/v1/jobs", "/v1/jobs/{id}", "/v1/jobs/{id}/tasks", "/v1/jobs/{id}/output", "/v1/jobs/{id}/cancel", "/v1/jobs/{id}/redrive", "/v1/jobs/{id}/phases/{phase}/rerun", "/v1/pipelines/{name}/backfill"]),
+      expect.arrayContaining([
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/jobs/{id}/tasks",
+        "/v1/jobs/{id}/output",
+        "/v1/jobs/{id}/cancel",
+        "/v1/jobs/{id}/redrive",
+        "/v1/jobs/{id}/phases/{phase}/rerun",
+        "/v1/pipelines/{name}/backfill",
+      ]),
     );
     const params = doc.components.schemas["Params.sample-weather"]!;
-    expect(Object.keys(params.properties!)).toEqual(expect.arrayContaining(["stations", "from", "to", "chunk", "stationsPerBatch", "products", "temperatureUnit"]));
+    expect(Object.keys(params.properties!)).toEqual(
+      expect.arrayContaining(["stations", "from", "to", "chunk", "stationsPerBatch", "products", "temperatureUnit"]),
+    );
     expect(params.required).toEqual(expect.arrayContaining(["from", "to"]));
-    expect(Object.keys(doc.components.schemas.RunOptions!.properties!)).toEqual(expect.arrayContaining(["toleratedFailurePercent", "retryPasses", "maxAttempts", "force", "timeoutMs"]));
-    expect(Object.keys(doc.components.schemas.Backfill!.properties!)).toEqual(expect.arrayContaining(["start_year", "quarters", "force_reprocess", "max_parallel"]));
+    expect(Object.keys(doc.components.schemas.RunOptions!.properties!)).toEqual(
+      expect.arrayContaining(["toleratedFailurePercent", "retryPasses", "maxAttempts", "force", "timeoutMs"]),
+    );
+    expect(Object.keys(doc.components.schemas.Backfill!.properties!)).toEqual(
+      expect.arrayContaining(["start_year", "quarters", "force_reprocess", "max_parallel"]),
+    );
   });
 
   it("serves a reference page", async () => {
@@ -28,7 +47,14 @@ describe("OpenAPI", () => {
 describe("dashboard", () => {
   it("lists pipelines and runs, and shows a run's phases, chart, and a failed task's error", async () => {
     await configureSample({ failingStations: ["10222"] });
-    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: { stations: ["10222", "10259"], from: "2021-09-01", to: "2021-09-03", chunk: "day", stationsPerBatch: 1 }, options: { maxAttempts: 1, retryPasses: 0, toleratedFailurePercent: 50 } } });
+    const res = await api("/v1/jobs", {
+      method: "POST",
+      json: {
+        pipeline: "sample-weather",
+        params: { stations: ["10222", "10259"], from: "2021-09-01", to: "2021-09-03", chunk: "day", stationsPerBatch: 1 },
+        options: { maxAttempts: 1, retryPasses: 0, toleratedFailurePercent: 50 },
+      },
+    });
     const { id } = await res.json<{ id: string }>();
     const run = await waitForRun(id);
     expect(run.status).toBe("partial");
@@ -55,5 +81,17 @@ describe("dashboard", () => {
     const live = await (await api(`/runs/${id}`)).text();
     expect(live).toContain('http-equiv="refresh"');
     await waitForRun(id);
+  });
+});
+
+describe("typed client", () => {
+  it("reaches the API through Hono's RPC client with typed paths and responses", async () => {
+    const { exports } = await import("cloudflare:workers");
+    const { sluiceClient } = await import("../src/client");
+    const client = sluiceClient("http://sluice.test", "test-token", (input, init) => exports.default.fetch(new Request(input, init)));
+    const pipelines = await (await client.v1.pipelines.$get()).json();
+    expect(pipelines.pipelines.map((p) => p.name)).toContain("sample-weather");
+    const missing = await client.v1.jobs[":id"].$get({ param: { id: "sample-weather-20200101t000000-000000" } });
+    expect(missing.status).toBe(404);
   });
 });

@@ -14,7 +14,12 @@ const schema = (s: z.ZodType, io: "input" | "output" = "input"): JsonSchema => {
 
 function queryParameters(s: z.ZodObject<z.ZodRawShape>): JsonSchema[] {
   const json = schema(s) as { properties?: Record<string, JsonSchema>; required?: string[] };
-  return Object.entries(json.properties ?? {}).map(([name, property]) => ({ name, in: "query", required: json.required?.includes(name) ?? false, schema: property }));
+  return Object.entries(json.properties ?? {}).map(([name, property]) => ({
+    name,
+    in: "query",
+    required: json.required?.includes(name) ?? false,
+    schema: property,
+  }));
 }
 
 const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
@@ -30,7 +35,11 @@ export function openApiDocument(): JsonSchema {
       type: "object",
       additionalProperties: false,
       required: ["pipeline"],
-      properties: { pipeline: { const: p.name }, params: { $ref: `#/components/schemas/Params.${p.name}` }, options: { $ref: "#/components/schemas/RunOptions" } },
+      properties: {
+        pipeline: { const: p.name },
+        params: { $ref: `#/components/schemas/Params.${p.name}` },
+        options: { $ref: "#/components/schemas/RunOptions" },
+      },
     })),
   };
   return {
@@ -38,7 +47,8 @@ export function openApiDocument(): JsonSchema {
     info: {
       title: "sluice",
       version: "0.1.0",
-      description: "Batch data pipelines on Cloudflare Workers: submit runs, watch them, download their Parquet output. Errors share one shape: { error: { code, message, details? } }.",
+      description:
+        "Batch data pipelines on Cloudflare Workers: submit runs, watch them, download their Parquet output. Errors share one shape: { error: { code, message, details? } }.",
     },
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "The SLUICE_API_TOKEN secret. GETs are open where PUBLIC_READS is true." } },
@@ -57,22 +67,65 @@ export function openApiDocument(): JsonSchema {
           summary: "Submit a run",
           ...mutating,
           requestBody: jsonBody(submit),
-          responses: { "202": ok("Accepted: { id, status, links }"), "400": error("Invalid body or params"), "401": error("Missing or wrong token"), "404": error("Unknown pipeline"), "409": error("Pipeline busy"), "413": error("Body too large"), "415": error("Not JSON") },
+          responses: {
+            "202": ok("Accepted: { id, status, links }"),
+            "400": error("Invalid body or params"),
+            "401": error("Missing or wrong token"),
+            "404": error("Unknown pipeline"),
+            "409": error("Pipeline busy"),
+            "413": error("Body too large"),
+            "415": error("Not JSON"),
+          },
         },
-        get: { summary: "List runs, newest first", parameters: queryParameters(listQuery), responses: { "200": ok("{ runs, next }"), "400": error("Invalid query") } },
+        get: {
+          summary: "List runs, newest first",
+          parameters: queryParameters(listQuery),
+          responses: { "200": ok("{ runs, next }"), "400": error("Invalid query") },
+        },
       },
-      "/v1/jobs/{id}": { get: { summary: "A run: status, phases, progress, output", parameters: [runId], responses: { "200": ok("The run"), "404": error("Unknown run") } } },
-      "/v1/jobs/{id}/tasks": { get: { summary: "A run's tasks", parameters: [runId, ...queryParameters(tasksQuery)], responses: { "200": ok("{ tasks, next }"), "404": error("Unknown run") } } },
-      "/v1/jobs/{id}/manifest": { get: { summary: "The run manifest", parameters: [runId], responses: { "200": ok("The manifest"), "404": error("Unknown run") } } },
+      "/v1/jobs/{id}": {
+        get: { summary: "A run: status, phases, progress, output", parameters: [runId], responses: { "200": ok("The run"), "404": error("Unknown run") } },
+      },
+      "/v1/jobs/{id}/tasks": {
+        get: {
+          summary: "A run's tasks",
+          parameters: [runId, ...queryParameters(tasksQuery)],
+          responses: { "200": ok("{ tasks, next }"), "404": error("Unknown run") },
+        },
+      },
+      "/v1/jobs/{id}/manifest": {
+        get: { summary: "The run manifest", parameters: [runId], responses: { "200": ok("The manifest"), "404": error("Unknown run") } },
+      },
       "/v1/jobs/{id}/output": {
         get: {
           summary: "The run's Parquet output",
           parameters: [runId],
-          responses: { "200": { description: "Parquet", content: { "application/vnd.apache.parquet": { schema: { type: "string", contentMediaType: "application/vnd.apache.parquet" } } } }, "404": error("Unknown run"), "409": error("No output yet, or the run failed") },
+          responses: {
+            "200": {
+              description: "Parquet",
+              content: { "application/vnd.apache.parquet": { schema: { type: "string", contentMediaType: "application/vnd.apache.parquet" } } },
+            },
+            "404": error("Unknown run"),
+            "409": error("No output yet, or the run failed"),
+          },
         },
       },
-      "/v1/jobs/{id}/cancel": { post: { summary: "Cancel a run", ...mutating, parameters: [runId], responses: { "202": ok("Cancelled"), "404": error("Unknown run"), "409": error("Already ended") } } },
-      "/v1/jobs/{id}/redrive": { post: { summary: "Re-run the failed tasks of a finished run", ...mutating, parameters: [runId], responses: { "202": ok("Redriven"), "404": error("Unknown run"), "409": error("Still running, or nothing to redrive") } } },
+      "/v1/jobs/{id}/cancel": {
+        post: {
+          summary: "Cancel a run",
+          ...mutating,
+          parameters: [runId],
+          responses: { "202": ok("Cancelled"), "404": error("Unknown run"), "409": error("Already ended") },
+        },
+      },
+      "/v1/jobs/{id}/redrive": {
+        post: {
+          summary: "Re-run the failed tasks of a finished run",
+          ...mutating,
+          parameters: [runId],
+          responses: { "202": ok("Redriven"), "404": error("Unknown run"), "409": error("Still running, or nothing to redrive") },
+        },
+      },
       "/v1/jobs/{id}/phases/{phase}/rerun": {
         post: {
           summary: "Re-run a phase and those after it, from the stored layer below",
@@ -83,7 +136,9 @@ export function openApiDocument(): JsonSchema {
         },
       },
       "/v1/pipelines": { get: { summary: "The pipelines", responses: { "200": ok("{ pipelines }") } } },
-      "/v1/pipelines/{name}": { get: { summary: "A pipeline and its state", parameters: [pipelineName], responses: { "200": ok("The pipeline"), "404": error("Unknown pipeline") } } },
+      "/v1/pipelines/{name}": {
+        get: { summary: "A pipeline and its state", parameters: [pipelineName], responses: { "200": ok("The pipeline"), "404": error("Unknown pipeline") } },
+      },
       "/v1/pipelines/{name}/pause": { post: { summary: "Pause its schedules", ...mutating, parameters: [pipelineName], responses: { "200": ok("State") } } },
       "/v1/pipelines/{name}/resume": { post: { summary: "Resume its schedules", ...mutating, parameters: [pipelineName], responses: { "200": ok("State") } } },
       "/v1/pipelines/{name}/backfill": {
@@ -96,7 +151,11 @@ export function openApiDocument(): JsonSchema {
         },
       },
       "/v1/pipelines/{name}/backfills/{backfill}": {
-        get: { summary: "A backfill's status and summary", parameters: [pipelineName, { name: "backfill", in: "path", required: true, schema: { type: "string" } }], responses: { "200": ok("The backfill"), "404": error("Unknown backfill") } },
+        get: {
+          summary: "A backfill's status and summary",
+          parameters: [pipelineName, { name: "backfill", in: "path", required: true, schema: { type: "string" } }],
+          responses: { "200": ok("The backfill"), "404": error("Unknown backfill") },
+        },
       },
     },
   };

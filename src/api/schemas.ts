@@ -50,7 +50,6 @@ export const tasksQuery = z.object({
   cursor: z.coerce.number().int().min(0).optional(),
 });
 
-
 /** The one error shape. */
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),

@@ -1,7 +1,7 @@
 // The dashboard: server-rendered HTML, readable without JavaScript, refreshing itself (a meta
 // refresh) while a run is live. Pipelines and runs at `/`, one run at `/runs/:id`.
 import { Hono } from "hono";
-import { html } from "hono/html";
+import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { Env } from "../env";
 import { isRunId } from "../ids";
@@ -33,7 +33,7 @@ function page(title: string, body: Html, refresh: boolean): Html {
         ${refresh ? html`<meta http-equiv="refresh" content="2" />` : ""}
         <title>${title} · sluice</title>
         <style>
-          ${STYLE}
+          ${raw(STYLE)}
         </style>
       </head>
       <body>
@@ -86,36 +86,62 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     const now = Date.now();
     const states = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).state(p.name)));
     const pages = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).list({ limit: 30 })));
-    const runs = pages.flatMap((p) => p.runs).sort((a, b) => b.createdAt - a.createdAt).slice(0, 30);
+    const runs = pages
+      .flatMap((p) => p.runs)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .slice(0, 30);
     const body = html`<h1>sluice <small>batch pipelines</small></h1>
       <h2>Pipelines</h2>
       <table>
-        <tr><th>Pipeline</th><th>Schedules</th><th>State</th><th>Running</th><th>Queued</th></tr>
+        <tr>
+          <th>Pipeline</th>
+          <th>Schedules</th>
+          <th>State</th>
+          <th>Running</th>
+          <th>Queued</th>
+        </tr>
         ${states.map(
-          (s) => html`<tr>
-            <td><strong>${s.name}</strong></td>
-            <td>${s.schedules.map((sc) => html`<div><code>${sc.cron}</code> ${sc.name} (${sc.window}) · next ${sc.nextFiring?.slice(0, 16).replace("T", " ") ?? "-"}</div>`)}</td>
-            <td>${s.paused ? html`<span class="status failed">paused</span>` : "active"}</td>
-            <td>${s.running.length}</td>
-            <td>${s.queued.length}</td>
-          </tr>`,
+          (s) =>
+            html`<tr>
+              <td><strong>${s.name}</strong></td>
+              <td>
+                ${s.schedules.map((sc) => html`<div><code>${sc.cron}</code> ${sc.name} (${sc.window}) · next ${sc.nextFiring?.slice(0, 16).replace("T", " ") ?? "-"}</div>`)}
+              </td>
+              <td>${s.paused ? html`<span class="status failed">paused</span>` : "active"}</td>
+              <td>${s.running.length}</td>
+              <td>${s.queued.length}</td>
+            </tr>`,
         )}
       </table>
       <h2>Runs</h2>
       <table>
-        <tr><th>Run</th><th>Status</th><th>Progress</th><th>Rows</th><th>Elapsed</th><th>ETA</th></tr>
+        <tr>
+          <th>Run</th>
+          <th>Status</th>
+          <th>Progress</th>
+          <th>Rows</th>
+          <th>Elapsed</th>
+          <th>ETA</th>
+        </tr>
         ${runs.map(
-          (r) => html`<tr>
-            <td><a href="/runs/${r.id}">${r.id}</a></td>
-            <td><span class="status ${r.status}">${r.status}</span> ${r.phase && live(r.status) ? r.phase : ""}</td>
-            <td>${bar(r.progress?.done ?? 0, r.progress?.total ?? 0)}</td>
-            <td>${r.output?.rows ?? ""}</td>
-            <td>${r.startedAt ? ms((r.finishedAt ?? now) - r.startedAt) : ""}</td>
-            <td>${eta(r, now)}</td>
-          </tr>`,
+          (r) =>
+            html`<tr>
+              <td><a href="/runs/${r.id}">${r.id}</a></td>
+              <td><span class="status ${r.status}">${r.status}</span> ${r.phase && live(r.status) ? r.phase : ""}</td>
+              <td>${bar(r.progress?.done ?? 0, r.progress?.total ?? 0)}</td>
+              <td>${r.output?.rows ?? ""}</td>
+              <td>${r.startedAt ? ms((r.finishedAt ?? now) - r.startedAt) : ""}</td>
+              <td>${eta(r, now)}</td>
+            </tr>`,
         )}
       </table>`;
-    return c.html(page("Runs", body, runs.some((r) => live(r.status))));
+    return c.html(
+      page(
+        "Runs",
+        body,
+        runs.some((r) => live(r.status)),
+      ),
+    );
   })
   .get("/runs/:id", async (c) => {
     const id = c.req.param("id");
@@ -130,9 +156,10 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     const limit = findPipeline(run.pipeline)?.source.rateLimit.perSecond ?? 0;
     const body = html`<h1>${run.id}</h1>
       <p>
-        <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} · version ${run.version ?? "-"} ·
-        ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%) · started ${when(run.startedAt)}
-        ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""} ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
+        <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·
+        version ${run.version ?? "-"} · ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%) · started
+        ${when(run.startedAt)} ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""}
+        ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
       </p>
       <p>
         <a href="/v1/jobs/${run.id}/manifest">Run manifest</a> ·
@@ -140,15 +167,22 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       </p>
       <h2>Phases</h2>
       <table>
-        <tr><th>Phase</th><th>Progress</th><th>Failed</th><th>Dead</th><th>Time</th></tr>
+        <tr>
+          <th>Phase</th>
+          <th>Progress</th>
+          <th>Failed</th>
+          <th>Dead</th>
+          <th>Time</th>
+        </tr>
         ${PHASES.map(
-          (p) => html`<tr>
-            <td>${p}</td>
-            <td>${phaseBar(run.phases[p])}</td>
-            <td>${run.phases[p].failed}</td>
-            <td>${run.phases[p].dead}</td>
-            <td>${run.phases[p].startedAt ? ms((run.phases[p].finishedAt ?? now) - run.phases[p].startedAt!) : ""}</td>
-          </tr>`,
+          (p) =>
+            html`<tr>
+              <td>${p}</td>
+              <td>${phaseBar(run.phases[p])}</td>
+              <td>${run.phases[p].failed}</td>
+              <td>${run.phases[p].dead}</td>
+              <td>${run.phases[p].startedAt ? ms((run.phases[p].finishedAt ?? now) - run.phases[p].startedAt!) : ""}</td>
+            </tr>`,
         )}
       </table>
       <h2>Request rate</h2>
@@ -156,16 +190,24 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       <h2>Tasks</h2>
       <p>Show: <a href="?">all</a> · <a href="?status=failed">failed</a> · <a href="?status=dead">dead</a> · <a href="?status=running">running</a></p>
       <table>
-        <tr><th>Task</th><th>Group</th><th>Status</th><th>Attempts</th><th>Rows</th><th>Error</th></tr>
+        <tr>
+          <th>Task</th>
+          <th>Group</th>
+          <th>Status</th>
+          <th>Attempts</th>
+          <th>Rows</th>
+          <th>Error</th>
+        </tr>
         ${tasks.tasks.map(
-          (t) => html`<tr>
-            <td><code>${t.id}</code></td>
-            <td>${t.group}</td>
-            <td><span class="status ${t.status}">${t.status}</span></td>
-            <td>${t.attempts}</td>
-            <td>${t.rows ?? ""}</td>
-            <td class="err">${t.error ? `${t.error.type}: ${t.error.message}` : ""}</td>
-          </tr>`,
+          (t) =>
+            html`<tr>
+              <td><code>${t.id}</code></td>
+              <td>${t.group}</td>
+              <td><span class="status ${t.status}">${t.status}</span></td>
+              <td>${t.attempts}</td>
+              <td>${t.rows ?? ""}</td>
+              <td class="err">${t.error ? `${t.error.type}: ${t.error.message}` : ""}</td>
+            </tr>`,
         )}
       </table>`;
     return c.html(page(run.id, body, live(run.status)));

@@ -79,7 +79,13 @@ describe("sluice over HTTP on wrangler dev", () => {
   it("drives a run from the CLI: submit --watch exits with the run's status, download writes the Parquet", () => {
     const env = { ...process.env, SLUICE_URL: server.url, SLUICE_TOKEN: server.token };
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "../../scripts/cli.ts"), ...args], { env, encoding: "utf8" });
-    const submitted = cli("submit", "sample-weather", "--params", JSON.stringify({ stations: ["10370"], from: "2022-06-01", to: "2022-06-03", chunk: "day" }), "--watch");
+    const submitted = cli(
+      "submit",
+      "sample-weather",
+      "--params",
+      JSON.stringify({ stations: ["10370"], from: "2022-06-01", to: "2022-06-03", chunk: "day" }),
+      "--watch",
+    );
     expect(submitted.status).toBe(0);
     const id = submitted.stdout.split("\n")[0]!;
     expect(submitted.stdout).toContain(`${id} succeeded`);
