@@ -67,8 +67,9 @@ async function main(): Promise<number> {
     console.log(`  null temps    ${summary?.nulls}`);
     console.log(`  upstream      ${stats.requests} requests, ${stats.violations} rate-limit violations, peak ${stats.peakPerSecond}/s`);
     for (const [name, p] of Object.entries(run.phases)) {
-      if (p.startedAt) console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);
+      if (p.startedAt && name !== "quality") console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);
     }
+    console.log(`  quality       all fatal checks passed (version ${run.version}; manifest runs/${id}/quality-v${run.version?.split("_v")[1]}.json)`);
     return 0;
   } finally {
     await server.stop();
