@@ -14,9 +14,11 @@ import type { RunWindow } from "../src/pipelines/windows";
 import { layout, versionName } from "../src/r2/layout";
 import { registryStub } from "../src/stubs";
 import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
-import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
-import { NEXT_PHASE, PREVIOUS_PHASE, expectedTasks, phaseIndex, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
+import { TERMINAL_RUN_STATUSES } from "../src/types";
+import { NEXT_PHASE, PREVIOUS_PHASE, phaseIndex, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
 import { Notifier } from "./coordinator/notify";
+import { aggregateManifest, retryManifest, runDeadline } from "./coordinator/records";
+import { runView } from "./coordinator/view";
 import { runQuality } from "./coordinator/quality";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./coordinator/store";
 
@@ -214,39 +216,7 @@ export class RunCoordinator extends DurableObject<Env> {
 
   view(): RunView | null {
     const run = this.store.run();
-    if (!run) return null;
-    const counts = this.store.counts();
-    const times = this.store.phaseTimes();
-    const pipeline = getPipeline(run.pipeline);
-    const phases = Object.fromEntries(
-      PHASES.map((p) => [p, { ...counts[p], startedAt: times.get(p)?.startedAt ?? null, finishedAt: times.get(p)?.finishedAt ?? null }]),
-    ) as RunView["phases"];
-    const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
-    const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
-    const finished = TERMINAL_RUN_STATUSES.includes(run.status);
-    const expected =
-      run.kind === "compaction" ? expectedTasks(run.batches, pipeline.mergeFanIn) - 3 * run.batches : expectedTasks(run.batches, pipeline.mergeFanIn);
-    const total = finished ? done : Math.max(expected + this.store.extraTasks(), all);
-    return {
-      id: run.id,
-      pipeline: run.pipeline,
-      status: run.status,
-      phase: run.phase,
-      createdAt: run.createdAt,
-      startedAt: run.startedAt,
-      finishedAt: run.finishedAt,
-      reason: run.reason,
-      params: run.params,
-      options: run.options,
-      generation: run.generation,
-      version: run.version ? versionName(run.version, "gold") : null,
-      batches: run.batches,
-      lostBatches: this.store.lostBatches(),
-      phases,
-      progress: { done, total, percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10 },
-      badRows: this.store.badRows(),
-      output: run.output,
-    };
+    return run ? runView(this.store, run, getPipeline(run.pipeline)) : null;
   }
 
   tasks(filter: { phase?: Phase; status?: TaskStatus; afterSeq?: number; limit: number }): { tasks: (TaskView & { seq: number })[]; next: number | null } {
@@ -276,17 +246,8 @@ export class RunCoordinator extends DurableObject<Env> {
     await this.scheduleAlarm(now);
   }
 
-  /** The earliest of the run's and the current phase's timeouts. */
   private deadline(run: RunRow): { at: number; reason: string } | null {
-    const pipeline = getPipeline(run.pipeline);
-    const options: { at: number; reason: string }[] = [];
-    const runMs = run.options.timeoutMs ?? pipeline.timeouts.runMs;
-    if (runMs !== undefined && run.startedAt !== null) options.push({ at: run.startedAt + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
-    const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
-    const phaseStart = run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : undefined;
-    if (phaseMs !== undefined && phaseStart != null)
-      options.push({ at: phaseStart + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
-    return options.sort((a, b) => a.at - b.at)[0] ?? null;
+    return runDeadline(run, getPipeline(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
   }
 
   private async scheduleAlarm(now: number): Promise<void> {
@@ -421,19 +382,8 @@ export class RunCoordinator extends DurableObject<Env> {
       this.insert(tasks);
       this.store.bumpRetryPasses(phase);
     });
-    const errorTypes: Record<string, number> = {};
-    for (const t of failed) errorTypes[t.error?.type ?? "unknown"] = (errorTypes[t.error?.type ?? "unknown"] ?? 0) + 1;
-    await putJson(this.env.BUCKET, layout.retryManifest(run.id, phase, run.generation > 1 ? `g${run.generation}-${group}` : group), {
-      kind: "retry",
-      runId: run.id,
-      phase,
-      group,
-      generation: run.generation,
-      failedTaskIds: failed.map((t) => t.id),
-      errorTypes,
-      tasksLaunched: tasks.map((t) => t.id),
-      writtenAt: new Date(now).toISOString(),
-    });
+    const key = layout.retryManifest(run.id, phase, run.generation > 1 ? `g${run.generation}-${group}` : group);
+    await putJson(this.env.BUCKET, key, retryManifest(run, phase, group, failed, tasks.map((t) => t.id), now));
   }
 
   /** A merge level is complete: plan the next level, or move to the quality phase. */
@@ -481,30 +431,7 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
-    const firstLevel = this.store
-      .mergeTasks(run.generation, 1)
-      .flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", ...f })) : []));
-    const silver = run.kind === "compaction" ? [] : this.store.latest("succeeded", "silver");
-    const levels: { level: number; tasks: number; files: number }[] = [];
-    for (let level = 1; level <= this.store.maxMergeLevel(run.generation); level++) {
-      const merges = this.store.mergeTasks(run.generation, level);
-      levels.push({ level, tasks: merges.length, files: merges.reduce((n, m) => n + (m.input.kind === "merge" ? m.input.inputs.length : 0), 0) });
-    }
-    await writeAggregateManifest(this.env.BUCKET, {
-      kind: "aggregate",
-      runId: run.id,
-      pipeline: pipeline.name,
-      version: versionName(run.version!, "gold"),
-      generation: run.version!.n,
-      inputs:
-        run.kind === "compaction"
-          ? firstLevel.map((f) => ({ batchId: f.batchId, key: f.key, rows: f.rows, sha256: f.sha256 }))
-          : silver.map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 })),
-      levels,
-      totalRows: output.rows,
-      output,
-      writtenAt: new Date(now).toISOString(),
-    });
+    await writeAggregateManifest(this.env.BUCKET, aggregateManifest(this.store, run, pipeline, output, now));
   }
 
   private async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
