@@ -9,6 +9,7 @@ import type { RunView } from "../src/types.ts";
 import { client, type Client } from "./lib/client.ts";
 import { duration } from "./lib/format.ts";
 import { startLocalServer } from "./lib/local-server.ts";
+import { runMain } from "./lib/run.ts";
 
 const { values } = parseArgs({
   options: {
@@ -110,10 +111,4 @@ async function main() {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

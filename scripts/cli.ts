@@ -7,6 +7,7 @@ import cliProgress from "cli-progress";
 import type { RunView, TaskView } from "../src/types.ts";
 import { ApiCallError, client, type Client } from "./lib/client.ts";
 import { bytes, duration } from "./lib/format.ts";
+import { runMain } from "./lib/run.ts";
 
 const USAGE = `usage: sluice <command> [options]
 
@@ -196,10 +197,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err instanceof ApiCallError ? `error: ${err.message}` : err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  },
-);
+runMain(main, (err) => console.error(err instanceof ApiCallError ? `error: ${err.message}` : err instanceof Error ? err.message : String(err)));

@@ -7,6 +7,7 @@ import { client } from "./lib/client.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration, phaseLines } from "./lib/format.ts";
 import { startLocalServer } from "./lib/local-server.ts";
+import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const params = { from: "2012-01-01", to: "2025-01-01", chunk: "month" };
@@ -76,10 +77,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);
