@@ -383,7 +383,18 @@ export class RunCoordinator extends DurableObject<Env> {
       this.store.bumpRetryPasses(phase);
     });
     const key = layout.retryManifest(run.id, phase, run.generation > 1 ? `g${run.generation}-${group}` : group);
-    await putJson(this.env.BUCKET, key, retryManifest(run, phase, group, failed, tasks.map((t) => t.id), now));
+    await putJson(
+      this.env.BUCKET,
+      key,
+      retryManifest(
+        run,
+        phase,
+        group,
+        failed,
+        tasks.map((t) => t.id),
+        now,
+      ),
+    );
   }
 
   /** A merge level is complete: plan the next level, or move to the quality phase. */

@@ -141,7 +141,9 @@ describe("a run against a faulty, rate-limited upstream", () => {
 
     const stats = await sampleStats();
     const all = await tasks(id, "phase=ingest");
-    console.log(`fault run ${id}: ${run.status}, ${rows.length} rows, ${dead.length} dead, ${all.filter((t) => t.group !== "initial").length} retry-pass tasks, ingest attempts ${all.reduce((n, t) => n + t.attempts, 0)} for ${run.batches} batches; upstream ${JSON.stringify(stats)}`);
+    console.log(
+      `fault run ${id}: ${run.status}, ${rows.length} rows, ${dead.length} dead, ${all.filter((t) => t.group !== "initial").length} retry-pass tasks, ingest attempts ${all.reduce((n, t) => n + t.attempts, 0)} for ${run.batches} batches; upstream ${JSON.stringify(stats)}`,
+    );
     expect(stats.violations).toBe(0);
     expect(Object.values((stats as unknown as { faults: Record<string, number> }).faults).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });

@@ -12,7 +12,8 @@ export function runDeadline(run: RunRow, pipeline: Pipeline, phaseStartedAt: num
   const runMs = run.options.timeoutMs ?? pipeline.timeouts.runMs;
   if (runMs !== undefined && run.startedAt !== null) options.push({ at: run.startedAt + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
   const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
-  if (phaseMs !== undefined && phaseStartedAt != null) options.push({ at: phaseStartedAt + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
+  if (phaseMs !== undefined && phaseStartedAt != null)
+    options.push({ at: phaseStartedAt + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
   return options.sort((a, b) => a.at - b.at)[0] ?? null;
 }
 
@@ -42,7 +43,9 @@ export function aggregateManifest(store: CoordinatorStore, run: RunRow, pipeline
   }
   const inputs =
     run.kind === "compaction"
-      ? store.mergeTasks(run.generation, 1).flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", key: f.key, rows: f.rows, sha256: f.sha256 })) : []))
+      ? store
+          .mergeTasks(run.generation, 1)
+          .flatMap((t) => (t.input.kind === "merge" ? t.input.inputs.map((f) => ({ batchId: "", key: f.key, rows: f.rows, sha256: f.sha256 })) : []))
       : store.latest("succeeded", "silver").map((t) => ({ batchId: t.batchId ?? "", key: t.output!.key, rows: t.output!.rows, sha256: t.output!.sha256 }));
   return {
     kind: "aggregate",

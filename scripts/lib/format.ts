@@ -26,7 +26,8 @@ export function bytes(n: number): string {
 export function phaseLines(run: RunView, now = Date.now()): string[] {
   return (Object.keys(run.phases) as (keyof RunView["phases"])[]).map((name) => {
     const p = run.phases[name];
-    if (name === "quality") return `  ${name.padEnd(9)} ${p.finishedAt ? (run.status === "failed" && run.reason?.startsWith("quality") ? "failed" : "checked") : p.startedAt ? "checking" : ""}`;
+    if (name === "quality")
+      return `  ${name.padEnd(9)} ${p.finishedAt ? (run.status === "failed" && run.reason?.startsWith("quality") ? "failed" : "checked") : p.startedAt ? "checking" : ""}`;
     const settled = p.succeeded + p.failed + p.dead;
     const total = name === "aggregate" ? Math.max(p.total, 1) : Math.max(p.total, run.batches);
     const elapsed = p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : "";
