@@ -65,6 +65,8 @@ describe("dashboard", () => {
     expect(homeHtml).toContain("sample-weather");
     expect(homeHtml).toContain("<code>0 6 * * *</code> daily");
     expect(homeHtml).toContain(`<a href="/runs/${id}">${id}</a>`);
+    expect(homeHtml).toContain('title="ingest 4/4"');
+    expect(homeHtml).toContain('title="aggregate 1/1"');
 
     const detail = await (await api(`/runs/${id}`)).text();
     expect(detail).toContain('class="status partial"');

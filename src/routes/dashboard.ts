@@ -20,7 +20,8 @@ const STYLE = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2733; }
 a { color: #0b5cad; } table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
 th { font-weight: 600; color: #52606d; } .bar { background: #e3e8ee; height: 10px; width: 140px; display: inline-block; border-radius: 3px; overflow: hidden; vertical-align: middle; }
-.bar > span { display: block; height: 100%; background: #2f855a; } .bar > span.failing { background: #c05621; }
+.bar > span, .mini > span { display: block; height: 100%; background: #2f855a; } .bar > span.failing, .mini > span.failing { background: #c05621; }
+.mini { background: #e3e8ee; height: 8px; width: 34px; display: inline-block; margin-right: 3px; border-radius: 2px; overflow: hidden; }
 .status { font-weight: 600; } .succeeded { color: #2f855a; } .failed, .timed_out { color: #c53030; } .partial { color: #b7791f; } .running, .queued { color: #2b6cb0; }
 code { font: 12px ui-monospace, monospace; } .err { color: #c53030; } nav a { margin-right: 1rem; } h1 small { font-weight: 400; color: #52606d; }`;
 
@@ -50,6 +51,19 @@ function bar(done: number, total: number, failing = false): Html {
 
 function phaseBar(c: PhaseCounts): Html {
   return bar(c.succeeded + c.failed + c.dead + c.cancelled, c.total, c.failed + c.dead > 0);
+}
+
+/** One small bar per phase: the home page's view of where a run is. */
+function phaseStrip(run: RunView | undefined): Html {
+  if (!run) return html``;
+  return html`${PHASES.filter((p) => p !== "quality").map((p) => {
+    const c = run.phases[p];
+    const settled = c.succeeded + c.failed + c.dead + c.cancelled;
+    const pct = c.total === 0 ? 0 : Math.round((settled / c.total) * 100);
+    return html`<span class="mini" title="${p} ${settled}/${c.total}"
+      ><span class="${c.failed + c.dead > 0 ? "failing" : ""}" style="width:${pct}%"></span
+    ></span>`;
+  })}`;
 }
 
 function eta(run: RunView | RunSummary, now: number): string {
@@ -90,6 +104,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       .flatMap((p) => p.runs)
       .sort((a, b) => b.createdAt - a.createdAt)
       .slice(0, 30);
+    const views = new Map((await Promise.all(runs.map((r) => coordinatorStub(c.env, r.id).view()))).flatMap((v) => (v ? [[v.id, v] as const] : [])));
     const body = html`<h1>sluice <small>batch pipelines</small></h1>
       <h2>Pipelines</h2>
       <table>
@@ -119,6 +134,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
           <th>Run</th>
           <th>Status</th>
           <th>Progress</th>
+          <th>Phases</th>
           <th>Rows</th>
           <th>Elapsed</th>
           <th>ETA</th>
@@ -129,6 +145,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
               <td><a href="/runs/${r.id}">${r.id}</a></td>
               <td><span class="status ${r.status}">${r.status}</span> ${r.phase && live(r.status) ? r.phase : ""}</td>
               <td>${bar(r.progress?.done ?? 0, r.progress?.total ?? 0)}</td>
+              <td class="phases">${phaseStrip(views.get(r.id))}</td>
               <td>${r.output?.rows ?? ""}</td>
               <td>${r.startedAt ? ms((r.finishedAt ?? now) - r.startedAt) : ""}</td>
               <td>${eta(r, now)}</td>
