@@ -9,7 +9,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { SLUICE_API_TOKEN: "test-token" } },
+            miniflare: { bindings: { SLUICE_API_TOKEN: "test-token", SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a" } },
           }),
         ],
         test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },

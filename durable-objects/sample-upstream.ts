@@ -5,12 +5,14 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import { hash32 } from "../src/hash";
 import { coverageCollection } from "../src/sample/coverage";
+import { socialRoute } from "../src/sample/social";
 import { emptyStats, sampleConfigSchema, type SampleConfig, type SampleStats } from "../src/sample/config";
 import { SAMPLE_STATIONS, WEATHER_PARAMETERS, type WeatherParameter } from "../src/sample/weather-data";
 import { errorBody } from "../src/errors";
 
 const PREFIX = "/sample/edr";
 const HOOKS = "/sample/hooks/";
+const SOCIAL = "/sample/social/";
 const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -48,7 +50,7 @@ export class SampleUpstream extends DurableObject<Env> {
       return json(this.stats);
     }
     if (request.method !== "GET") return json(errorBody("method_not_allowed", "the sample upstream serves GET only"), 405);
-    return this.serveData(url, path);
+    return this.serveData(request, url, path);
   }
 
   /** A webhook receiver for tests and the demo: POST records a delivery, GET lists them. */
@@ -122,7 +124,7 @@ export class SampleUpstream extends DurableObject<Env> {
     return 0;
   }
 
-  private async serveData(url: URL, path: string): Promise<Response> {
+  private async serveData(request: Request, url: URL, path: string): Promise<Response> {
     const now = Date.now();
     const s = this.stats;
     s.requests++;
@@ -154,18 +156,19 @@ export class SampleUpstream extends DurableObject<Env> {
           await sleep(this.config.hangMs);
           return json(errorBody("gateway_timeout", "upstream timed out"), 504);
         }
-        const full = await this.route(url, path);
+        const full = await this.route(request, url, path);
         const text = await full.text();
         this.count(200, kind);
         return new Response(text.slice(0, Math.floor(text.length / 2)), { status: 200, headers: { "content-type": "application/json" } });
       }
     }
-    const response = await this.route(url, path);
+    const response = await this.route(request, url, path);
     this.count(response.status);
     return response;
   }
 
-  private async route(url: URL, path: string): Promise<Response> {
+  private async route(request: Request, url: URL, path: string): Promise<Response> {
+    if (path.startsWith(SOCIAL)) return socialRoute(request, url, path.slice(SOCIAL.length), this.config);
     if (path === "/collections/hourly/locations") {
       return json({
         type: "FeatureCollection",

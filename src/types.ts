@@ -45,7 +45,7 @@ export interface OutputVersion {
 
 export type TaskInput =
   | { kind: "ingest"; batch: BatchSpec }
-  | { kind: "refine"; batchId: string; rawKey: string; partition: string }
+  | { kind: "refine"; batchId: string; rawKey: string; partition: string; data: BatchSpec["data"] }
   | { kind: "silver"; batchId: string; refinedKey: string; params: Json }
   | { kind: "merge"; generation: number; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
 

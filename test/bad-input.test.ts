@@ -12,7 +12,10 @@ interface Case {
 
 const GOOD = { from: "2024-01-01", to: "2024-02-01" };
 const post = (path: string, json: unknown) => () => api(path, { method: "POST", json });
-const raw = (path: string, body: BodyInit | undefined, headers: Record<string, string>, method = "POST") => () => api(path, { method, body, headers });
+const raw =
+  (path: string, body: BodyInit | undefined, headers: Record<string, string>, method = "POST") =>
+  () =>
+    api(path, { method, body, headers });
 const job = (params: unknown, extra: Record<string, unknown> = {}) => post("/v1/jobs", { pipeline: "sample-weather", params, ...extra });
 
 const wrongValues: [string, unknown][] = [
@@ -29,7 +32,18 @@ const wrongValues: [string, unknown][] = [
 ];
 
 const params: Record<string, unknown[]> = {
-  stations: ["10000", [], [1], ["1234"], ["../x"], ["10000", "10000"], Array.from({ length: 101 }, (_, i) => String(10000 + i)), [null], ["10000/"], ["１００００"]],
+  stations: [
+    "10000",
+    [],
+    [1],
+    ["1234"],
+    ["../x"],
+    ["10000", "10000"],
+    Array.from({ length: 101 }, (_, i) => String(10000 + i)),
+    [null],
+    ["10000/"],
+    ["１００００"],
+  ],
   from: ["2024/01/01", "", 20240101, "2024-13-01", "2024-02-30", "abc", "2024-1-1", null, "2024-01-01T00:00:00Z", " 2024-01-01"],
   to: ["2024/02/01", "", 20240201, "2024-00-01", "2023-02-29", "2024-01-01", "1999-12-31", null],
   chunk: ["week", 1, "", "MONTH", null, ["month"]],
@@ -59,13 +73,20 @@ const cases: Case[] = [
   { name: "multipart", send: raw("/v1/jobs", "--x\r\n\r\n--x--", { "content-type": "multipart/form-data; boundary=x" }) },
   { name: "application/jsonx", send: raw("/v1/jobs", "{}", { "content-type": "application/jsonx" }) },
   { name: "non-UTF-8 bytes", send: raw("/v1/jobs", new Uint8Array([0x7b, 0x22, 0xc3, 0x28, 0x22, 0x7d]), { "content-type": "application/json" }) },
-  { name: "a huge body", send: raw("/v1/jobs", JSON.stringify({ pipeline: "sample-weather", params: { ...GOOD, pad: "x".repeat(400_000) } }), { "content-type": "application/json" }) },
+  {
+    name: "a huge body",
+    send: raw("/v1/jobs", JSON.stringify({ pipeline: "sample-weather", params: { ...GOOD, pad: "x".repeat(400_000) } }), {
+      "content-type": "application/json",
+    }),
+  },
   { name: "a huge array", send: job({ ...GOOD, stations: Array.from({ length: 20_000 }, () => "10000") }) },
   { name: "a declared huge length", send: raw("/v1/jobs", "{}", { "content-type": "application/json", "content-length": "999999999" }) },
   // The envelope.
   ...wrongValues.map(([what, v]) => ({ name: `pipeline as ${what}`, send: post("/v1/jobs", { pipeline: v, params: GOOD }) })),
   ...wrongValues.filter(([, v]) => typeof v !== "object" || v === null || Array.isArray(v)).map(([what, v]) => ({ name: `params as ${what}`, send: job(v) })),
-  ...wrongValues.filter(([, v]) => typeof v !== "object" || v === null || Array.isArray(v)).map(([what, v]) => ({ name: `options as ${what}`, send: job(GOOD, { options: v }) })),
+  ...wrongValues
+    .filter(([, v]) => typeof v !== "object" || v === null || Array.isArray(v))
+    .map(([what, v]) => ({ name: `options as ${what}`, send: job(GOOD, { options: v }) })),
   { name: "a body that is an array", send: post("/v1/jobs", [{ pipeline: "sample-weather" }]) },
   { name: "a body that is a string", send: post("/v1/jobs", "sample-weather") },
   { name: "a body that is null", send: post("/v1/jobs", null) },
@@ -74,7 +95,9 @@ const cases: Case[] = [
   { name: "a pipeline name with a path", send: post("/v1/jobs", { pipeline: "../sample-weather", params: GOOD }) },
   // Every param of sample-weather, wrong.
   ...Object.entries(params).flatMap(([field, values]) =>
-    values.filter((v) => !(field === "stations" && v === "10000" && false)).map((v, i) => ({ name: `params.${field} #${i} ${JSON.stringify(v)?.slice(0, 30)}`, send: job({ ...GOOD, [field]: v }) })),
+    values
+      .filter((v) => !(field === "stations" && v === "10000" && false))
+      .map((v, i) => ({ name: `params.${field} #${i} ${JSON.stringify(v)?.slice(0, 30)}`, send: job({ ...GOOD, [field]: v }) })),
   ),
   ...["from", "to"].map((field) => ({ name: `missing params.${field}`, send: job({ [field === "from" ? "to" : "from"]: "2024-01-01" }) })),
   { name: "from after to", send: job({ from: "2024-03-01", to: "2024-02-01" }) },
@@ -83,18 +106,34 @@ const cases: Case[] = [
   { name: "more batches than a run may plan", send: job({ from: "1950-01-01", to: "2024-01-01", chunk: "day", stationsPerBatch: 1 }) },
   { name: "an unknown param", send: job({ ...GOOD, region: "north" }) },
   // Every run option, wrong.
-  ...Object.entries(options).flatMap(([field, values]) => values.map((v, i) => ({ name: `options.${field} #${i} ${JSON.stringify(v)}`, send: job(GOOD, { options: { [field]: v } }) }))),
+  ...Object.entries(options).flatMap(([field, values]) =>
+    values.map((v, i) => ({ name: `options.${field} #${i} ${JSON.stringify(v)}`, send: job(GOOD, { options: { [field]: v } }) })),
+  ),
   { name: "an unknown option", send: job(GOOD, { options: { turbo: true } }) },
   // Run ids in every path that takes one.
   ...ids.flatMap((id) =>
     ["", "/tasks", "/manifest", "/output"].map((suffix) => ({ name: `GET run id ${id.slice(0, 20)}${suffix}`, send: () => api(`/v1/jobs/${id}${suffix}`) })),
   ),
-  ...ids.flatMap((id) => ["/cancel", "/redrive", "/phases/silver/rerun"].map((suffix) => ({ name: `POST run id ${id.slice(0, 20)}${suffix}`, send: () => api(`/v1/jobs/${id}${suffix}`, { method: "POST" }) }))),
+  ...ids.flatMap((id) =>
+    ["/cancel", "/redrive", "/phases/silver/rerun"].map((suffix) => ({
+      name: `POST run id ${id.slice(0, 20)}${suffix}`,
+      send: () => api(`/v1/jobs/${id}${suffix}`, { method: "POST" }),
+    })),
+  ),
   // Queries.
-  ...["limit=0", "limit=201", "limit=abc", "limit=-1", "status=done", "cursor=abc", "cursor=1:..%2Fx", "pipeline=nope"].map((q) => ({ name: `GET /v1/jobs?${q}`, send: () => api(`/v1/jobs?${q}`) })),
-  ...["status=weird", "phase=gold", "limit=0", "limit=1001", "cursor=-1", "cursor=x"].map((q) => ({ name: `GET tasks?${q}`, send: () => api(`/v1/jobs/sample-weather-20240101t000000-abcdef/tasks?${q}`) })),
+  ...["limit=0", "limit=201", "limit=abc", "limit=-1", "status=done", "cursor=abc", "cursor=1:..%2Fx", "pipeline=nope"].map((q) => ({
+    name: `GET /v1/jobs?${q}`,
+    send: () => api(`/v1/jobs?${q}`),
+  })),
+  ...["status=weird", "phase=gold", "limit=0", "limit=1001", "cursor=-1", "cursor=x"].map((q) => ({
+    name: `GET tasks?${q}`,
+    send: () => api(`/v1/jobs/sample-weather-20240101t000000-abcdef/tasks?${q}`),
+  })),
   // Re-runs.
-  ...["ingest", "gold", "SILVER", "..", "%2F"].map((phase) => ({ name: `rerun phase ${phase}`, send: () => api(`/v1/jobs/sample-weather-20240101t000000-abcdef/phases/${phase}/rerun`, { method: "POST" }) })),
+  ...["ingest", "gold", "SILVER", "..", "%2F"].map((phase) => ({
+    name: `rerun phase ${phase}`,
+    send: () => api(`/v1/jobs/sample-weather-20240101t000000-abcdef/phases/${phase}/rerun`, { method: "POST" }),
+  })),
   { name: "rerun of an unknown run", send: post("/v1/jobs/sample-weather-20240101t000000-abcdef/phases/silver/rerun", { params: {} }) },
   { name: "rerun with a bad body", send: post("/v1/jobs/sample-weather-20240101t000000-abcdef/phases/silver/rerun", { params: [], extra: 1 }) },
   // Backfills.
@@ -127,14 +166,26 @@ const cases: Case[] = [
   { name: "pause an unknown pipeline", send: () => api("/v1/pipelines/nope/pause", { method: "POST" }) },
   // Methods and routes.
   ...(["PUT", "PATCH", "DELETE"] as const).flatMap((method) =>
-    ["/v1/jobs", "/v1/jobs/sample-weather-20240101t000000-abcdef", "/v1/pipelines", "/v1/pipelines/sample-weather/backfill"].map((path) => ({ name: `${method} ${path}`, send: () => api(path, { method }) })),
+    ["/v1/jobs", "/v1/jobs/sample-weather-20240101t000000-abcdef", "/v1/pipelines", "/v1/pipelines/sample-weather/backfill"].map((path) => ({
+      name: `${method} ${path}`,
+      send: () => api(path, { method }),
+    })),
   ),
   { name: "GET a POST-only route", send: () => api("/v1/jobs/sample-weather-20240101t000000-abcdef/cancel") },
   { name: "an unknown version", send: () => api("/v2/jobs") },
   // Tokens.
-  { name: "no token", send: () => exports.default.fetch(new Request("http://x/v1/jobs", { method: "POST", body: "{}", headers: { "content-type": "application/json" } })) },
-  { name: "a wrong token", send: () => api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: GOOD }, headers: { authorization: "Bearer nope" } }) },
-  { name: "a Basic token", send: () => api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: GOOD }, headers: { authorization: "Basic dGVzdDp0ZXN0" } }) },
+  {
+    name: "no token",
+    send: () => exports.default.fetch(new Request("http://x/v1/jobs", { method: "POST", body: "{}", headers: { "content-type": "application/json" } })),
+  },
+  {
+    name: "a wrong token",
+    send: () => api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: GOOD }, headers: { authorization: "Bearer nope" } }),
+  },
+  {
+    name: "a Basic token",
+    send: () => api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: GOOD }, headers: { authorization: "Basic dGVzdDp0ZXN0" } }),
+  },
   { name: "a token with a prefix of the real one", send: () => api("/v1/jobs", { method: "POST", json: {}, headers: { authorization: "Bearer test" } }) },
 ];
 
@@ -161,7 +212,12 @@ describe("bad input", () => {
       } catch {
         // not JSON: reported below
       }
-      const ok = res.status >= 400 && res.status < 500 && typeof body.error?.code === "string" && typeof body.error?.message === "string" && String(body.error.message).length > 5;
+      const ok =
+        res.status >= 400 &&
+        res.status < 500 &&
+        typeof body.error?.code === "string" &&
+        typeof body.error?.message === "string" &&
+        String(body.error.message).length > 5;
       if (!ok) failures.push(`${c.name}: ${res.status} ${text.slice(0, 120)}`);
     }
     expect(failures).toEqual([]);
@@ -181,7 +237,10 @@ describe("security", () => {
   });
 
   it("refuses every mutation when no token is configured", async () => {
-    const res = await app.fetch(new Request("http://x/v1/jobs", { method: "POST", body: "{}", headers: { "content-type": "application/json", authorization: "Bearer " } }), { ...env, SLUICE_API_TOKEN: undefined });
+    const res = await app.fetch(
+      new Request("http://x/v1/jobs", { method: "POST", body: "{}", headers: { "content-type": "application/json", authorization: "Bearer " } }),
+      { ...env, SLUICE_API_TOKEN: undefined },
+    );
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({ error: { code: "auth_not_configured" } });
   });

@@ -31,7 +31,13 @@ export function planBatchPhase(phase: "refine" | "silver", generation: number, p
     if (!t.output || !t.batchId || taken.has(t.batchId)) return [];
     const input: TaskInput =
       phase === "refine"
-        ? { kind: "refine", batchId: t.batchId, rawKey: t.output.key, partition: t.input.kind === "ingest" ? t.input.batch.partition : "" }
+        ? {
+            kind: "refine",
+            batchId: t.batchId,
+            rawKey: t.output.key,
+            partition: t.input.kind === "ingest" ? t.input.batch.partition : "",
+            data: t.input.kind === "ingest" ? t.input.batch.data : {},
+          }
         : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, params };
     return [{ id: taskId(phase, t.batchId, generation), phase, group: generationGroup(generation), batchId: t.batchId, generation, input }];
   });

@@ -5,7 +5,8 @@
 import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure } from "../../src/upstream/classify";
-import { fetchUpstream } from "../../src/upstream/fetch";
+import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
+import type { PagedRaw } from "../../src/upstream/pagination";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
 
 function retryAfterMs(header: string | null): number | undefined {
@@ -14,6 +15,23 @@ function retryAfterMs(header: string | null): number | undefined {
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const at = Date.parse(header);
   return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+}
+
+/** One rate-limited request: a token first, the permit back when it ends. */
+async function fetchPage(ctx: TaskContext, url: string, headers: Record<string, string>): Promise<{ body: string; headers: Headers; contentType: string }> {
+  if (!(await ctx.tokens.take())) throw new Deferred(ctx.tokens.deferMs);
+  try {
+    const response = await fetchUpstream(ctx.env, url, { headers, timeoutMs: ctx.pipeline.source.timeoutMs });
+    if (!response.ok) {
+      const wait = retryAfterMs(response.headers.get("retry-after"));
+      await response.body?.cancel();
+      if (response.status === 429) await ctx.tokens.throttled(wait);
+      throw httpFailure(response.status, url, wait);
+    }
+    return { body: await response.text(), headers: response.headers, contentType: response.headers.get("content-type") ?? "application/json" };
+  } finally {
+    ctx.tokens.done();
+  }
 }
 
 export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
@@ -32,33 +50,31 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const reusable = stored(existing);
   if (reusable && finishedWhenFetched && !message.force) return reusable;
 
-  if (!(await ctx.tokens.take())) throw new Deferred(ctx.tokens.deferMs);
   const request = pipeline.request(batch);
-  let body: string;
-  let contentType: string;
-  try {
-    const response = await fetchUpstream(env, request.url, { headers: request.headers, timeoutMs: pipeline.source.timeoutMs });
-    if (!response.ok) {
-      const wait = retryAfterMs(response.headers.get("retry-after"));
-      await response.body?.cancel();
-      if (response.status === 429) await ctx.tokens.throttled(wait);
-      throw httpFailure(response.status, request.url, wait);
+  const headers = { ...request.headers, ...authHeaders(env, pipeline.source.auth) };
+  const pages: string[] = [];
+  let contentType = "application/json";
+  let rows = 0;
+  for (let url: string | null = request.url; url !== null;) {
+    if (pages.length >= pipeline.maxPages) {
+      throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
     }
-    contentType = response.headers.get("content-type") ?? "application/json";
-    body = await response.text();
-  } finally {
-    ctx.tokens.done();
+    const page = await fetchPage(ctx, url, headers);
+    contentType = page.contentType;
+    try {
+      rows += pipeline.parse(page.body, batch).length;
+    } catch (err) {
+      throw new TaskFailure({
+        type: "unparsable_body",
+        message: `upstream body for ${batch.partition} does not parse (${page.body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
+        class: "retryable",
+      });
+    }
+    pages.push(page.body);
+    url = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
   }
-  let rows: number;
-  try {
-    rows = pipeline.parse(body, batch).length;
-  } catch (err) {
-    throw new TaskFailure({
-      type: "unparsable_body",
-      message: `upstream body for ${batch.partition} does not parse (${body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
-      class: "retryable",
-    });
-  }
+  // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
+  const body = pipeline.paginate ? JSON.stringify({ pages } satisfies PagedRaw) : pages[0]!;
   const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);
   const window = pipeline.batchWindow(batch);

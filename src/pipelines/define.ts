@@ -4,6 +4,7 @@ import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
 import type { BatchSpec, Json, Phase, RunStatus } from "../types";
 import type { Compaction, Schedule } from "./schedule";
+import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 
@@ -25,6 +26,11 @@ export interface Source {
   concurrency: number;
   /** Per-request timeout. */
   timeoutMs: number;
+  /**
+   * A header sent with every request, its value read from a Worker secret by name (`wrangler
+   * secret put NAME`). The value is never written to R2, manifests, logs or error bodies.
+   */
+  auth?: { header: string; secret: string; scheme?: string };
 }
 
 export interface UpstreamRequest {
@@ -48,8 +54,12 @@ export interface PipelineDefinition<Params> {
   plan(params: Params): Iterable<PlannedBatch>;
   /** The upstream request for one batch. */
   request(batch: BatchSpec, source: Source): UpstreamRequest;
-  /** Raw body → refined rows (bronze refined). */
+  /** Raw body (one page) → refined rows (bronze refined). */
   parse(body: string, batch: BatchSpec): Row[];
+  /** Ask for more pages after each one (cursor, offset, Link header): each page is a rate-limited request. */
+  paginate?: Paginate;
+  /** Pages per batch at most (default 1,000): a runaway cursor fails the task. */
+  maxPages?: number;
   /** The silver row: validates each row and decides the Parquet columns. */
   rowSchema: RowSchema;
   /** Silver transform applied to each refined row before validation (units, derived fields). */
@@ -98,6 +108,8 @@ export interface Pipeline {
   plan(params: unknown): Iterable<PlannedBatch>;
   request(batch: BatchSpec): UpstreamRequest;
   parse(body: string, batch: BatchSpec): Row[];
+  paginate: Paginate | null;
+  maxPages: number;
   rowSchema: RowSchema;
   key: string[];
   /** The silver transform for one run's params (parsed once). */
@@ -144,6 +156,8 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     plan: (params) => def.plan(def.params.parse(params)),
     request: (batch) => def.request(batch, def.source),
     parse: def.parse,
+    paginate: def.paginate ?? null,
+    maxPages: def.maxPages ?? 1000,
     rowSchema: def.rowSchema,
     key: def.key,
     transformer: (params) => {

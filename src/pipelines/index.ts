@@ -2,9 +2,18 @@
 import type { Pipeline } from "./define";
 import { sampleWeather } from "./sample-weather";
 
-export const PIPELINES: readonly Pipeline[] = [sampleWeather];
+const DEPLOYED: readonly Pipeline[] = [sampleWeather];
+const BY_NAME = new Map(DEPLOYED.map((p) => [p.name, p]));
 
-const BY_NAME = new Map(PIPELINES.map((p) => [p.name, p]));
+/** Every pipeline of this deployment (and any registered by tests). */
+export const PIPELINES: Pipeline[] = [...DEPLOYED];
+
+/** Add a pipeline at run time: for tests that define their own; deployments list theirs above. */
+export function registerPipeline(pipeline: Pipeline): void {
+  if (BY_NAME.has(pipeline.name)) return;
+  BY_NAME.set(pipeline.name, pipeline);
+  PIPELINES.push(pipeline);
+}
 
 export function findPipeline(name: string): Pipeline | undefined {
   return BY_NAME.get(name);

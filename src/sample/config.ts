@@ -35,6 +35,13 @@ export const sampleConfigSchema = z
       .array(z.string().regex(/^[0-9]{5}$/))
       .max(1000)
       .default([]),
+    /** The social API's bearer token; empty: no auth. */
+    socialToken: z.string().max(200).default(""),
+    /** Social accounts that answer 410 Gone, besides every id divisible by 97. */
+    deletedAccounts: z
+      .array(z.string().regex(/^[0-9]{1,9}$/))
+      .max(1000)
+      .default([]),
     /** The webhook receiver answers 500 to this many deliveries first. */
     webhookFailures: z.number().int().min(0).max(100).default(0),
     /** Seed of the fault draw, so a faulty run can be replayed. */

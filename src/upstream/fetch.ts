@@ -13,6 +13,14 @@ export function sampleUpstreamStub(env: Env) {
   return env.SAMPLE_UPSTREAM_STATE.get(env.SAMPLE_UPSTREAM_STATE.idFromName("default"));
 }
 
+/** The source's auth header, its value read from the named Worker secret. */
+export function authHeaders(env: Env, auth: { header: string; secret: string; scheme?: string } | undefined): Record<string, string> {
+  if (!auth) return {};
+  const value = (env as unknown as Record<string, unknown>)[auth.secret];
+  if (typeof value !== "string" || value === "") throw new Error(`the secret ${auth.secret} is not set: wrangler secret put ${auth.secret}`);
+  return { [auth.header]: auth.scheme ? `${auth.scheme} ${value}` : value };
+}
+
 export async function fetchUpstream(
   env: Env,
   url: string,
