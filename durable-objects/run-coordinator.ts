@@ -41,6 +41,7 @@ export const MAX_IN_FLIGHT = 500;
 export const STALE_TASK_MS = 30 * 60_000;
 const WATCHDOG_MS = 5 * 60_000;
 const SEND_BATCH = 100;
+const PLAN_CHUNK = 500;
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
 export class RunCoordinator extends DurableObject<Env> {
@@ -57,10 +58,6 @@ export class RunCoordinator extends DurableObject<Env> {
   async start(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
       const pipeline = getPipeline(req.pipeline);
-      let n = 0;
-      const batches = (function* (): Generator<BatchSpec> {
-        for (const b of pipeline.plan(req.params)) yield { id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data };
-      })();
       const window = pipeline.window(req.params);
       const run = {
         id: req.runId,
@@ -69,19 +66,41 @@ export class RunCoordinator extends DurableObject<Env> {
         options: req.options ?? {},
         status: "queued" as const,
         phase: "ingest" as const,
-        batches: 0,
         window,
         createdAt: req.now,
         startedAt: null,
       };
-      this.ctx.storage.transactionSync(() => this.store.create(run, batches));
-      if (this.store.run()!.batches === 0) return this.finish("failed", "the params plan no batches", req.now).then(() => this.view()!);
+      this.ctx.storage.transactionSync(() => this.store.create(run));
+      const planned = await this.plan(pipeline, req.params);
+      if (planned.error) return this.finish("failed", planned.error, req.now).then(() => this.view()!);
       if (req.queued) {
         await this.recordSummary();
         await this.writeManifest(req.now);
       } else await this.begin();
     }
     return this.view()!;
+  }
+
+  /** Store the plan's batches as the planner yields them, PLAN_CHUNK per transaction. */
+  private async plan(pipeline: Pipeline, params: Json): Promise<{ error?: string }> {
+    let chunk: BatchSpec[] = [];
+    let n = 0;
+    const flush = () => {
+      const batches = chunk;
+      chunk = [];
+      this.ctx.storage.transactionSync(() => this.store.addBatches(batches));
+    };
+    try {
+      for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) {
+        if (n >= pipeline.maxBatches) return { error: `the plan has more than ${pipeline.maxBatches} batches, the most one run of ${pipeline.name} may have` };
+        chunk.push({ id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data });
+        if (chunk.length >= PLAN_CHUNK) flush();
+      }
+      flush();
+    } catch (err) {
+      return { error: `planning failed: ${err instanceof Error ? err.message : String(err)}` };
+    }
+    return n === 0 ? { error: "the params plan no batches" } : {};
   }
 
   /** Merge finished runs' outputs into one file of `dataset` (the small-files problem). Idempotent. */
@@ -188,8 +207,10 @@ export class RunCoordinator extends DurableObject<Env> {
       return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
     const pipeline = getPipeline(run.pipeline);
     const batches = this.store.batchSpecs();
-    const planned = [...pipeline.plan(params)];
-    if (planned.length !== batches.length || planned.some((b, i) => b.partition !== batches[i]!.partition)) {
+    let i = 0;
+    let same = true;
+    for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) if (batches[i++]?.partition !== b.partition) same = false;
+    if (!same || i !== batches.length) {
       return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
     }
     const now = Date.now();
@@ -438,7 +459,11 @@ export class RunCoordinator extends DurableObject<Env> {
     const finalOutput = output ?? run.output;
     if (!report.passed) return this.finish("failed", report.reason, now, finalOutput);
     const lost = this.store.lostBatches();
-    return this.finish(lost > 0 ? "partial" : "succeeded", lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : null, now, finalOutput);
+    const gone = this.store.deadItemCount();
+    const gaps = [lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : "", gone > 0 ? `${gone} items gone upstream (dead list)` : ""]
+      .filter(Boolean)
+      .join("; ");
+    return this.finish(gaps ? "partial" : "succeeded", gaps || null, now, finalOutput);
   }
 
   private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
@@ -478,6 +503,9 @@ export class RunCoordinator extends DurableObject<Env> {
   private async writeManifest(now: number): Promise<void> {
     const view = this.view()!;
     const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
-    await writeRunManifest(this.env.BUCKET, runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now));
+    await writeRunManifest(this.env.BUCKET, {
+      ...runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now),
+      deadItems: this.store.deadItems(10_000),
+    });
   }
 }

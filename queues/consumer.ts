@@ -3,6 +3,7 @@
 // reports every settled task to its run's coordinator in one call per run per batch.
 import type { Env } from "../src/env";
 import { writeTaskManifest } from "../src/manifests";
+import { bounded } from "../src/concurrency";
 import { findPipeline } from "../src/pipelines";
 import { layout } from "../src/r2/layout";
 import { coordinatorStub } from "../src/stubs";
@@ -23,15 +24,6 @@ const HANDLERS: Record<TaskKind, (ctx: TaskContext) => Promise<TaskOutcome>> = {
 const CONCURRENCY: Record<Exclude<TaskKind, "ingest">, number> = { refine: 4, silver: 4, merge: 1 };
 
 type Verdict = { kind: "report"; result: TaskResult } | { kind: "retry"; delaySeconds: number };
-
-/** Run `work` over `items` with at most `limit` at once. */
-async function bounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
-}
 
 async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pipeline: Pipeline, tokens: TokenPool): Promise<Verdict> {
   const startedAt = Date.now();
@@ -63,6 +55,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
           badRows: outcome.badRows,
           badRowSamples: outcome.badRowSamples,
           profile: outcome.profile as Json | undefined,
+          deadItems: outcome.deadItems?.length ? outcome.deadItems : undefined,
         }
       : { error }),
   };
@@ -78,6 +71,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     rows: outcome?.output.rows ?? null,
     badRows: outcome?.badRows ?? 0,
     badRowSamples: outcome?.badRowSamples ?? [],
+    deadItems: outcome?.deadItems ?? [],
     reused: outcome?.reused ?? false,
     error: error ?? null,
     attempts: message.attempts,

@@ -1,7 +1,7 @@
 // Manifests: JSON in R2 that describe a run, each task and the aggregation. With the
 // coordinator's SQLite they are the record of what happened; nothing lives only in memory.
 import { layout } from "./r2/layout";
-import type { Json, OutputFile, RunView, TaskError, TaskMessage } from "./types";
+import type { DeadItem, Json, OutputFile, RunView, TaskError, TaskMessage } from "./types";
 
 export interface TaskManifest {
   kind: "task";
@@ -15,6 +15,8 @@ export interface TaskManifest {
   rows: number | null;
   badRows: number;
   badRowSamples: string[];
+  /** Items of the batch that were gone upstream. */
+  deadItems: DeadItem[];
   reused: boolean;
   error: TaskError | null;
   attempts: number;
@@ -54,6 +56,8 @@ export interface RunManifest {
   output: RunView["output"];
   badRows: number;
   dead: { taskId: string; batchId: string | null; error: TaskError | null }[];
+  /** Items of batches that were gone upstream (at most 10,000 listed). */
+  deadItems?: { taskId: string; batchId: string; item: string; error: TaskError }[];
   failed: { taskId: string; batchId: string | null; error: TaskError | null }[];
   createdAt: string;
   startedAt: string | null;

@@ -79,6 +79,12 @@ export interface TaskError {
   status?: number;
 }
 
+/** One item of a batch that the upstream says is gone (404/410): on the dead list, never retried. */
+export interface DeadItem {
+  item: string;
+  error: TaskError;
+}
+
 /** What a consumer reports back to the coordinator for one task. */
 export interface TaskResult {
   runId: string;
@@ -95,6 +101,8 @@ export interface TaskResult {
   reused?: boolean;
   /** Silver: the batch's profile for the quality checks (a BatchProfile). */
   profile?: Json;
+  /** Ingest of a batch of items: the items that were gone. */
+  deadItems?: DeadItem[];
   error?: TaskError;
 }
 
@@ -154,6 +162,8 @@ export interface RunView extends Omit<RunSummary, "version"> {
   batches: number;
   /** Batches missing from the output so far (dead, or failed after every retry). */
   lostBatches: number;
+  /** Items of batches that the upstream said were gone (404/410). */
+  deadItems: number;
   phases: Record<Phase, PhaseCounts & { startedAt: number | null; finishedAt: number | null }>;
   progress: { done: number; total: number; percent: number };
   badRows: number;

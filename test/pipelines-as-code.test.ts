@@ -147,3 +147,47 @@ describe("pagination", () => {
     expect(next(page("https://x/a", [], { link: "</a?page=3>; rel=next" }))).toBe("https://x/a?page=3");
   });
 });
+
+describe("sample-posts", () => {
+  it("streams 1,000 account ids from R2 into batches of 100; deleted accounts go to the dead list, not to retries", async () => {
+    await configureSample({});
+    await env.BUCKET.put("inputs/accounts-1000.txt", Array.from({ length: 1000 }, (_, i) => String(i + 1)).join("\n") + "\n");
+    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-posts", params: { accountsKey: "inputs/accounts-1000.txt" } } });
+    expect(res.status).toBe(202);
+    const run = await waitForRun((await res.json<{ id: string }>()).id, 110_000);
+    expect(run.batches).toBe(10);
+    expect(run.status).toBe("partial");
+    expect(run.deadItems).toBe(10);
+    expect(run.reason).toBe("10 items gone upstream (dead list)");
+    const live = Array.from({ length: 1000 }, (_, i) => String(i + 1)).filter((id) => Number(id) % 97 !== 0);
+    expect(run.output?.rows).toBe(live.reduce((n, id) => n + postCount(id), 0));
+    expect((await sampleStats()).requests).toBe(1000);
+    const tasks = await (await api(`/v1/jobs/${run.id}/tasks?phase=ingest`)).json<{ tasks: { group: string; attempts: number }[] }>();
+    expect(tasks.tasks.every((t) => t.group === "initial" && t.attempts === 1)).toBe(true);
+    const manifest = await (await api(`/v1/jobs/${run.id}/manifest`)).json<{ deadItems: { item: string; error: { status: number } }[] }>();
+    expect(manifest.deadItems.map((d) => d.item).sort((a, b) => Number(a) - Number(b))).toEqual([
+      "97",
+      "194",
+      "291",
+      "388",
+      "485",
+      "582",
+      "679",
+      "776",
+      "873",
+      "970",
+    ]);
+    expect(manifest.deadItems.every((d) => d.error.status === 410)).toBe(true);
+  });
+
+  it("refuses an accounts key outside inputs/ and a plan with no ids", async () => {
+    for (const accountsKey of ["runs/x/manifest.json", "inputs/../runs/x", "/inputs/a"]) {
+      const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-posts", params: { accountsKey } } });
+      expect(res.status).toBe(400);
+    }
+    await env.BUCKET.put("inputs/empty.txt", "\n");
+    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-posts", params: { accountsKey: "inputs/empty.txt" } } });
+    const run = await waitForRun((await res.json<{ id: string }>()).id);
+    expect(run).toMatchObject({ status: "failed", reason: "the params plan no batches" });
+  });
+});

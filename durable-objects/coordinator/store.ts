@@ -4,6 +4,7 @@ import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
 import type {
   BatchSpec,
+  DeadItem,
   Json,
   OutputFile,
   OutputVersion,
@@ -30,6 +31,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, phase TEXT NOT NULL, grp TEXT NOT NULL,
   batch_id TEXT, generation INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   input TEXT NOT NULL, output TEXT, bad_rows INTEGER NOT NULL DEFAULT 0, profile TEXT, error TEXT, enqueued_at INTEGER,
+  dead_items TEXT, dead_item_count INTEGER NOT NULL DEFAULT 0,
   started_at INTEGER, finished_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
@@ -114,33 +116,32 @@ export class CoordinatorStore {
     return this.run() !== null;
   }
 
-  create(
-    run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset">,
-    batches: Iterable<BatchSpec>,
-  ): number {
+  /** The run's row; its batches follow with `addBatches` as the planner yields them. */
+  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches">): void {
     this.sql.exec(DDL);
     this.ready = true;
-    let count = 0;
-    for (const b of batches) {
-      this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?)", b.id, b.partition, JSON.stringify(b.data));
-      this.insertTask(`ingest-${b.id}`, "ingest", "initial", b.id, 1, { kind: "ingest", batch: b });
-      count++;
-    }
     this.sql.exec(
-      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
       run.id,
       run.pipeline,
       JSON.stringify(run.params),
       JSON.stringify(run.options),
       run.status,
       run.phase,
-      count,
       JSON.stringify(run.window),
       run.createdAt,
       run.startedAt,
     );
-    if (run.startedAt !== null) this.phaseStarted("ingest", run.startedAt);
-    return count;
+  }
+
+  /** Store planned batches and their ingest tasks; returns the run's batch count. */
+  addBatches(batches: readonly BatchSpec[]): number {
+    for (const b of batches) {
+      this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?)", b.id, b.partition, JSON.stringify(b.data));
+      this.insertTask(`ingest-${b.id}`, "ingest", "initial", b.id, 1, { kind: "ingest", batch: b });
+    }
+    this.sql.exec("UPDATE run SET batches = batches + ?", batches.length);
+    return this.run()!.batches;
   }
 
   /** A compaction: a run that starts at aggregate with other runs' outputs as its inputs. */
@@ -309,8 +310,19 @@ export class CoordinatorStore {
   settle(
     seq: number,
     status: "succeeded" | "failed" | "dead",
-    r: { output?: OutputFile; badRows?: number; profile?: Json; error?: TaskError; attempts: number; startedAt: number; finishedAt: number },
+    r: {
+      output?: OutputFile;
+      badRows?: number;
+      profile?: Json;
+      deadItems?: DeadItem[];
+      error?: TaskError;
+      attempts: number;
+      startedAt: number;
+      finishedAt: number;
+    },
   ): void {
+    if (r.deadItems?.length)
+      this.sql.exec("UPDATE tasks SET dead_items = ?, dead_item_count = ? WHERE seq = ?", JSON.stringify(r.deadItems), r.deadItems.length, seq);
     this.sql.exec(
       "UPDATE tasks SET status = ?, output = ?, bad_rows = ?, profile = ?, error = ?, attempts = max(attempts, ?), started_at = ?, finished_at = ? WHERE seq = ?",
       status,
@@ -394,6 +406,28 @@ export class CoordinatorStore {
         )
         .one().n,
     );
+  }
+
+  /** Items that were gone, in the latest ingest task of each batch. */
+  deadItemCount(): number {
+    return Number(
+      this.sql
+        .exec(
+          "SELECT coalesce(sum(dead_item_count), 0) AS n FROM tasks t WHERE phase = 'ingest' AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)",
+        )
+        .one().n,
+    );
+  }
+
+  deadItems(limit: number): (DeadItem & { taskId: string; batchId: string })[] {
+    const rows = this.sql
+      .exec(
+        "SELECT id, batch_id, dead_items FROM tasks t WHERE dead_items IS NOT NULL AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq) ORDER BY seq",
+      )
+      .toArray();
+    return rows
+      .flatMap((r) => (JSON.parse(String(r.dead_items)) as DeadItem[]).map((d) => ({ ...d, taskId: String(r.id), batchId: String(r.batch_id) })))
+      .slice(0, limit);
   }
 
   /** Tasks beyond the first per batch and phase (retry passes, redrives, re-runs), for progress. */

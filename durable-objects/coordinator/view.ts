@@ -33,6 +33,7 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
     version: run.version ? versionName(run.version, "gold") : null,
     batches: run.batches,
     lostBatches: store.lostBatches(),
+    deadItems: store.deadItemCount(),
     phases,
     progress: { done, total, percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10 },
     badRows: store.badRows(),

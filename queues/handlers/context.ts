@@ -1,6 +1,6 @@
 import type { Env } from "../../src/env";
 import type { Pipeline } from "../../src/pipelines/define";
-import type { OutputFile, TaskMessage } from "../../src/types";
+import type { DeadItem, OutputFile, TaskMessage } from "../../src/types";
 import type { BatchProfile } from "../../src/quality/checks";
 import type { TokenPool } from "../tokens";
 
@@ -21,6 +21,8 @@ export interface TaskOutcome {
   badRowSamples?: string[];
   /** Silver: what the batch holds, for the quality phase. */
   profile?: BatchProfile;
+  /** Ingest: items of the batch that were gone. */
+  deadItems?: DeadItem[];
 }
 
 /** The rate limiter had no token soon: put the message back with this delay. Not a failure. */

@@ -6,7 +6,9 @@ import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure } from "../../src/upstream/classify";
 import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
-import type { PagedRaw } from "../../src/upstream/pagination";
+import { bounded } from "../../src/concurrency";
+import type { DeadItem } from "../../src/types";
+import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pagination";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
 
 function retryAfterMs(header: string | null): number | undefined {
@@ -48,33 +50,63 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const existing = await env.BUCKET.head(key);
   const finishedWhenFetched = existing?.customMetadata?.complete !== "false";
   const reusable = stored(existing);
-  if (reusable && finishedWhenFetched && !message.force) return reusable;
-
-  const request = pipeline.request(batch);
-  const headers = { ...request.headers, ...authHeaders(env, pipeline.source.auth) };
-  const pages: string[] = [];
-  let contentType = "application/json";
-  let rows = 0;
-  for (let url: string | null = request.url; url !== null;) {
-    if (pages.length >= pipeline.maxPages) {
-      throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
-    }
-    const page = await fetchPage(ctx, url, headers);
-    contentType = page.contentType;
-    try {
-      rows += pipeline.parse(page.body, batch).length;
-    } catch (err) {
-      throw new TaskFailure({
-        type: "unparsable_body",
-        message: `upstream body for ${batch.partition} does not parse (${page.body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
-        class: "retryable",
-      });
-    }
-    pages.push(page.body);
-    url = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
+  if (reusable && finishedWhenFetched && !message.force) {
+    if (!pipeline.items) return reusable;
+    const raw: unknown = await (await env.BUCKET.get(key))?.json();
+    return { ...reusable, deadItems: isItemsRaw(raw) ? raw.dead : [] };
   }
-  // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
-  const body = pipeline.paginate ? JSON.stringify({ pages } satisfies PagedRaw) : pages[0]!;
+
+  const auth = authHeaders(env, pipeline.source.auth);
+  /** Every page of one request; each parsed once here, so a truncated body is retried, not stored. */
+  const fetchAll = async (request: { url: string; headers?: Record<string, string> }) => {
+    const headers = { ...request.headers, ...auth };
+    const pages: string[] = [];
+    let rows = 0;
+    for (let url: string | null = request.url; url !== null;) {
+      if (pages.length >= pipeline.maxPages) {
+        throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
+      }
+      const page = await fetchPage(ctx, url, headers);
+      try {
+        rows += pipeline.parse(page.body, batch).length;
+      } catch (err) {
+        throw new TaskFailure({
+          type: "unparsable_body",
+          message: `upstream body for ${batch.partition} does not parse (${page.body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
+          class: "retryable",
+        });
+      }
+      pages.push(page.body);
+      url = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
+    }
+    return { pages, rows };
+  };
+
+  let body: string;
+  let rows = 0;
+  const deadItems: DeadItem[] = [];
+  if (pipeline.items) {
+    // Several items per batch: an item that is gone (404/410) goes to the dead list alone.
+    const items = pipeline.items(batch);
+    const fetched: ({ item: string; pages: string[] } | undefined)[] = new Array(items.length);
+    await bounded(items, pipeline.source.concurrency, async ({ item, request }, i) => {
+      try {
+        const r = await fetchAll(request);
+        fetched[i] = { item, pages: r.pages };
+        rows += r.rows;
+      } catch (err) {
+        if (err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410)) deadItems.push({ item, error: err.detail });
+        else throw err;
+      }
+    });
+    body = JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw);
+  } else {
+    const r = await fetchAll(pipeline.request(batch));
+    rows = r.rows;
+    // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
+    body = pipeline.paginate ? JSON.stringify({ pages: r.pages } satisfies PagedRaw) : r.pages[0]!;
+  }
+  const contentType = "application/json";
   const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);
   const window = pipeline.batchWindow(batch);
@@ -89,8 +121,8 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   });
   if (!written) {
     const winner = stored(await env.BUCKET.head(key));
-    if (winner) return winner;
+    if (winner) return { ...winner, deadItems };
     throw new Error(`bronze raw ${key} exists but has no sha256 metadata`);
   }
-  return { output: { key, rows, bytes: bytes.length, sha256 }, reused: false };
+  return { output: { key, rows, bytes: bytes.length, sha256 }, reused: false, deadItems };
 }

@@ -3,13 +3,19 @@ import { putDone, readDone } from "../../src/r2/done";
 import { layout } from "../../src/r2/layout";
 import { writeParquetRows } from "../../src/parquet/write";
 import { TaskFailure } from "../../src/upstream/classify";
-import { isPagedRaw } from "../../src/upstream/pagination";
+import { isItemsRaw, isPagedRaw } from "../../src/upstream/pagination";
 import type { TaskContext, TaskOutcome } from "./context";
 
 function pagesOf(text: string): string[] {
   const value: unknown = JSON.parse(text);
   if (!isPagedRaw(value)) throw new TaskFailure({ type: "bad_raw", message: "paged bronze raw without pages", class: "permanent" });
   return value.pages;
+}
+
+function itemPagesOf(text: string): string[] {
+  const value: unknown = JSON.parse(text);
+  if (!isItemsRaw(value)) throw new TaskFailure({ type: "bad_raw", message: "bronze raw of items without items", class: "permanent" });
+  return value.items.flatMap((i) => i.pages);
 }
 
 export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
@@ -24,7 +30,11 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
   if (!raw) throw new TaskFailure({ type: "missing_input", message: `bronze raw ${rawKey} is missing`, class: "permanent" });
   const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
   const text = await raw.text();
-  const rows = pipeline.paginate ? pagesOf(text).flatMap((page) => pipeline.parse(page, batch)) : pipeline.parse(text, batch);
+  const rows = pipeline.items
+    ? itemPagesOf(text).flatMap((page) => pipeline.parse(page, batch))
+    : pipeline.paginate
+      ? pagesOf(text).flatMap((page) => pipeline.parse(page, batch))
+      : pipeline.parse(text, batch);
   const bytes = await writeParquetRows(pipeline.refinedColumns, rows);
   return { output: await putDone(env.BUCKET, key, bytes, rows.length, "application/vnd.apache.parquet"), reused: false };
 }

@@ -44,6 +44,11 @@ export interface PlannedBatch {
   data: { [key: string]: Json };
 }
 
+/** What a streamed planner may read. */
+export interface PlanContext {
+  bucket: R2Bucket;
+}
+
 export interface PipelineDefinition<Params> {
   name: string;
   description: string;
@@ -51,9 +56,16 @@ export interface PipelineDefinition<Params> {
   params: z.ZodType<Params>;
   source: Source;
   /** Cut the run's input into batches. Must be deterministic for the same params. */
-  plan(params: Params): Iterable<PlannedBatch>;
-  /** The upstream request for one batch. */
-  request(batch: BatchSpec, source: Source): UpstreamRequest;
+  plan?(params: Params): Iterable<PlannedBatch>;
+  /**
+   * Or cut it while reading a list (an R2 object of ids, …): batches are stored as they come,
+   * so a million ids never sit in memory at once. Give `plan` or `planStream`, not both.
+   */
+  planStream?(params: Params, ctx: PlanContext): AsyncIterable<PlannedBatch>;
+  /** Several items per batch, each its own (paginated) request; a 404/410 item goes to the dead list alone. */
+  items?(batch: BatchSpec, source: Source): { item: string; request: UpstreamRequest }[];
+  /** The upstream request for one batch (or give `items`). */
+  request?(batch: BatchSpec, source: Source): UpstreamRequest;
   /** Raw body (one page) → refined rows (bronze refined). */
   parse(body: string, batch: BatchSpec): Row[];
   /** Ask for more pages after each one (cursor, offset, Link header): each page is a rate-limited request. */
@@ -105,7 +117,13 @@ export interface Pipeline {
   description: string;
   paramsSchema: z.ZodType;
   source: Source;
+  /** True when batches come from a stream (`planStream`): they cannot be counted up front. */
+  streamed: boolean;
+  /** The plan of a pipeline with `plan` (throws for a streamed one). */
   plan(params: unknown): Iterable<PlannedBatch>;
+  /** Either way, as a stream. */
+  planStream(params: unknown, ctx: PlanContext): AsyncIterable<PlannedBatch>;
+  items: ((batch: BatchSpec) => { item: string; request: UpstreamRequest }[]) | null;
   request(batch: BatchSpec): UpstreamRequest;
   parse(body: string, batch: BatchSpec): Row[];
   paginate: Paginate | null;
@@ -136,6 +154,7 @@ export interface Pipeline {
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
+  if ((def.plan === undefined) === (def.planStream === undefined)) throw new Error(`pipeline ${def.name}: give plan or planStream, not both`);
   const schemaColumns = columnsFromZod(def.rowSchema);
   for (const k of def.key) {
     if (!schemaColumns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);
@@ -153,8 +172,24 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     description: def.description,
     paramsSchema: def.params,
     source: def.source,
-    plan: (params) => def.plan(def.params.parse(params)),
-    request: (batch) => def.request(batch, def.source),
+    streamed: def.planStream !== undefined,
+    plan: (params) => {
+      if (!def.plan) throw new Error(`pipeline ${def.name} plans from a stream`);
+      return def.plan(def.params.parse(params));
+    },
+    planStream: (params, ctx) => {
+      const parsed = def.params.parse(params);
+      if (def.planStream) return def.planStream(parsed, ctx);
+      const plan = def.plan!;
+      return (async function* () {
+        yield* plan(parsed);
+      })();
+    },
+    items: def.items ? (batch) => def.items!(batch, def.source) : null,
+    request: (batch) => {
+      if (!def.request) throw new Error(`pipeline ${def.name} has items, not one request per batch`);
+      return def.request(batch, def.source);
+    },
     parse: def.parse,
     paginate: def.paginate ?? null,
     maxPages: def.maxPages ?? 1000,

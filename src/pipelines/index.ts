@@ -1,8 +1,9 @@
 // Every pipeline this deployment runs. Adding one: write its file, add it here, deploy.
 import type { Pipeline } from "./define";
+import { samplePosts } from "./sample-posts";
 import { sampleWeather } from "./sample-weather";
 
-const DEPLOYED: readonly Pipeline[] = [sampleWeather];
+const DEPLOYED: readonly Pipeline[] = [sampleWeather, samplePosts];
 const BY_NAME = new Map(DEPLOYED.map((p) => [p.name, p]));
 
 /** Every pipeline of this deployment (and any registered by tests). */

@@ -37,7 +37,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
     if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: PIPELINES.map((p) => p.name) });
     const params = parseWith(pipeline.paramsSchema, body.params, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
     let batches = 0;
-    for (const _ of pipeline.plan(params)) {
+    for (const _ of pipeline.streamed ? [] : pipeline.plan(params)) {
       if (++batches > pipeline.maxBatches) {
         throw badRequest(
           "too_many_batches",
@@ -45,7 +45,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
         );
       }
     }
-    if (batches === 0) throw badRequest("empty_plan", "these params plan no batches");
+    if (batches === 0 && !pipeline.streamed) throw badRequest("empty_plan", "these params plan no batches");
     const id = newRunId(pipeline.name, Date.now());
     const result = await registryStub(c.env, pipeline.name).submit(pipeline.name, {
       runId: id,

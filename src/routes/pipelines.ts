@@ -58,7 +58,7 @@ export const pipelines = new Hono<{ Bindings: Env }>()
         "invalid_params",
         `invalid params for ${pipeline.name} (window ${w.from}..${w.to})`,
       );
-      for (const _ of pipeline.plan(params)) {
+      for (const _ of pipeline.streamed ? [] : pipeline.plan(params)) {
         if (++batches > pipeline.maxBatches * 10)
           throw badRequest("too_many_batches", `this backfill plans more than ${pipeline.maxBatches * 10} batches: split it`);
       }
