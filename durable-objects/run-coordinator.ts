@@ -157,6 +157,7 @@ export class RunCoordinator extends DurableObject<Env> {
     const now = Date.now();
     const run = this.store.run();
     if (!run) return { accepted: 0, ignored: results.length };
+    this.store.countReport();
     let accepted = 0;
     for (const r of results) {
       const task = this.store.task(r.taskId);

@@ -168,6 +168,8 @@ export interface RunView extends Omit<RunSummary, "version"> {
   progress: { done: number; total: number; percent: number };
   badRows: number;
   output: RunOutput | null;
+  /** The coordinator's SQLite size and the calls consumers made to it with results. */
+  coordinator: { storageBytes: number; reportCalls: number };
 }
 
 export interface TaskView {

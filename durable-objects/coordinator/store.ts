@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS run (
   id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, options TEXT NOT NULL,
   status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
   window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
+  report_calls INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
@@ -406,6 +407,15 @@ export class CoordinatorStore {
         )
         .one().n,
     );
+  }
+
+  /** One more call from a consumer with results (for the calls-per-task figure). */
+  countReport(): void {
+    this.sql.exec("UPDATE run SET report_calls = report_calls + 1");
+  }
+
+  reportCalls(): number {
+    return Number(this.sql.exec("SELECT report_calls AS n FROM run").one().n);
   }
 
   /** Items that were gone, in the latest ingest task of each batch. */
