@@ -5,22 +5,19 @@
 // run moves on. A finished run can be redriven (its failed tasks) or re-run from any phase after
 // ingest: each is a new generation writing a new output version, the old one left intact. An
 // alarm re-sends tasks whose messages went quiet.
-import { DurableObject } from "cloudflare:workers";
-import type { Env } from "../src/env";
-import { putJson, runManifest, writeAggregateManifest, writeRunManifest } from "../src/manifests";
+import { putJson } from "../src/manifests";
 import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
 import type { RunWindow } from "../src/pipelines/windows";
 import { layout, versionName } from "../src/r2/layout";
-import { registryStub } from "../src/stubs";
-import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunSummary, RunView, TaskMessage, TaskResult, TaskStatus, TaskView } from "../src/types";
+import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { NEXT_PHASE, PREVIOUS_PHASE, phaseIndex, planAgain, planBatchPhase, planMergeLevel, type PlannedTask } from "./coordinator/planning";
-import { Notifier } from "./coordinator/notify";
-import { aggregateManifest, retryManifest, runDeadline } from "./coordinator/records";
-import { runView } from "./coordinator/view";
+import { CoordinatorBase, MAX_IN_FLIGHT, STALE_TASK_MS } from "./coordinator/base";
+import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel } from "./coordinator/planning";
+import type { Notifier } from "./coordinator/notify";
 import { runQuality } from "./coordinator/quality";
-import { CoordinatorStore, type RunRow, type TaskRow } from "./coordinator/store";
+import { retryManifest } from "./coordinator/records";
+import type { RunRow, TaskRow } from "./coordinator/store";
 
 export interface StartRequest {
   runId: string;
@@ -35,25 +32,10 @@ export interface StartRequest {
 export type RerunResult =
   { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed" | "not_rerunnable"; message?: string };
 
-/** Tasks in flight (enqueued, not reported) per run. */
-export const MAX_IN_FLIGHT = 500;
-/** A running task that has not reported for this long is sent again (consumers are idempotent). */
-export const STALE_TASK_MS = 30 * 60_000;
-const WATCHDOG_MS = 5 * 60_000;
-const SEND_BATCH = 100;
 const PLAN_CHUNK = 500;
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
-export class RunCoordinator extends DurableObject<Env> {
-  private readonly store: CoordinatorStore;
-  private readonly notifier: Notifier;
-
-  constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.store = new CoordinatorStore(ctx.storage.sql);
-    this.notifier = new Notifier(ctx.storage.sql, env);
-  }
-
+export class RunCoordinator extends CoordinatorBase {
   /** Create the run (planning its batches) and start it, or leave it queued. Idempotent. */
   async start(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
@@ -237,8 +219,7 @@ export class RunCoordinator extends DurableObject<Env> {
   }
 
   view(): RunView | null {
-    const run = this.store.run();
-    return run ? runView(this.store, run, getPipeline(run.pipeline)) : null;
+    return this.viewOf();
   }
 
   tasks(filter: { phase?: Phase; status?: TaskStatus; afterSeq?: number; limit: number }): { tasks: (TaskView & { seq: number })[]; next: number | null } {
@@ -266,94 +247,6 @@ export class RunCoordinator extends DurableObject<Env> {
       }
     }
     await this.scheduleAlarm(now);
-  }
-
-  private deadline(run: RunRow): { at: number; reason: string } | null {
-    return runDeadline(run, getPipeline(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
-  }
-
-  private async scheduleAlarm(now: number): Promise<void> {
-    const run = this.store.run();
-    const times = [this.notifier.nextDue()];
-    if (run?.status === "running") times.push(now + WATCHDOG_MS, this.deadline(run)?.at ?? null);
-    const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
-    if (next === undefined) await this.ctx.storage.deleteAlarm();
-    else await this.ctx.storage.setAlarm(Math.max(next, now + 1));
-  }
-
-  private settings(run: RunRow, pipeline: Pipeline) {
-    return {
-      tolerated: run.options.toleratedFailurePercent ?? pipeline.toleratedFailurePercent,
-      retryPasses: run.options.retryPasses ?? pipeline.retryPasses,
-    };
-  }
-
-  private async allocateVersion(): Promise<void> {
-    const run = this.store.run()!;
-    this.store.setVersion(await registryStub(this.env, run.pipeline).allocateVersion(run.window.name));
-  }
-
-  private async restarted(now: number): Promise<void> {
-    await this.recordSummary();
-    await this.writeManifest(now);
-    await this.dispatch(now);
-  }
-
-  private async dispatch(now: number): Promise<void> {
-    const run = this.store.run();
-    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
-    for (;;) {
-      const claimed = this.store.claimPending(Math.min(SEND_BATCH, MAX_IN_FLIGHT - this.store.running()), now);
-      if (claimed.length === 0) break;
-      try {
-        await this.send(run, claimed);
-      } catch (err) {
-        this.store.unclaim(claimed.map((t) => t.seq));
-        console.error(`run ${run.id}: enqueue failed, the watchdog will retry`, err);
-        break;
-      }
-    }
-    await this.scheduleAlarm(now);
-  }
-
-  private async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
-    const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
-    const version = run.version!;
-    for (let i = 0; i < tasks.length; i += SEND_BATCH) {
-      const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
-        body: {
-          v: 1,
-          runId: run.id,
-          pipeline: run.pipeline,
-          taskId: t.id,
-          phase: t.phase,
-          group: t.group,
-          maxAttempts,
-          version,
-          force: run.options.force,
-          input: t.input,
-        },
-      }));
-      if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
-    }
-  }
-
-  private insert(tasks: PlannedTask[]): void {
-    for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.generation, t.input);
-  }
-
-  /** Batches already handled in `phase`: this generation's, when the generation recomputes it. */
-  private taken(run: RunRow, phase: Phase): Set<string> {
-    const recompute = run.rerunFrom !== null && phaseIndex(phase) >= phaseIndex(run.rerunFrom);
-    return this.store.takenBatches(phase, recompute ? run.generation : undefined);
-  }
-
-  private firstMergeLevel(run: RunRow, pipeline: Pipeline): PlannedTask[] {
-    const files = this.store
-      .latest("succeeded", "silver")
-      .map((t) => t.output!)
-      .sort((a, b) => a.key.localeCompare(b.key));
-    return planMergeLevel(pipeline, run.version!, run.generation, 1, files, run.dataset);
   }
 
   /** Move on when the current phase has no open task: a retry pass, the next phase, or the end. */
@@ -467,46 +360,8 @@ export class RunCoordinator extends DurableObject<Env> {
     return this.finish(gaps ? "partial" : "succeeded", gaps || null, now, finalOutput);
   }
 
-  private async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
-    await writeAggregateManifest(this.env.BUCKET, aggregateManifest(this.store, run, pipeline, output, now));
-  }
-
-  private async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
-    this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
-    const run = this.store.run()!;
-    const notify = getPipeline(run.pipeline).notify;
-    if (notify?.on.includes(status)) {
-      const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
-      this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
-      await this.notifier.deliver(now);
-    }
-    await this.writeManifest(now);
-    await this.recordSummary();
-    await this.scheduleAlarm(now);
-  }
-
   /** Webhook deliveries of this run. */
   notifications(): ReturnType<Notifier["list"]> {
     return this.notifier.list();
-  }
-
-  private summary(): RunSummary {
-    const v = this.view()!;
-    const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress } = v;
-    return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress };
-  }
-
-  private async recordSummary(): Promise<void> {
-    const s = this.summary();
-    await registryStub(this.env, s.pipeline).record(s);
-  }
-
-  private async writeManifest(now: number): Promise<void> {
-    const view = this.view()!;
-    const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
-    await writeRunManifest(this.env.BUCKET, {
-      ...runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now),
-      deadItems: this.store.deadItems(10_000),
-    });
   }
 }

@@ -1,0 +1,165 @@
+// The run coordinator's plumbing: sending tasks, the one alarm, versions, manifests, the end of
+// a run. The RPC methods and the phase state machine live in ../run-coordinator.ts.
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../../src/env";
+import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
+import { getPipeline } from "../../src/pipelines";
+import type { Pipeline } from "../../src/pipelines/define";
+import { registryStub } from "../../src/stubs";
+import type { OutputFile, Phase, RunSummary, RunView, TaskMessage } from "../../src/types";
+import { TERMINAL_RUN_STATUSES } from "../../src/types";
+import { Notifier } from "./notify";
+import { phaseIndex, planMergeLevel, type PlannedTask } from "./planning";
+import { aggregateManifest, runDeadline } from "./records";
+import { CoordinatorStore, type RunRow, type TaskRow } from "./store";
+import { runView } from "./view";
+
+/** Tasks in flight (enqueued, not reported) per run. */
+export const MAX_IN_FLIGHT = 500;
+/** A running task that has not reported for this long is sent again (consumers are idempotent). */
+export const STALE_TASK_MS = 30 * 60_000;
+export const WATCHDOG_MS = 5 * 60_000;
+const SEND_BATCH = 100;
+
+export abstract class CoordinatorBase extends DurableObject<Env> {
+  protected readonly store: CoordinatorStore;
+  protected readonly notifier: Notifier;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new CoordinatorStore(ctx.storage.sql);
+    this.notifier = new Notifier(ctx.storage.sql, env);
+  }
+
+  /** The run as the API shows it (the subclass's RPC `view()` returns this). */
+  protected viewOf(): RunView | null {
+    const run = this.store.run();
+    return run ? runView(this.store, run, getPipeline(run.pipeline)) : null;
+  }
+
+  protected deadline(run: RunRow): { at: number; reason: string } | null {
+    return runDeadline(run, getPipeline(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
+  }
+
+  protected async scheduleAlarm(now: number): Promise<void> {
+    const run = this.store.run();
+    const times = [this.notifier.nextDue()];
+    if (run?.status === "running") times.push(now + WATCHDOG_MS, this.deadline(run)?.at ?? null);
+    const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
+    if (next === undefined) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(Math.max(next, now + 1));
+  }
+
+  protected settings(run: RunRow, pipeline: Pipeline) {
+    return {
+      tolerated: run.options.toleratedFailurePercent ?? pipeline.toleratedFailurePercent,
+      retryPasses: run.options.retryPasses ?? pipeline.retryPasses,
+    };
+  }
+
+  protected async allocateVersion(): Promise<void> {
+    const run = this.store.run()!;
+    this.store.setVersion(await registryStub(this.env, run.pipeline).allocateVersion(run.window.name));
+  }
+
+  protected async restarted(now: number): Promise<void> {
+    await this.recordSummary();
+    await this.writeManifest(now);
+    await this.dispatch(now);
+  }
+
+  protected async dispatch(now: number): Promise<void> {
+    const run = this.store.run();
+    if (!run || TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    for (;;) {
+      const claimed = this.store.claimPending(Math.min(SEND_BATCH, MAX_IN_FLIGHT - this.store.running()), now);
+      if (claimed.length === 0) break;
+      try {
+        await this.send(run, claimed);
+      } catch (err) {
+        this.store.unclaim(claimed.map((t) => t.seq));
+        console.error(`run ${run.id}: enqueue failed, the watchdog will retry`, err);
+        break;
+      }
+    }
+    await this.scheduleAlarm(now);
+  }
+
+  protected async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
+    const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
+    const version = run.version!;
+    for (let i = 0; i < tasks.length; i += SEND_BATCH) {
+      const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
+        body: {
+          v: 1,
+          runId: run.id,
+          pipeline: run.pipeline,
+          taskId: t.id,
+          phase: t.phase,
+          group: t.group,
+          maxAttempts,
+          version,
+          force: run.options.force,
+          input: t.input,
+        },
+      }));
+      if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
+    }
+  }
+
+  protected insert(tasks: PlannedTask[]): void {
+    for (const t of tasks) this.store.insertTask(t.id, t.phase, t.group, t.batchId, t.generation, t.input);
+  }
+
+  /** Batches already handled in `phase`: this generation's, when the generation recomputes it. */
+  protected taken(run: RunRow, phase: Phase): Set<string> {
+    const recompute = run.rerunFrom !== null && phaseIndex(phase) >= phaseIndex(run.rerunFrom);
+    return this.store.takenBatches(phase, recompute ? run.generation : undefined);
+  }
+
+  protected firstMergeLevel(run: RunRow, pipeline: Pipeline): PlannedTask[] {
+    const files = this.store
+      .latest("succeeded", "silver")
+      .map((t) => t.output!)
+      .sort((a, b) => a.key.localeCompare(b.key));
+    return planMergeLevel(pipeline, run.version!, run.generation, 1, files, run.dataset);
+  }
+
+  protected async writeAggregate(run: RunRow, pipeline: Pipeline, output: OutputFile, now: number): Promise<void> {
+    await writeAggregateManifest(this.env.BUCKET, aggregateManifest(this.store, run, pipeline, output, now));
+  }
+
+  protected async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
+    this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
+    const run = this.store.run()!;
+    const notify = getPipeline(run.pipeline).notify;
+    if (notify?.on.includes(status)) {
+      const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
+      this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
+      await this.notifier.deliver(now);
+    }
+    await this.writeManifest(now);
+    await this.recordSummary();
+    await this.scheduleAlarm(now);
+  }
+
+  protected summary(): RunSummary {
+    const v = this.viewOf()!;
+    const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress } = v;
+    return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress };
+  }
+
+  protected async recordSummary(): Promise<void> {
+    const s = this.summary();
+    await registryStub(this.env, s.pipeline).record(s);
+  }
+
+  protected async writeManifest(now: number): Promise<void> {
+    const view = this.viewOf()!;
+    const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
+    await writeRunManifest(this.env.BUCKET, {
+      ...runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now),
+      deadItems: this.store.deadItems(10_000),
+    });
+  }
+}
