@@ -8,3 +8,5 @@ declare module "*.toml?raw" {
   const text: string;
   export default text;
 }
+declare module "*.md?raw" { const text: string; export default text; }
+declare module "*.ts?raw" { const text: string; export default text; }
