@@ -149,17 +149,22 @@ export class PipelineRegistry extends DurableObject<Env> {
     return this.store.backfill(lane.slice("backfill:".length))?.maxParallel ?? 1;
   }
 
+  /** Records a firing's outcome (paused, nothing new, or the runs it started) and returns it. */
+  private firingLog(schedule: string, cron: string, scheduledTime: number) {
+    const at = Date.now();
+    return (outcome: Firing["outcome"], runs: string[]) => {
+      this.store.addFiring({ schedule, cron, scheduledTime, outcome, runs, at });
+      return { outcome, runs };
+    };
+  }
+
   /** A cron firing of one schedule: the window it covers, plus missed ones (catch-up). */
   async fire(pipelineName: string, scheduleName: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
     const pipeline = getPipeline(pipelineName);
     const schedule = pipeline.schedules.find((s) => s.name === scheduleName);
     if (!schedule) throw new Error(`pipeline ${pipelineName} has no schedule ${scheduleName}`);
-    const now = Date.now();
-    const log = (outcome: Firing["outcome"], runs: string[]) => {
-      this.store.addFiring({ schedule: scheduleName, cron: schedule.cron, scheduledTime, outcome, runs, at: now });
-      return { outcome, runs };
-    };
+    const log = this.firingLog(scheduleName, schedule.cron, scheduledTime);
     if (this.store.get("paused") === "true") return log("skipped_paused", []);
     const catchUp = schedule.catchUp ?? DEFAULT_CATCH_UP;
     const current = windowFor(schedule.window, scheduledTime);
@@ -184,11 +189,8 @@ export class PipelineRegistry extends DurableObject<Env> {
   state(pipelineName: string): PipelineState {
     const pipeline = getPipeline(pipelineName);
     const now = new Date();
-    const ids = (status: string) =>
-      this.store
-        .list({ limit: 1000 })
-        .filter((r) => r.status === status)
-        .map((r) => r.id);
+    const recent = this.store.list({ limit: 1000 });
+    const ids = (status: string) => recent.filter((r) => r.status === status).map((r) => r.id);
     return {
       name: pipeline.name,
       paused: this.store.get("paused") === "true",
@@ -270,10 +272,7 @@ export class PipelineRegistry extends DurableObject<Env> {
     const compaction = pipeline.compactions.find((c) => c.name === name);
     if (!compaction) throw new Error(`pipeline ${pipelineName} has no compaction ${name}`);
     const now = Date.now();
-    const log = (outcome: Firing["outcome"], runs: string[]) => {
-      this.store.addFiring({ schedule: `compact:${name}`, cron: compaction.cron, scheduledTime, outcome, runs, at: now });
-      return { outcome, runs };
-    };
+    const log = this.firingLog(`compact:${name}`, compaction.cron, scheduledTime);
     if (this.store.get("paused") === "true") return log("skipped_paused", []);
     const window = windowFor(compaction.into === "month" ? "previous-month" : "previous-quarter", scheduledTime);
     const runId = `${pipelineName}-compact-${name}-${nameOf(window).name.toLowerCase()}`;
