@@ -13,6 +13,8 @@ export interface Lease {
   slots: number[];
   /** When no token could be granted within the horizon: how long to wait before asking again. */
   retryAfterMs: number;
+  /** Set when no token was granted because every in-flight permit is taken (not the rate). */
+  atConcurrency?: true;
 }
 
 interface LimiterState {
@@ -85,8 +87,11 @@ export function penalize(state: LimiterState, now: number, retryAfterMs: number 
   state.tat = Math.max(state.tat, state.pausedUntil);
 }
 
-/** Who holds how many in-flight permits, until when. */
-export type Holders = Record<string, { permits: number; expiresAt: number }>;
+/** Who holds how many in-flight permits, until when, and when each last asked. */
+export type Holders = Record<string, { permits: number; expiresAt: number; askedAt?: number }>;
+
+/** A holder refused a permit still counts toward the fair share this long after it last asked. */
+const WAITING_MS = 1_000;
 
 export interface LeaseOptions {
   /** The consumer invocation asking: its permits are counted together. */
@@ -99,18 +104,25 @@ export interface LeaseOptions {
   leaseMs: number;
 }
 
-/** Grant tokens within both the rate and the in-flight bound. */
+/**
+ * Grant tokens within both the rate and the in-flight bound. Permits are shared fairly: while
+ * several holders ask, none holds more than its share of the bound, so a holder that finishes a
+ * request and asks again at once cannot starve one that polls.
+ */
 export function grantWithPermits(state: LimiterState, holders: Holders, limits: RateLimit, tokens: number, options: LeaseOptions, now: number): Lease {
-  for (const [id, h] of Object.entries(holders)) if (h.expiresAt <= now) delete holders[id];
+  for (const [id, h] of Object.entries(holders)) {
+    if (h.expiresAt <= now || (h.permits === 0 && (h.askedAt ?? 0) + WAITING_MS <= now)) delete holders[id];
+  }
   const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
+  mine.askedAt = now;
   mine.permits = Math.max(0, mine.permits - options.release);
   const inFlight = Object.values(holders).reduce((n, h) => n + h.permits, 0);
-  const allowed = Math.min(tokens, options.maxInFlight - inFlight);
-  if (allowed <= 0) return { slots: [], retryAfterMs: 100 };
+  const share = Math.ceil(options.maxInFlight / Object.keys(holders).length);
+  const allowed = Math.min(tokens, options.maxInFlight - inFlight, share - mine.permits);
+  if (allowed <= 0) return { slots: [], retryAfterMs: 100, atConcurrency: true };
   const lease = grant(state, limits, allowed, now);
   mine.permits += lease.slots.length;
   mine.expiresAt = now + options.leaseMs;
-  if (mine.permits === 0) delete holders[options.holder];
   return lease;
 }
 

@@ -189,11 +189,15 @@ export class RunCoordinator extends CoordinatorBase {
     if (run.kind === "compaction")
       return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
     const pipeline = getPipeline(run.pipeline);
-    const batches = this.store.batchSpecs();
-    let i = 0;
+    const stored = this.store.batchPartitions();
     let same = true;
-    for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) if (batches[i++]?.partition !== b.partition) same = false;
-    if (!same || i !== batches.length) {
+    for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) {
+      if (stored.next().value !== b.partition) {
+        same = false;
+        break;
+      }
+    }
+    if (!same || !stored.next().done) {
       return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
     }
     const now = Date.now();
@@ -339,7 +343,7 @@ export class RunCoordinator extends CoordinatorBase {
 
   /** Measure the checks, write the quality manifest, and end the run by their verdict. */
   private async quality(run: RunRow, pipeline: Pipeline, now: number, output?: OutputFile): Promise<void> {
-    const report = runQuality(pipeline, run.params, this.store.latest("succeeded", "silver"), this.store.batchSpecs());
+    const report = runQuality(pipeline, run.params, this.store.latest("succeeded", "silver"), (id) => this.store.batchSpec(id));
     this.store.setQuality(report);
     this.store.phaseFinished("quality", now);
     const version = run.version!;

@@ -14,6 +14,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class TokenPool {
   private slots: number[] = [];
   private refilling: Promise<void> | undefined;
+  /** Takers waiting for a token, in arrival order; null tells them to defer. */
+  private waiters: ((slot: number | null) => void)[] = [];
+  /** Wakes a refill that waits for one of this pool's requests to end. */
+  private wake: (() => void) | undefined;
   /** Permits this pool holds at the limiter (spent or not). */
   private held = 0;
   /** Requests that ended since the last call to the limiter. */
@@ -52,6 +56,13 @@ export class TokenPool {
         this.slots.push(...lease.slots);
         return;
       }
+      // Every permit is taken. If some are ours, the next to end frees one: ask again then
+      // (waiting on our own requests is progress, so it does not count toward the local bound).
+      const ownInFlight = this.held - this.slots.length - this.finished;
+      if (lease.atConcurrency && ownInFlight > 0) {
+        await this.nextDone(lease.retryAfterMs);
+        continue;
+      }
       if (waited + lease.retryAfterMs > MAX_LOCAL_WAIT_MS) {
         this.deferMs = Math.max(lease.retryAfterMs, 1000);
         return;
@@ -61,27 +72,60 @@ export class TokenPool {
     }
   }
 
+  /** Resolves when one of this pool's requests ends, or after `ms`. */
+  private nextDone(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
   /** Wait for the next token. False: none soon; defer the request by `deferMs`. */
   async take(): Promise<boolean> {
-    while (this.slots.length === 0) {
-      if (this.deferMs > 0) return false;
-      this.refilling ??= this.refill().finally(() => (this.refilling = undefined));
-      await this.refilling;
-    }
+    if (this.deferMs > 0) return false;
     this.demand = Math.max(0, this.demand - 1);
-    const slot = this.slots.shift()!;
+    const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot());
+    if (slot === null) return false;
     const wait = slot - Date.now();
     if (wait > 0) await sleep(wait);
     return true;
   }
 
+  /** Wait in line (first come, first served) while one refill loop serves the line. */
+  private queueForSlot(): Promise<number | null> {
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      this.refilling ??= this.serveWaiters().finally(() => (this.refilling = undefined));
+    });
+  }
+
+  private async serveWaiters(): Promise<void> {
+    while (this.waiters.length > 0) {
+      await this.refill();
+      if (this.deferMs > 0) {
+        for (const waiter of this.waiters.splice(0)) waiter(null);
+        return;
+      }
+      while (this.waiters.length > 0 && this.slots.length > 0) this.waiters.shift()!(this.slots.shift()!);
+    }
+  }
+
   /** The request a token was taken for has ended. */
   done(): void {
     this.finished++;
+    this.wake?.();
   }
 
   /** A 429 got through: tell the limiter to back off. */
   async throttled(retryAfterMs: number | undefined): Promise<void> {
+    this.finished += this.slots.length; // unspent: their permits go back with the next call
     this.slots = [];
     await this.limiter().throttled(retryAfterMs);
   }

@@ -80,9 +80,10 @@ describe("in-flight permits", () => {
     const none = grantWithPermits(state, holders, limits, 8, opts("b"), 1);
     expect(none.slots).toHaveLength(0);
     expect(none.retryAfterMs).toBeGreaterThan(0);
-    // a gives back 5 finished requests with its next call
-    expect(grantWithPermits(state, holders, limits, 3, opts("a", 5), 2).slots).toHaveLength(3);
-    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 3).slots).toHaveLength(2);
+    // a gives back 5 finished requests with its next call: with b asking, its share is 5 of 10
+    expect(grantWithPermits(state, holders, limits, 3, opts("a", 5), 2).slots).toHaveLength(2);
+    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 3).slots).toHaveLength(3);
+    expect(grantWithPermits(state, holders, limits, 8, opts("a"), 4).slots).toHaveLength(0);
     // a stops calling: its permits come back when its lease expires
     expect(grantWithPermits(state, holders, limits, 8, opts("c"), 70_000).slots).toHaveLength(8);
   });

@@ -8,10 +8,9 @@ import { evaluateQuality, type ProfiledBatch, type QualityReport } from "../../s
 import type { BatchSpec, Json } from "../../src/types";
 import type { TaskRow } from "./store";
 
-export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batches: BatchSpec[]): QualityReport {
-  const byId = new Map(batches.map((b) => [b.id, b]));
+export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batchSpec: (id: string) => BatchSpec | null): QualityReport {
   const profiled: ProfiledBatch[] = silver.flatMap((t) => {
-    const batch = t.batchId ? byId.get(t.batchId) : undefined;
+    const batch = t.batchId ? batchSpec(t.batchId) : null;
     if (!batch || !t.profile) return [];
     return [{ batchId: batch.id, profile: t.profile as unknown as BatchProfile, window: pipeline.batchWindow(batch), keys: pipeline.batchKeys(batch) }];
   });

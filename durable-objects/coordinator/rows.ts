@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
 CREATE INDEX IF NOT EXISTS tasks_by_phase_batch ON tasks (phase, batch_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
 CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER, retry_passes INTEGER NOT NULL DEFAULT 0);
 `;
 

@@ -151,11 +151,15 @@ export class CoordinatorStore {
     this.phaseStarted(phase, now);
   }
 
-  batchSpecs(): BatchSpec[] {
-    return this.sql
-      .exec("SELECT id, partition, data FROM batches ORDER BY id")
-      .toArray()
-      .map((r) => ({ id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] }));
+  /** One batch's spec (the quality phase looks them up one at a time: a run may have 20,000). */
+  batchSpec(id: string): BatchSpec | null {
+    const r = this.sql.exec("SELECT id, partition, data FROM batches WHERE id = ?", id).toArray()[0];
+    return r ? { id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] } : null;
+  }
+
+  /** The batches' partitions in plan order, read lazily from a cursor. */
+  *batchPartitions(): Generator<string> {
+    for (const r of this.sql.exec("SELECT partition FROM batches ORDER BY id")) yield String(r.partition);
   }
 
   phaseFinished(phase: Phase, now: number): void {

@@ -10,7 +10,12 @@ export interface LocalServer {
   url: string;
   token: string;
   stateDir: string;
+  /** The V8 inspector's port (wrangler dev's --inspector-port), when asked for. */
+  inspectorPort: number | null;
+  /** Stop cleanly (SIGINT), then remove the state directory if it was ours. */
   stop(): Promise<void>;
+  /** SIGKILL wrangler and workerd at once, as a crash would: the state directory stays. */
+  kill(): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -25,8 +30,37 @@ export function freePort(): Promise<number> {
 
 const root = resolve(import.meta.dirname, "../..");
 
-export async function startLocalServer(options: { token?: string; stateDir?: string; log?: (line: string) => void } = {}): Promise<LocalServer> {
+// The servers run in their own process groups: take them down when this process goes.
+const running = new Set<number>();
+const killAll = () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+};
+process.once("exit", killAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => {
+    killAll();
+    process.exit(130);
+  });
+
+export interface LocalServerOptions {
+  token?: string;
+  stateDir?: string;
+  log?: (line: string) => void;
+  /** Open the V8 inspector (for CPU profiles, see profile.ts). */
+  inspect?: boolean;
+  /** Extra `--var NAME:value` bindings. */
+  vars?: Record<string, string>;
+}
+
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
   const port = await freePort();
+  const inspectorPort = options.inspect ? await freePort() : null;
   const token = options.token ?? `local-${Math.random().toString(36).slice(2)}`;
   const ownState = options.stateDir === undefined;
   const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), "sluice-state-"));
@@ -46,13 +80,18 @@ export async function startLocalServer(options: { token?: string; stateDir?: str
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",
+      ...(inspectorPort ? ["--inspector-port", String(inspectorPort)] : []),
+      ...Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     {
       cwd: root,
+      detached: true, // its own process group, so kill() takes workerd down with wrangler
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
+  if (child.pid !== undefined) running.add(child.pid);
+  child.once("exit", () => child.pid !== undefined && running.delete(child.pid));
   let output = "";
   const onData = (chunk: Buffer) => {
     const text = chunk.toString();
@@ -83,6 +122,13 @@ export async function startLocalServer(options: { token?: string; stateDir?: str
     url,
     token,
     stateDir,
+    inspectorPort,
+    async kill() {
+      if (child.exitCode === null && child.pid !== undefined) {
+        process.kill(-child.pid, "SIGKILL");
+        await exited;
+      }
+    },
     async stop() {
       if (child.exitCode === null) {
         child.kill("SIGINT");

@@ -1,0 +1,98 @@
+// CPU profiles of the local Worker through the V8 inspector (wrangler dev --inspector-port):
+// record for a while, then sum self time by function so a benchmark can say where time goes.
+// The Worker, its Durable Objects and the sample upstream share one isolate, so one profile
+// covers all of them. (ws, not Node's WebSocket: undici's handshake is refused by wrangler's
+// inspector proxy.)
+import WebSocket from "ws";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+export interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface HotSpot {
+  name: string;
+  selfMs: number;
+  share: number;
+}
+
+/** A DevTools-protocol session on the first target the inspector lists. */
+async function session(port: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl?: string }[];
+  const target = targets.find((t) => t.webSocketDebuggerUrl);
+  if (!target?.webSocketDebuggerUrl) throw new Error(`the inspector on port ${port} lists no target`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+  let next = 1;
+  const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data)) as { id?: number; method?: string; result?: unknown; error?: { message: string } };
+    if (msg.id === undefined) return; // an event (workerd's answers carry their method too)
+    const w = waiting.get(msg.id);
+    waiting.delete(msg.id);
+    if (msg.error) w?.reject(new Error(msg.error.message));
+    else w?.resolve(msg.result);
+  });
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** Start recording; the returned function stops and hands back the profile. */
+export async function startProfile(port: number, samplingIntervalUs = 1000): Promise<() => Promise<CpuProfile>> {
+  const s = await session(port);
+  await s.send("Profiler.enable");
+  await s.send("Profiler.setSamplingInterval", { interval: samplingIntervalUs });
+  await s.send("Profiler.start");
+  return async () => {
+    const { profile } = (await s.send("Profiler.stop")) as { profile: CpuProfile };
+    s.close();
+    return profile;
+  };
+}
+
+/** Self time per function (name and source position), largest first; idle and GC kept as V8 names them. */
+export function hotSpots(profile: CpuProfile, top = 15): { totalMs: number; busyMs: number; spots: HotSpot[] } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    const frame = byId.get(id)?.callFrame;
+    if (!frame) return;
+    if (frame.functionName === "(idle)") idle += dt;
+    const file = frame.url.split("/").slice(-2).join("/");
+    const name = `${frame.functionName || "(anonymous)"}${file ? ` ${file}:${frame.lineNumber + 1}` : ""}`;
+    self.set(name, (self.get(name) ?? 0) + dt);
+  });
+  const busy = total - idle;
+  const spots = [...self.entries()]
+    .filter(([name]) => !name.startsWith("(idle)"))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([name, ms]) => ({ name, selfMs: Math.round(ms), share: busy > 0 ? ms / busy : 0 }));
+  return { totalMs: Math.round(total), busyMs: Math.round(busy), spots };
+}

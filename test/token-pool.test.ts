@@ -1,0 +1,38 @@
+// The consumer's token pool: many requests of one invocation share it, wait in line, and never
+// have more in flight than the upstream's concurrency, across pools.
+import { describe, expect, it } from "vitest";
+import type { Source } from "../src/pipelines/define";
+import { limiterStub } from "../src/stubs";
+import { TokenPool } from "../queues/tokens";
+import { env } from "./helpers";
+
+const source = (name: string): Source => ({ name, baseUrl: "http://upstream.invalid", rateLimit: { perSecond: 2000 }, concurrency: 5, timeoutMs: 5_000 });
+
+describe("token pool", () => {
+  it("serves 300 concurrent takers first come first served, within the concurrency bound shared by two pools", async () => {
+    const src = source(`pool-${crypto.randomUUID()}`);
+    const pools = [new TokenPool(env, src, 150), new TokenPool(env, src, 150)];
+    let inFlight = 0;
+    let peak = 0;
+    const order: number[][] = [[], []];
+    const request = async (p: number, i: number) => {
+      const pool = pools[p]!;
+      expect(await pool.take()).toBe(true);
+      order[p]!.push(i);
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 2));
+      inFlight--;
+      pool.done();
+    };
+    await Promise.all(Array.from({ length: 300 }, (_, n) => request(n % 2, n)));
+    expect(order[0]).toHaveLength(150);
+    expect(order[1]).toHaveLength(150);
+    expect(order[0]).toEqual([...order[0]!].sort((a, b) => a - b));
+    expect(order[1]).toEqual([...order[1]!].sort((a, b) => a - b));
+    expect(peak).toBeLessThanOrEqual(5);
+    expect(peak).toBeGreaterThanOrEqual(2);
+    await Promise.all(pools.map((p) => p.close()));
+    expect((await limiterStub(env, src.name).snapshot()).inFlight).toBe(0);
+  });
+});
