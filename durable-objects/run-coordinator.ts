@@ -12,7 +12,7 @@ import type { RunWindow } from "../src/pipelines/windows";
 import { layout, versionName } from "../src/r2/layout";
 import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { CoordinatorBase, MAX_IN_FLIGHT, STALE_TASK_MS } from "./coordinator/base";
+import { CoordinatorBase, MAX_IN_FLIGHT } from "./coordinator/base";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel } from "./coordinator/planning";
 import type { Notifier } from "./coordinator/notify";
 import { runQuality } from "./coordinator/quality";
@@ -243,13 +243,13 @@ export class RunCoordinator extends CoordinatorBase {
       const deadline = this.deadline(run);
       if (deadline && now >= deadline.at) await this.stop("timed_out", deadline.reason, now);
       else {
-        const stale = this.store.stale(now - STALE_TASK_MS, MAX_IN_FLIGHT);
+        const stale = this.store.stale(now - this.staleMs(), MAX_IN_FLIGHT);
         for (const t of stale) this.store.touch(t.seq, now);
         await this.send(run, stale);
         await this.dispatch(now);
         return;
       }
-    }
+    } else if (!run.settled) return this.settle(now);
     await this.scheduleAlarm(now);
   }
 

@@ -27,6 +27,8 @@ export class SampleUpstream extends DurableObject<Env> {
   private tat = 0;
   private hour = { start: 0, used: 0 };
   private second = { at: 0, count: 0 };
+  /** An injected 429 burst in progress: its kind and the requests it still refuses. */
+  private burst: { kind: "429" | "429-bare"; left: number } | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,7 +101,7 @@ export class SampleUpstream extends DurableObject<Env> {
   private count(status: number, fault?: string): void {
     const s = this.stats;
     s.byStatus[status] = (s.byStatus[status] ?? 0) + 1;
-    if (status === 429) s.violations++;
+    if (status === 429 && !fault) s.violations++; // an injected 429 is a fault, not a breach of the limit
     if (fault) s.faults[fault] = (s.faults[fault] ?? 0) + 1;
     this.ctx.storage.kv.put("stats", s);
   }
@@ -143,10 +145,19 @@ export class SampleUpstream extends DurableObject<Env> {
     if (this.config.latencyMs > 0) await sleep(this.config.latencyMs);
 
     const { faultRate, faultKinds, seed } = this.config;
+    if (this.burst) {
+      const { kind } = this.burst;
+      if (--this.burst.left <= 0) this.burst = null;
+      return this.refuse(kind);
+    }
     if (faultRate > 0) {
       const draw = hash32(`${seed}|${s.requests}`) / 0x1_0000_0000;
       if (draw < faultRate) {
         const kind = faultKinds[hash32(`${seed}|kind|${s.requests}`) % faultKinds.length]!;
+        if (kind === "429" || kind === "429-bare") {
+          if (this.config.burst429 > 1) this.burst = { kind, left: this.config.burst429 - 1 };
+          return this.refuse(kind);
+        }
         if (kind === "5xx") {
           this.count(503, kind);
           return json(errorBody("unavailable", "transient upstream failure"), 503);
@@ -165,6 +176,12 @@ export class SampleUpstream extends DurableObject<Env> {
     const response = await this.route(request, url, path);
     this.count(response.status);
     return response;
+  }
+
+  /** An injected 429, with Retry-After: 1 or without one. */
+  private refuse(kind: "429" | "429-bare"): Response {
+    this.count(429, kind);
+    return json(errorBody("rate_limited", "too many requests (injected)"), 429, kind === "429" ? { "retry-after": "1" } : {});
   }
 
   private async route(request: Request, url: URL, path: string): Promise<Response> {

@@ -18,6 +18,8 @@ export interface Env {
   SAMPLE_UPSTREAM?: string;
   /** "true" lets GET endpoints answer without a token. */
   PUBLIC_READS?: string;
+  /** Re-send a task that has not reported for this many ms (default 30 minutes). */
+  SLUICE_STALE_TASK_MS?: string;
 }
 
 type SluiceEnv = Env;

@@ -1,12 +1,13 @@
 // The fast subset of the chaos scenarios, in workerd: every Durable Object evicted in every phase,
 // every message of a finished run delivered again, two runs of one window at once. Each run's
 // output is checked row for row against the upstream's own data.
-import { abortAllDurableObjects } from "cloudflare:test";
+import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { readParquetRows } from "../src/parquet/read";
 import { observation } from "../src/sample/weather-data";
 import type { Phase, TaskMessage } from "../src/types";
+import type { RunCoordinator } from "../durable-objects/run-coordinator";
 import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -119,5 +120,30 @@ describe("chaos, fast subset", () => {
     for (const id of ids) await expectExact(id, ["10185", "10222"], "2020-07-01", "2020-08-01");
     // Each partition was downloaded at most twice (once per run at worst), never stored twice.
     expect((await sampleStats()).requests).toBeLessThanOrEqual(2 * 2 * 31);
+  });
+
+  it("settles a run whose process died after its end was stored but before its manifest was written", async () => {
+    await configureSample({});
+    const params = { stations: ["10259"], from: "2020-09-01", to: "2020-09-03", chunk: "day" };
+    const id = await submit("sample-weather", params);
+    expect((await waitForRun(id)).status).toBe("succeeded");
+    const key = `runs/${id}/manifest.json`;
+    const written = await (await env.BUCKET.get(key))!.json<{ status: string; output: unknown }>();
+    // What finish() leaves if the process dies right after its first turn: the end and an alarm
+    // stored, the manifest not yet in R2.
+    await env.BUCKET.delete(key);
+    const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
+    await runInDurableObject(stub, async (_instance: RunCoordinator, state) => {
+      state.storage.sql.exec("UPDATE run SET settled = 0");
+      await state.storage.setAlarm(Date.now());
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const rewritten = await (await env.BUCKET.get(key))!.json<{ status: string; output: unknown }>();
+    expect(rewritten).toMatchObject({ status: "succeeded", output: written.output });
+    const settled = await runInDurableObject(stub, async (_instance: RunCoordinator, state) => ({
+      settled: state.storage.sql.exec("SELECT settled FROM run").one().settled,
+      alarm: await state.storage.getAlarm(),
+    }));
+    expect(settled).toEqual({ settled: 1, alarm: null });
   });
 });

@@ -16,9 +16,15 @@ import { runView } from "./view";
 
 /** Tasks in flight (enqueued, not reported) per run. */
 export const MAX_IN_FLIGHT = 500;
-/** A running task that has not reported for this long is sent again (consumers are idempotent). */
+/**
+ * A running task that has not reported for this long is sent again (consumers are idempotent).
+ * Queues redeliver on their own; this catches messages lost anyway (a local runtime's queue is
+ * in memory). `SLUICE_STALE_TASK_MS` overrides it.
+ */
 export const STALE_TASK_MS = 30 * 60_000;
 export const WATCHDOG_MS = 5 * 60_000;
+/** An ended run whose manifest write was interrupted tries again this soon. */
+const SETTLE_RETRY_MS = 5_000;
 const SEND_BATCH = 100;
 
 export abstract class CoordinatorBase extends DurableObject<Env> {
@@ -44,10 +50,16 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected async scheduleAlarm(now: number): Promise<void> {
     const run = this.store.run();
     const times = [this.notifier.nextDue()];
-    if (run?.status === "running") times.push(now + WATCHDOG_MS, this.deadline(run)?.at ?? null);
+    if (run?.status === "running") times.push(now + Math.min(WATCHDOG_MS, this.staleMs()), this.deadline(run)?.at ?? null);
+    if (run && !run.settled) times.push(now + SETTLE_RETRY_MS);
     const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
     if (next === undefined) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(next, now + 1));
+  }
+
+  protected staleMs(): number {
+    const ms = Number(this.env.SLUICE_STALE_TASK_MS);
+    return Number.isFinite(ms) && ms >= 1_000 ? ms : STALE_TASK_MS;
   }
 
   protected settings(run: RunRow, pipeline: Pipeline) {
@@ -129,6 +141,11 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     await writeAggregateManifest(this.env.BUCKET, aggregateManifest(this.store, run, pipeline, output, now));
   }
 
+  /**
+   * End the run. The end, its webhook and an alarm are stored in one turn before anything is
+   * written elsewhere; if the process dies while the manifest or the registry summary is being
+   * written, the alarm writes them again (both writes are idempotent).
+   */
   protected async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
     this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
     const run = this.store.run()!;
@@ -136,10 +153,17 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     if (notify?.on.includes(status)) {
       const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
       this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
-      await this.notifier.deliver(now);
     }
+    await this.ctx.storage.setAlarm(now + SETTLE_RETRY_MS);
+    await this.notifier.deliver(now);
+    await this.settle(now);
+  }
+
+  /** Write the ended run's manifest and tell the registry; then it is settled. */
+  protected async settle(now: number): Promise<void> {
     await this.writeManifest(now);
     await this.recordSummary();
+    this.store.markSettled();
     await this.scheduleAlarm(now);
   }
 

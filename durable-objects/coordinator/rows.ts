@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS run (
   id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, params TEXT NOT NULL, options TEXT NOT NULL,
   status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
   window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
-  report_calls INTEGER NOT NULL DEFAULT 0,
+  report_calls INTEGER NOT NULL DEFAULT 0, settled INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
@@ -46,6 +46,8 @@ export interface RunRow {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+  /** False between the end of a run and its manifest and registry summary being written. */
+  settled: boolean;
   reason: string | null;
   output: OutputFile | null;
 }

@@ -14,6 +14,10 @@ export class CoordinatorStore {
 
   constructor(private readonly sql: SqlStorage) {
     this.ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length > 0;
+    // Coordinators created before the settled column get it (an ended run there is settled).
+    if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'settled'").toArray().length === 0) {
+      sql.exec("ALTER TABLE run ADD COLUMN settled INTEGER NOT NULL DEFAULT 1");
+    }
   }
 
   exists(): boolean {
@@ -21,7 +25,7 @@ export class CoordinatorStore {
   }
 
   /** The run's row; its batches follow with `addBatches` as the planner yields them. */
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches">): void {
+  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled">): void {
     this.sql.exec(DDL);
     this.ready = true;
     this.sql.exec(
@@ -99,6 +103,7 @@ export class CoordinatorStore {
       createdAt: Number(r.created_at),
       startedAt: num(r.started_at),
       finishedAt: num(r.finished_at),
+      settled: r.settled !== 0,
       reason: str(r.reason),
       output: parsed<OutputFile>(r.output),
     };
@@ -110,7 +115,12 @@ export class CoordinatorStore {
   }
 
   finishRun(status: RunStatus, reason: string | null, output: OutputFile | null, now: number): void {
-    this.sql.exec("UPDATE run SET status = ?, reason = ?, output = ?, finished_at = ?", status, reason, output ? JSON.stringify(output) : null, now);
+    this.sql.exec("UPDATE run SET status = ?, reason = ?, output = ?, finished_at = ?, settled = 0", status, reason, output ? JSON.stringify(output) : null, now);
+  }
+
+  /** The ended run's manifest and registry summary are written. */
+  markSettled(): void {
+    this.sql.exec("UPDATE run SET settled = 1");
   }
 
   /** Start (or, on a redrive, restart) a phase's clock and its retry passes. */

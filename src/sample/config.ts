@@ -13,11 +13,16 @@ export const sampleConfigSchema = z
     perHour: z.number().int().min(0).max(100_000_000).default(0),
     /** Share of data requests that fail transiently (0..1). */
     faultRate: z.number().min(0).max(1).default(0),
-    /** Which transient faults to draw from. */
+    /**
+     * Which transient faults to draw from: 503; a hang of `hangMs` then 504; half a body; a
+     * burst of `burst429` 429s with Retry-After: 1; the same burst without Retry-After.
+     */
     faultKinds: z
-      .array(z.enum(["5xx", "timeout", "truncate"]))
+      .array(z.enum(["5xx", "timeout", "truncate", "429", "429-bare"]))
       .min(1)
       .default(["5xx", "timeout", "truncate"]),
+    /** Requests in one 429 burst (the drawn one and those right after it). */
+    burst429: z.number().int().min(1).max(100).default(5),
     /** How long a `timeout` fault holds the connection before answering 504. */
     hangMs: z.number().int().min(0).max(300_000).default(60_000),
     /** Stations whose requests always fail with 503, until the config changes. */
