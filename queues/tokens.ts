@@ -13,9 +13,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class TokenPool {
   private slots: number[] = [];
-  private refilling: Promise<void> | undefined;
+  /** A refill loop is serving the line of waiters. */
+  private serving = false;
   /** Takers waiting for a token, in arrival order; null tells them to defer. */
-  private waiters: ((slot: number | null) => void)[] = [];
+  private waiters: { resolve: (slot: number | null) => void; reject: (err: unknown) => void }[] = [];
   /** Wakes a refill that waits for one of this pool's requests to end. */
   private wake: (() => void) | undefined;
   /** Permits this pool holds at the limiter (spent or not). */
@@ -100,20 +101,28 @@ export class TokenPool {
 
   /** Wait in line (first come, first served) while one refill loop serves the line. */
   private queueForSlot(): Promise<number | null> {
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      this.refilling ??= this.serveWaiters().finally(() => (this.refilling = undefined));
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (!this.serving) void this.serveWaiters();
     });
   }
 
   private async serveWaiters(): Promise<void> {
-    while (this.waiters.length > 0) {
-      await this.refill();
-      if (this.deferMs > 0) {
-        for (const waiter of this.waiters.splice(0)) waiter(null);
-        return;
+    this.serving = true;
+    try {
+      while (this.waiters.length > 0) {
+        await this.refill();
+        if (this.deferMs > 0) {
+          for (const waiter of this.waiters.splice(0)) waiter.resolve(null);
+          return;
+        }
+        while (this.waiters.length > 0 && this.slots.length > 0) this.waiters.shift()!.resolve(this.slots.shift()!);
       }
-      while (this.waiters.length > 0 && this.slots.length > 0) this.waiters.shift()!(this.slots.shift()!);
+    } catch (err) {
+      for (const waiter of this.waiters.splice(0)) waiter.reject(err);
+    } finally {
+      // Cleared in the same turn the line was seen empty: a taker arriving later starts a loop.
+      this.serving = false;
     }
   }
 

@@ -35,4 +35,14 @@ describe("token pool", () => {
     await Promise.all(pools.map((p) => p.close()));
     expect((await limiterStub(env, src.name).snapshot()).inFlight).toBe(0);
   });
+
+  it("serves takers that arrive one after another, each as the line empties (no taker is left waiting)", async () => {
+    const src = source(`pool-${crypto.randomUUID()}`);
+    const pool = new TokenPool(env, src, 1); // each lease is one token: every take waits in line
+    for (let i = 0; i < 200; i++) {
+      expect(await pool.take()).toBe(true);
+      pool.done();
+    }
+    await pool.close();
+  });
 });

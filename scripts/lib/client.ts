@@ -35,7 +35,9 @@ export function client(options: ClientOptions) {
   return {
     call,
     json,
-    submit: (pipeline: string, params: unknown) => json<{ id: string; status: string }>("/v1/jobs", { method: "POST", json: { pipeline, params } }),
+    submit: (pipeline: string, params: unknown, options?: unknown) =>
+      json<{ id: string; status: string }>("/v1/jobs", { method: "POST", json: options === undefined ? { pipeline, params } : { pipeline, params, options } }),
+    cancel: (id: string) => json<{ id: string; status: string }>(`/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
     run: (id: string) => json<RunView>(`/v1/jobs/${encodeURIComponent(id)}`),
     output: async (id: string) => new Uint8Array(await (await call(`/v1/jobs/${encodeURIComponent(id)}/output`)).arrayBuffer()),
     sampleConfig: (config: unknown) => json<unknown>("/sample/edr/_config", { method: "PUT", json: config }),

@@ -86,7 +86,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     {
       cwd: root,
       detached: true, // its own process group, so kill() takes workerd down with wrangler
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      // Its own dev registry: sessions of one Worker name would otherwise find each other's
+      // Durable Objects and queues through the shared one.
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true", WRANGLER_REGISTRY_PATH: mkdtempSync(join(tmpdir(), "sluice-registry-")) },
       stdio: ["ignore", "pipe", "pipe"],
     },
   );
