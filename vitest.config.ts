@@ -15,6 +15,11 @@ export default defineConfig({
         test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },
       },
       {
+        // Benchmarks that must run inside workerd (npm run bench runs them; npm test does not).
+        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { SLUICE_API_TOKEN: "test-token" } } })],
+        test: { name: "bench-workerd", include: ["test/bench/**/*.bench.ts"], testTimeout: 600_000 },
+      },
+      {
         // End-to-end from Node: wrangler dev on a free port, checked with DuckDB.
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 180_000, hookTimeout: 120_000 },
       },

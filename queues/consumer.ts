@@ -17,6 +17,7 @@ import { refine } from "./handlers/refine";
 import { silver } from "./handlers/silver";
 import { parseTaskMessage } from "./message";
 import { TokenPool } from "./tokens";
+import { sourceFor } from "../src/pipelines/source-limits";
 
 const HANDLERS: Record<TaskKind, (ctx: TaskContext) => Promise<TaskOutcome>> = { ingest, refine, silver, merge };
 
@@ -103,13 +104,13 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
   const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline }[] = [];
   for (const message of batch.messages) {
     const body = parseTaskMessage(message.body);
-    const pipeline = body ? findPipeline(body.pipeline) : undefined;
-    if (!body || !pipeline) {
+    const declared = body ? findPipeline(body.pipeline) : undefined;
+    if (!body || !declared) {
       console.error(`dropping malformed task message ${message.id}`);
       message.ack();
       continue;
     }
-    jobs.push({ message, body, pipeline });
+    jobs.push({ message, body, pipeline: { ...declared, source: sourceFor(env, declared.source) } });
   }
 
   // Runs that were cancelled or timed out: their remaining messages are dropped unrun.

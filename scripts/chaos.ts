@@ -60,7 +60,12 @@ const server = (stateDir: string) => startLocalServer({ stateDir, token: TOKEN, 
 const apiOf = (s: LocalServer) => client({ baseUrl: s.url, token: TOKEN });
 
 /** Watch a run until it ends, probing its output on the way: nothing may be served before the end. */
-async function watch(api: Client, id: string, until?: (run: RunView) => boolean, intervalMs = 250): Promise<{ run: RunView; servedEarly: number; stopped: boolean }> {
+async function watch(
+  api: Client,
+  id: string,
+  until?: (run: RunView) => boolean,
+  intervalMs = 250,
+): Promise<{ run: RunView; servedEarly: number; stopped: boolean }> {
   let servedEarly = 0;
   let probed = 0;
   for (;;) {
@@ -81,7 +86,14 @@ async function watch(api: Client, id: string, until?: (run: RunView) => boolean,
   }
 }
 
-async function finishAndVerify(ctx: Ctx, s: LocalServer, id: string, w: WeatherWindow, started: number, outcome: Omit<Outcome, "status" | "seconds" | "exact" | "violations" | "manifest" | "ok">): Promise<Outcome> {
+async function finishAndVerify(
+  ctx: Ctx,
+  s: LocalServer,
+  id: string,
+  w: WeatherWindow,
+  started: number,
+  outcome: Omit<Outcome, "status" | "seconds" | "exact" | "violations" | "manifest" | "ok">,
+): Promise<Outcome> {
   const api = apiOf(s);
   const { run, servedEarly } = await watch(api, id);
   const seconds = (Date.now() - started) / 1000;
@@ -107,7 +119,14 @@ function faultMix(rate: number) {
       const s = await server(stateDir);
       try {
         const api = apiOf(s);
-        await api.sampleConfig({ perSecond: 50, faultRate: rate, faultKinds: ["5xx", "timeout", "truncate", "429", "429-bare"], hangMs: 35_000, burst429: 5, seed: 11 });
+        await api.sampleConfig({
+          perSecond: 50,
+          faultRate: rate,
+          faultKinds: ["5xx", "timeout", "truncate", "429", "429-bare"],
+          hangMs: 35_000,
+          burst429: 5,
+          seed: 11,
+        });
         const started = Date.now();
         const { id } = await api.submit("sample-weather", FAULTY, { maxAttempts: 12, retryPasses: 3 });
         const { run } = await watch(api, id);
@@ -178,7 +197,8 @@ function killDuring(name: string, proves: string, w: typeof SEEDS | typeof FAULT
           rmSync(stateDir, { recursive: true, force: true });
         }
       }
-      if (!last) return { scenario: name, proves, status: "not reached", seconds: 0, exact: null, violations: 0, servedEarly: 0, manifest: false, notes, ok: false };
+      if (!last)
+        return { scenario: name, proves, status: "not reached", seconds: 0, exact: null, violations: 0, servedEarly: 0, manifest: false, notes, ok: false };
       return { ...last, notes, ok: passed === delays.length };
     },
   };
@@ -217,7 +237,11 @@ const inPhase = (phase: Phase) => (run: RunView) => run.status === "running" && 
 
 /** The last merge is running: what follows is its report, the run's end and the final manifest write. */
 const lastMerge = (run: RunView) =>
-  run.status === "running" && run.phase === "aggregate" && run.phases.aggregate.running === 1 && run.phases.aggregate.pending === 0 && run.phases.aggregate.succeeded > 0;
+  run.status === "running" &&
+  run.phase === "aggregate" &&
+  run.phases.aggregate.running === 1 &&
+  run.phases.aggregate.pending === 0 &&
+  run.phases.aggregate.succeeded > 0;
 
 const cancelThenRerun = {
   name: "cancel-rerun",
@@ -274,7 +298,9 @@ async function main(): Promise<number> {
       const e = outcome.exact;
       console.log(
         `${outcome.ok ? "PASS" : "FAIL"} ${outcome.scenario.padEnd(17)} ${outcome.status} in ${outcome.seconds.toFixed(1)} s; ` +
-          (e ? `rows ${e.rows}/${e.expected}, duplicates ${e.duplicateKeys}, missing ${e.missing}, extra ${e.extra}, differing ${e.differing}, sha256 ${e.hashMatches ? "ok" : "BAD"}; ` : "no output checked; ") +
+          (e
+            ? `rows ${e.rows}/${e.expected}, duplicates ${e.duplicateKeys}, missing ${e.missing}, extra ${e.extra}, differing ${e.differing}, sha256 ${e.hashMatches ? "ok" : "BAD"}; `
+            : "no output checked; ") +
           `violations ${outcome.violations}, served early ${outcome.servedEarly}, manifest ${outcome.manifest ? "ok" : "MISSING"}`,
       );
       for (const note of outcome.notes) console.log(`     ${note}`);
@@ -286,7 +312,9 @@ async function main(): Promise<number> {
   let workerd = 0;
   if (!args["skip-workerd"] && !only) {
     console.log("fast subset in workerd: vitest run --project workerd test/chaos-fast.test.ts");
-    workerd = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workerd", "test/chaos-fast.test.ts"], { cwd: root, stdio: "inherit" }).status ?? 1;
+    workerd =
+      spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workerd", "test/chaos-fast.test.ts"], { cwd: root, stdio: "inherit" }).status ??
+      1;
   }
   const failed = outcomes.filter((o) => !o.ok).length;
   console.log(`${outcomes.length - failed} of ${outcomes.length} scenarios passed${workerd === 0 ? "" : "; the workerd subset FAILED"}`);

@@ -146,4 +146,17 @@ describe("chaos, fast subset", () => {
     }));
     expect(settled).toEqual({ settled: 1, alarm: null });
   });
+
+  it("rides out bursts of injected 429s with and without Retry-After: exact output, no real violation", async () => {
+    await configureSample({ faultRate: 0.3, faultKinds: ["429", "429-bare"], burst429: 3, seed: 5 });
+    const stations = ["10296", "10333"];
+    const params = { stations, from: "2020-10-01", to: "2020-10-08", chunk: "day", stationsPerBatch: 1 };
+    const id = await submit("sample-weather", params);
+    const run = await waitForRun(id);
+    expect(run.status).toBe("succeeded");
+    const stats = await sampleStats();
+    expect(stats.byStatus["429"]).toBeGreaterThan(0);
+    expect(stats.violations).toBe(0);
+    await expectExact(id, stations, params.from, params.to);
+  });
 });

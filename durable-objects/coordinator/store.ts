@@ -25,7 +25,9 @@ export class CoordinatorStore {
   }
 
   /** The run's row; its batches follow with `addBatches` as the planner yields them. */
-  create(run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled">): void {
+  create(
+    run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled">,
+  ): void {
     this.sql.exec(DDL);
     this.ready = true;
     this.sql.exec(
@@ -115,7 +117,13 @@ export class CoordinatorStore {
   }
 
   finishRun(status: RunStatus, reason: string | null, output: OutputFile | null, now: number): void {
-    this.sql.exec("UPDATE run SET status = ?, reason = ?, output = ?, finished_at = ?, settled = 0", status, reason, output ? JSON.stringify(output) : null, now);
+    this.sql.exec(
+      "UPDATE run SET status = ?, reason = ?, output = ?, finished_at = ?, settled = 0",
+      status,
+      reason,
+      output ? JSON.stringify(output) : null,
+      now,
+    );
   }
 
   /** The ended run's manifest and registry summary are written. */

@@ -40,7 +40,7 @@ interface Coverage {
 async function upstreamRows(baseUrl: string, w: WeatherWindow): Promise<string[]> {
   const lines: string[] = [];
   const end = Date.parse(`${w.to}T00:00:00Z`);
-  for (let start = Date.parse(`${w.from}T00:00:00Z`); start < end; ) {
+  for (let start = Date.parse(`${w.from}T00:00:00Z`); start < end;) {
     const next = Math.min(end, Date.UTC(new Date(start).getUTCFullYear() + 1, 0, 1));
     const datetime = `${new Date(start).toISOString()}/${new Date(next).toISOString()}`;
     const res = await fetch(`${baseUrl}/sample/edr/collections/hourly/locations/${w.stations.join(",")}?datetime=${encodeURIComponent(datetime)}`);

@@ -7,6 +7,7 @@ import { parseWith, readJson } from "../http/body";
 import { PIPELINES, findPipeline } from "../pipelines";
 import { MAX_BACKFILL_WINDOWS, backfillSchema, backfillWindows } from "../pipelines/backfill";
 import type { Pipeline } from "../pipelines/define";
+import { sourceFor } from "../pipelines/source-limits";
 import { registryStub } from "../stubs";
 import type { Json } from "../types";
 
@@ -16,10 +17,10 @@ function pipelineOr404(name: string): Pipeline {
   return pipeline;
 }
 
-const describe = (p: Pipeline) => ({
+const describe = (p: Pipeline, env: Env) => ({
   name: p.name,
   description: p.description,
-  source: { name: p.source.name, rateLimit: p.source.rateLimit, concurrency: p.source.concurrency },
+  source: (({ name, rateLimit, concurrency }) => ({ name, rateLimit, concurrency }))(sourceFor(env, p.source)),
   params: z.toJSONSchema(p.paramsSchema, { io: "input", unrepresentable: "any" }),
   columns: p.columns,
   key: p.key,
@@ -30,11 +31,11 @@ const backfillId = (now: number) =>
   `bf-${new Date(now).toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase()}-${Array.from(crypto.getRandomValues(new Uint8Array(2)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 
 export const pipelines = new Hono<{ Bindings: Env }>()
-  .get("/", (c) => c.json({ pipelines: PIPELINES.map(describe) }))
+  .get("/", (c) => c.json({ pipelines: PIPELINES.map((p) => describe(p, c.env)) }))
   .get("/:name", async (c) => {
     const pipeline = pipelineOr404(c.req.param("name"));
     const state = await registryStub(c.env, pipeline.name).state(pipeline.name);
-    return c.json({ ...describe(pipeline), state });
+    return c.json({ ...describe(pipeline, c.env), state });
   })
   .post("/:name/pause", async (c) => {
     const pipeline = pipelineOr404(c.req.param("name"));

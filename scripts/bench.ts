@@ -1,0 +1,218 @@
+// The benchmark suite: sluice against the physical limit and a native reference, in one run.
+//   npm run bench [-- --only limit,seeds,parquet,coordinator] [--tasks 1000,10000]
+// Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
+// (sections not run keep their last figures) and the table in BENCHMARKS.md.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { RunView } from "../src/types.ts";
+import { renderBenchmarks, type Results } from "./lib/bench-report.ts";
+import { client } from "./lib/client.ts";
+import { literal, openDuck } from "./lib/duckdb.ts";
+import { duration } from "./lib/format.ts";
+import { startLocalServer } from "./lib/local-server.ts";
+import { runMain } from "./lib/run.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const { values: args } = parseArgs({
+  options: { only: { type: "string" }, tasks: { type: "string", default: "1000,10000" }, concurrency: { type: "string", default: "50" } },
+});
+const only = args.only?.split(",");
+const wanted = (name: string) => !only || only.includes(name);
+
+const phaseMs = (run: RunView, phase: keyof RunView["phases"]) => (run.phases[phase].finishedAt ?? 0) - (run.phases[phase].startedAt ?? 0);
+const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => String(from + i));
+
+/** 1. The upstream at its limit: one run of 20 s worth of requests at R requests/second. */
+async function limit(rate: number) {
+  const requests = rate * 20;
+  const latencyMs = 50;
+  const server = await startLocalServer({
+    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: rate, burst: rate, concurrency: 50 } }) },
+  });
+  try {
+    const api = client({ baseUrl: server.url, token: server.token });
+    await api.sampleConfig({ perSecond: rate, burst: rate, latencyMs });
+    const { id } = await api.submit("sample-posts", { accounts: ids(requests), batchSize: 100 });
+    const run = await api.wait(id, undefined, 250);
+    const stats = await api.sampleStats();
+    const actualMs = phaseMs(run, "ingest");
+    const idealMs = (requests / rate) * 1000 + latencyMs;
+    return {
+      rate,
+      requests,
+      upstreamRequests: stats.requests,
+      violations: stats.violations,
+      idealMs,
+      actualMs,
+      utilization: idealMs / actualMs,
+      status: run.status,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** 2. The seeds' workload: 8 stations × 156 monthly chunks, 10 s per upstream call, concurrency C. */
+async function seeds(concurrency: number, outDir: string) {
+  const latencyMs = 10_000;
+  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency } }) } });
+  try {
+    const api = client({ baseUrl: server.url, token: server.token });
+    await api.sampleConfig({ latencyMs });
+    const started = Date.now();
+    const { id } = await api.submit("sample-weather", { from: "2012-01-01", to: "2025-01-01", chunk: "month" });
+    const run = await api.wait(id, undefined, 500);
+    const totalMs = Date.now() - started;
+    const rows = run.output?.rows ?? 0;
+    const file = join(outDir, "seeds-output.parquet");
+    writeFileSync(file, await api.output(id));
+    const idealIngestMs = Math.ceil(156 / concurrency) * latencyMs;
+    const phases = (["ingest", "refine", "silver", "aggregate"] as const).map((p) => ({
+      phase: p,
+      ms: phaseMs(run, p),
+      tasks: run.phases[p].total,
+      rowsPerSecond: Math.round(rows / (phaseMs(run, p) / 1000)),
+    }));
+    return { concurrency, latencyMs, status: run.status, rows, totalMs, idealIngestMs, ingestRatio: phases[0]!.ms / idealIngestMs, phases, file };
+  } finally {
+    await server.stop();
+  }
+}
+
+/** 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows. */
+async function parquet(seedsFile: string | undefined, outDir: string) {
+  const vitest = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "bench-workerd", "test/bench/parquet-write.bench.ts"], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  const line = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((l) => l.includes("BENCH {"));
+  if (!line) throw new Error(`the workerd Parquet bench printed no result:\n${vitest.stdout}${vitest.stderr}`);
+  const sluice = JSON.parse(line.slice(line.indexOf("{"))) as { rows: number; temperatureSum: number; bytes: number; runsMs: number[] };
+  if (!seedsFile || !existsSync(seedsFile)) throw new Error("the parquet section reads the seeds section's output: run it with --only seeds,parquet");
+  const duck = await openDuck();
+  try {
+    await duck.all(`CREATE TABLE silver AS SELECT * FROM read_parquet(${literal(seedsFile)}) ORDER BY station_id, observed_at`);
+    const [check] = await duck.all<{ n: number; t: number }>("SELECT count(*)::INTEGER AS n, sum(temperature) AS t FROM silver");
+    const same = check?.n === sluice.rows && Math.abs((check?.t ?? 0) - sluice.temperatureSum) < 1e-3;
+    const runsMs: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < 3; i++) {
+      const out = join(outDir, `duckdb-write-${i}.parquet`);
+      const t0 = performance.now();
+      await duck.all(`COPY silver TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd)`);
+      runsMs.push(Math.round(performance.now() - t0));
+      bytes = readFileSync(out).length;
+    }
+    const [threads] = await duck.all<{ t: string }>("SELECT current_setting('threads')::VARCHAR AS t");
+    const best = (a: number[]) => Math.min(...a);
+    return {
+      rows: sluice.rows,
+      sameRows: same,
+      sluice: {
+        runsMs: sluice.runsMs,
+        bestMs: best(sluice.runsMs),
+        rowsPerSecond: Math.round(sluice.rows / (best(sluice.runsMs) / 1000)),
+        bytes: sluice.bytes,
+      },
+      duckdb: { runsMs, bestMs: best(runsMs), rowsPerSecond: Math.round(sluice.rows / (best(runsMs) / 1000)), bytes, threads: threads?.t ?? "?" },
+      ratio: best(sluice.runsMs) / best(runsMs),
+    };
+  } finally {
+    duck.close();
+  }
+}
+
+/** 5. The coordinator at N tasks: sample-posts with one account per batch (three tasks per batch plus merges). */
+async function coordinator(tasks: number) {
+  const accounts = Math.ceil(tasks / 3);
+  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: 5000, burst: 5000 } }) } });
+  try {
+    const api = client({ baseUrl: server.url, token: server.token });
+    await api.sampleConfig({});
+    const started = Date.now();
+    const chunks: string[][] = [];
+    for (let i = 0; i < accounts; i += 10_000) chunks.push(ids(Math.min(10_000, accounts - i), i + 1));
+    // One run per 10,000 accounts is the API's inline limit: above that, the list goes by R2 key.
+    if (chunks.length > 1) throw new Error("more than 30,000 tasks: use npm run scale:posts (an R2 id list)");
+    const { id } = await api.submit("sample-posts", { accounts: chunks[0], batchSize: 1 });
+    const run = await api.wait(id, undefined, 1000);
+    const totalMs = Date.now() - started;
+    const count = Object.values(run.phases).reduce((n, p) => n + p.total, 0);
+    return {
+      tasks: count,
+      batches: run.batches,
+      status: run.status,
+      totalMs,
+      planningMs: (run.phases.ingest.startedAt ?? started) - (run.createdAt ?? started),
+      tasksPerSecond: count / (totalMs / 1000),
+      storageBytes: run.coordinator.storageBytes,
+      reportCalls: run.coordinator.reportCalls,
+      callsPerTask: run.coordinator.reportCalls / count,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  mkdirSync(join(root, "bench"), { recursive: true });
+  const outDir = join(root, "out/bench");
+  mkdirSync(outDir, { recursive: true });
+  const file = join(root, "bench/results.json");
+  const results: Results = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Results) : {};
+  const save = () => {
+    writeFileSync(file, JSON.stringify(results, null, 2) + "\n");
+    writeFileSync(join(root, "BENCHMARKS.md"), renderBenchmarks(results));
+  };
+  const at = new Date().toISOString();
+  if (wanted("limit")) {
+    const rows = [];
+    for (const rate of [20, 50, 200]) {
+      const r = await limit(rate);
+      console.log(
+        `limit ${rate}/s: ${r.requests} requests, ingest ${duration(r.actualMs)} vs ideal ${duration(r.idealMs)}: utilization ${r.utilization.toFixed(3)}, violations ${r.violations}`,
+      );
+      rows.push(r);
+    }
+    results.limit = { at, rows };
+    save();
+  }
+  if (wanted("seeds")) {
+    const r = await seeds(Number(args.concurrency), outDir);
+    console.log(
+      `seeds: ${r.rows} rows in ${duration(r.totalMs)}; ingest ${duration(r.phases[0]!.ms)} vs ideal ${duration(r.idealIngestMs)} (${r.ingestRatio.toFixed(3)}×); ` +
+        r.phases
+          .slice(1)
+          .map((p) => `${p.phase} ${duration(p.ms)} (${p.rowsPerSecond} rows/s)`)
+          .join(", "),
+    );
+    results.seeds = { at, ...r };
+    save();
+  }
+  if (wanted("parquet")) {
+    const r = await parquet(results.seeds?.file, outDir);
+    console.log(
+      `parquet: ${r.rows} rows (same rows: ${r.sameRows}); sluice in workerd ${r.sluice.bestMs} ms (${r.sluice.rowsPerSecond} rows/s), DuckDB ${r.duckdb.bestMs} ms (${r.duckdb.rowsPerSecond} rows/s, ${r.duckdb.threads} threads): ratio ${r.ratio.toFixed(2)}`,
+    );
+    results.parquet = { at, ...r };
+    save();
+  }
+  if (wanted("coordinator")) {
+    const rows = [];
+    for (const tasks of args.tasks.split(",").map(Number)) {
+      const r = await coordinator(tasks);
+      console.log(
+        `coordinator ${r.tasks} tasks: ${duration(r.totalMs)}, planning ${duration(r.planningMs)}, ${r.tasksPerSecond.toFixed(1)} tasks/s, SQLite ${r.storageBytes} B, ${r.callsPerTask.toFixed(3)} calls/task`,
+      );
+      rows.push(r);
+    }
+    results.coordinator = { at, rows };
+    save();
+  }
+  console.log("wrote bench/results.json and BENCHMARKS.md");
+  return 0;
+}
+
+runMain(main);
