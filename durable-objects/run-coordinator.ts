@@ -245,7 +245,8 @@ export class RunCoordinator extends CoordinatorBase {
       else {
         const stale = this.store.stale(now - this.staleMs(), MAX_IN_FLIGHT);
         for (const t of stale) this.store.touch(t.seq, now);
-        await this.send(run, stale);
+        const { error } = await this.send(run, stale);
+        if (error) console.error(`run ${run.id}: re-sending ${stale.length} stale tasks failed; the next alarm tries again`, error);
         await this.dispatch(now);
         return;
       }

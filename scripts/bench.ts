@@ -16,7 +16,7 @@ import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
-  options: { only: { type: "string" }, tasks: { type: "string", default: "1000,10000" }, concurrency: { type: "string", default: "50" } },
+  options: { only: { type: "string" }, tasks: { type: "string", default: "1000,10000" }, rates: { type: "string", default: "20,50,200" }, concurrency: { type: "string", default: "50" } },
 });
 const only = args.only?.split(",");
 const wanted = (name: string) => !only || only.includes(name);
@@ -168,15 +168,15 @@ async function main(): Promise<number> {
   };
   const at = new Date().toISOString();
   if (wanted("limit")) {
-    const rows = [];
-    for (const rate of [20, 50, 200]) {
+    const rows = results.limit?.rows.filter((r) => !args.rates.split(",").map(Number).includes(r.rate)) ?? [];
+    for (const rate of args.rates.split(",").map(Number)) {
       const r = await limit(rate);
       console.log(
         `limit ${rate}/s: ${r.requests} requests, ingest ${duration(r.actualMs)} vs ideal ${duration(r.idealMs)}: utilization ${r.utilization.toFixed(3)}, violations ${r.violations}`,
       );
       rows.push(r);
     }
-    results.limit = { at, rows };
+    results.limit = { at, rows: rows.sort((a, b) => a.rate - b.rate) };
     save();
   }
   if (wanted("seeds")) {

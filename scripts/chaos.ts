@@ -7,7 +7,7 @@
 //   npm run chaos [-- --only faults-10,kill-refine] [--skip-workerd]
 // Prints one line per scenario and writes out/chaos.json.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -135,7 +135,7 @@ function faultMix(rate: number) {
           scenario: this.name,
           proves: this.proves,
           servedEarly: 0,
-          notes: [`upstream: ${faults.requests} requests, by status ${JSON.stringify(faults.byStatus)}`, `ingest: ${ingestSummary(run)}`],
+          notes: [`upstream: ${faults.requests} requests, by status ${JSON.stringify(faults.byStatus)}, injected ${JSON.stringify(faults.faults)}`, `ingest: ${ingestSummary(run)}`],
         });
         return outcome;
       } finally {
@@ -308,7 +308,14 @@ async function main(): Promise<number> {
   } finally {
     duck.close();
   }
-  writeFileSync(join(root, "out/chaos.json"), JSON.stringify({ at: new Date().toISOString(), outcomes }, null, 2));
+  // Scenarios not run this time keep their last outcome.
+  const file = join(root, "out/chaos.json");
+  const previous = existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as { outcomes: (Outcome & { at?: string })[] }).outcomes : [];
+  const at = new Date().toISOString();
+  const merged = SCENARIOS.map((s) => outcomes.find((o) => o.scenario === s.name) ?? previous.find((o) => o.scenario === s.name))
+    .filter((o) => o !== undefined)
+    .map((o) => (outcomes.includes(o) ? { ...o, at } : o));
+  writeFileSync(file, JSON.stringify({ outcomes: merged }, null, 2));
   let workerd = 0;
   if (!args["skip-workerd"] && !only) {
     console.log("fast subset in workerd: vitest run --project workerd test/chaos-fast.test.ts");

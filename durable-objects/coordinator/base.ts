@@ -26,10 +26,15 @@ export const WATCHDOG_MS = 5 * 60_000;
 /** An ended run whose manifest write was interrupted tries again this soon. */
 const SETTLE_RETRY_MS = 5_000;
 const SEND_BATCH = 100;
+const SEND_BATCH_BYTES = 200_000;
+/** After a failed enqueue, try again this soon (the watchdog is the backstop). */
+const SEND_RETRY_MS = 2_000;
 
 export abstract class CoordinatorBase extends DurableObject<Env> {
   protected readonly store: CoordinatorStore;
   protected readonly notifier: Notifier;
+  /** The last dispatch could not enqueue: the next alarm comes soon, not at the watchdog. */
+  private sendFailed = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -52,6 +57,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const times = [this.notifier.nextDue()];
     if (run?.status === "running") times.push(now + Math.min(WATCHDOG_MS, this.staleMs()), this.deadline(run)?.at ?? null);
     if (run && !run.settled) times.push(now + SETTLE_RETRY_MS);
+    if (run?.status === "running" && this.sendFailed) times.push(now + SEND_RETRY_MS);
+    this.sendFailed = false;
     const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];
     if (next === undefined) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(Math.max(next, now + 1));
@@ -86,36 +93,56 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     for (;;) {
       const claimed = this.store.claimPending(Math.min(SEND_BATCH, MAX_IN_FLIGHT - this.store.running()), now);
       if (claimed.length === 0) break;
-      try {
-        await this.send(run, claimed);
-      } catch (err) {
-        this.store.unclaim(claimed.map((t) => t.seq));
-        console.error(`run ${run.id}: enqueue failed, the watchdog will retry`, err);
+      const { sent, error } = await this.send(run, claimed);
+      if (error) {
+        this.store.unclaim(claimed.slice(sent).map((t) => t.seq));
+        this.sendFailed = true;
+        console.error(`run ${run.id}: enqueue of ${claimed.length - sent} tasks failed, retrying in ${SEND_RETRY_MS} ms`, error);
         break;
       }
     }
     await this.scheduleAlarm(now);
   }
 
-  protected async send(run: RunRow, tasks: TaskRow[]): Promise<void> {
+  protected async send(run: RunRow, tasks: TaskRow[]): Promise<{ sent: number; error: unknown }> {
     const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
     const version = run.version!;
-    for (let i = 0; i < tasks.length; i += SEND_BATCH) {
-      const messages = tasks.slice(i, i + SEND_BATCH).map((t): { body: TaskMessage } => ({
-        body: {
-          v: 1,
-          runId: run.id,
-          pipeline: run.pipeline,
-          taskId: t.id,
-          phase: t.phase,
-          group: t.group,
-          maxAttempts,
-          version,
-          force: run.options.force,
-          input: t.input,
-        },
-      }));
-      if (messages.length > 0) await this.env.TASKS.sendBatch(messages);
+    const messages = tasks.map((t): { body: TaskMessage } => ({
+      body: {
+        v: 1,
+        runId: run.id,
+        pipeline: run.pipeline,
+        taskId: t.id,
+        phase: t.phase,
+        group: t.group,
+        maxAttempts,
+        version,
+        force: run.options.force,
+        input: t.input,
+      },
+    }));
+    // A sendBatch holds at most 100 messages and 256 KB: cut by count and by size. Returns how
+    // many were sent before a failure (then the error), so only the rest go back to pending.
+    let sent = 0;
+    let chunk: typeof messages = [];
+    let size = 0;
+    const flush = async () => {
+      await this.env.TASKS.sendBatch(chunk);
+      sent += chunk.length;
+      chunk = [];
+      size = 0;
+    };
+    try {
+      for (const m of messages) {
+        const bytes = JSON.stringify(m.body).length + 100;
+        if (chunk.length > 0 && (chunk.length === SEND_BATCH || size + bytes > SEND_BATCH_BYTES)) await flush();
+        chunk.push(m);
+        size += bytes;
+      }
+      if (chunk.length > 0) await flush();
+      return { sent, error: null };
+    } catch (error) {
+      return { sent, error };
     }
   }
 
