@@ -50,6 +50,18 @@ describe("parquet round trip in workerd", () => {
     expect(back[999]!.at).toEqual(rows[999]!.at);
   });
 
+  it("keeps 64-bit values exact: times before 1970, counts past 2^32 and negative, strings of every length", async () => {
+    const edge = [
+      { at: -2_208_988_800_000, count: -1, id: "" },
+      { at: -1, count: 2 ** 32 + 5, id: "x".repeat(40) },
+      { at: 0, count: Number.MAX_SAFE_INTEGER, id: "日本" },
+      { at: 4_102_444_800_000, count: -(2 ** 40) - 3, id: "a" },
+    ];
+    const rows = edge.map((e) => ({ ...e, at: new Date(e.at), value: null, flag: false }));
+    const back = await readParquetRows(await writeParquetRows(columnsFromZod(schema), rows));
+    expect(back.map((r) => [(r.at as Date).getTime(), r.count, r.id])).toEqual(edge.map((e) => [e.at, e.count, e.id]));
+  });
+
   it("refuses nulls in a required column", async () => {
     await expect(writeParquetRows(columnsFromZod(schema), [{ id: null, at: new Date(0), value: 1, count: 1, flag: true }])).rejects.toThrow(/not nullable/);
   });

@@ -108,20 +108,82 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
 function validity(values: readonly unknown[]): { bitmap: Uint8Array; nulls: number } {
   const bitmap = new Uint8Array((values.length + 7) >> 3);
   let nulls = 0;
-  values.forEach((v, i) => {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (v === null || v === undefined) nulls++;
     else bitmap[i >> 3]! |= 1 << (i & 7);
-  });
+  }
   return { bitmap, nulls };
 }
 
 const encoder = new TextEncoder();
+const TWO_32 = 4_294_967_296;
 
-function timestampMillis(v: unknown, column: string): bigint {
-  if (v instanceof Date) return BigInt(v.getTime());
-  if (typeof v === "number") return BigInt(Math.trunc(v));
-  if (typeof v === "bigint") return v;
+function timestampMillis(v: unknown, column: string): number {
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === "number") return Math.trunc(v);
+  if (typeof v === "bigint") return Number(v);
   throw new TypeError(`column ${column}: expected a Date, got ${typeof v}`);
+}
+
+/** 64-bit integers written as two 32-bit halves, no BigInt per number (bigints are taken as they are). */
+function int64Data(values: readonly unknown[], toNumber: (v: unknown) => number): BigInt64Array {
+  const out = new BigInt64Array(values.length);
+  const halves = new Uint32Array(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    if (typeof v === "bigint") {
+      out[i] = v;
+      continue;
+    }
+    const n = toNumber(v);
+    if (!Number.isSafeInteger(n)) throw new TypeError(`${String(v)} is not a safe 64-bit integer`);
+    const high = Math.floor(n / TWO_32);
+    halves[2 * i] = n - high * TWO_32; // little-endian: low word first
+    halves[2 * i + 1] = high >>> 0;
+  }
+  return out;
+}
+
+function float64Data(values: readonly unknown[]): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) out[i] = typeof v === "number" ? v : Number(v);
+  }
+  return out;
+}
+
+/** UTF-8 of every string, concatenated, with offsets. Repeated values are encoded once. */
+function utf8Data(values: readonly unknown[]): { offsets: Int32Array; data: Uint8Array } {
+  const offsets = new Int32Array(values.length + 1);
+  const cache = new Map<string, Uint8Array>();
+  const encoded: (Uint8Array | undefined)[] = new Array(values.length);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && v !== undefined) {
+      const text = typeof v === "string" ? v : String(v);
+      let bytes = cache.get(text);
+      if (!bytes) {
+        bytes = encoder.encode(text);
+        if (cache.size < 65_536) cache.set(text, bytes);
+      }
+      encoded[i] = bytes;
+      total += bytes.length;
+    }
+    offsets[i + 1] = total;
+  }
+  const data = new Uint8Array(total);
+  for (let i = 0; i < values.length; i++) {
+    const bytes = encoded[i];
+    if (!bytes) continue;
+    const at = offsets[i]!;
+    if (bytes.length < 16) for (let j = 0; j < bytes.length; j++) data[at + j] = bytes[j]!;
+    else data.set(bytes, at);
+  }
+  return { offsets, data };
 }
 
 /** One column of values → Arrow Data. Values must already match the column's type. */
@@ -133,27 +195,11 @@ export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
   const type = arrowType(spec.type);
   switch (spec.type) {
     case "string": {
-      const offsets = new Int32Array(length + 1);
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      values.forEach((v, i) => {
-        if (v !== null && v !== undefined) {
-          const bytes = encoder.encode(String(v));
-          parts.push(bytes);
-          total += bytes.length;
-        }
-        offsets[i + 1] = total;
-      });
-      const data = new Uint8Array(total);
-      let at = 0;
-      for (const p of parts) {
-        data.set(p, at);
-        at += p.length;
-      }
+      const { offsets, data } = utf8Data(values);
       return makeData({ type: type as Utf8, length, nullCount: nulls, nullBitmap, valueOffsets: offsets, data });
     }
     case "float64":
-      return makeData({ type: type as Float64, length, nullCount: nulls, nullBitmap, data: Float64Array.from(values, (v) => (v == null ? 0 : Number(v))) });
+      return makeData({ type: type as Float64, length, nullCount: nulls, nullBitmap, data: float64Data(values) });
     case "int32":
       return makeData({ type: type as Int32, length, nullCount: nulls, nullBitmap, data: Int32Array.from(values, (v) => (v == null ? 0 : Number(v))) });
     case "int64":
@@ -162,13 +208,11 @@ export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
         length,
         nullCount: nulls,
         nullBitmap,
-        data: BigInt64Array.from(values, (v) => (v == null ? 0n : BigInt(v as number | bigint))),
+        data: int64Data(values, (v) => Number(v as number | bigint)),
       });
     case "bool": {
       const bits = new Uint8Array((length + 7) >> 3);
-      values.forEach((v, i) => {
-        if (v === true) bits[i >> 3]! |= 1 << (i & 7);
-      });
+      for (let i = 0; i < length; i++) if (values[i] === true) bits[i >> 3]! |= 1 << (i & 7);
       return makeData({ type: type as Bool, length, nullCount: nulls, nullBitmap, data: bits });
     }
     case "timestamp":
@@ -177,7 +221,7 @@ export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
         length,
         nullCount: nulls,
         nullBitmap,
-        data: BigInt64Array.from(values, (v) => (v == null ? 0n : timestampMillis(v, spec.name))),
+        data: int64Data(values, (v) => timestampMillis(v, spec.name)),
       });
   }
 }
