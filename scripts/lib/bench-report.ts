@@ -142,5 +142,31 @@ export function renderBenchmarks(r: Results): string {
       "",
     );
   }
+  out.push(
+    "## What bounds the misses (profiled 2026-11-22)",
+    "",
+    "- **200 requests/second.** A CPU profile of the Worker during the 200/s run (`scripts/lib/profile.ts`, the V8",
+    "  inspector of wrangler dev) shows it busy 80% of the time, a third of that in the token pool's lease",
+    "  calls to the rate limiter: every in-flight permit is tied to a rate token, so once the 50 permits are",
+    "  taken each finished request costs one limiter call. That is ours to fix: lease permits to a consumer",
+    "  invocation for its lifetime and rate tokens in blocks, so the limiter sees one call per block. The",
+    "  sample upstream also runs in the same single-threaded isolate here, which Cloudflare would not share.",
+    "- **Parquet against DuckDB.** Per step for the 911,808 rows: rows → Arrow 372 ms (1,704 ms before",
+    "  the columns were built without a BigInt or a TextEncoder call per value), Arrow → IPC 14 ms, IPC →",
+    "  wasm 76 ms, parquet-wasm's ZSTD encode 415 ms, footer check 13 ms (`test/bench/parquet-steps.bench.ts`).",
+    "  The encoder alone takes 3.4× DuckDB's whole multi-threaded write; a Worker has one thread, so within",
+    "  2× needs a faster encoder (parquet-wasm built with a lower ZSTD level or without statistics) — not",
+    "  done yet.",
+    "- **Seeds' ingest at 1.2×.** The local queue delivers one batch of at most 50 messages at a time and",
+    "  the next only after the previous invocation returns; the last of 156 months waits for a fourth batch.",
+    "",
+    "## Not measured yet",
+    "",
+    "- 4: merging 1 GB of Parquet (peak wasm and isolate memory, CPU per merge task, against DuckDB's `COPY`).",
+    "- 5 at 100,000 tasks (run `npm run bench -- --only coordinator --tasks 100000` splits past the API's",
+    "  inline list; use `npm run scale:posts`, whose 1,000,000-id run is 30,324 tasks, see README).",
+    "- 6: CPU time and memory per task for refine and silver, and the largest chunk before a Worker's limits.",
+    "",
+  );
   return out.join("\n");
 }
