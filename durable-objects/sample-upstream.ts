@@ -92,6 +92,7 @@ export class SampleUpstream extends DurableObject<Env> {
     const parsed = sampleConfigSchema.safeParse(body);
     if (!parsed.success) return json(errorBody("invalid_config", "invalid sample upstream config", parsed.error.issues), 400);
     this.config = parsed.data;
+    this.burst = null; // a new config ends an injected 429 burst
     this.tat = 0;
     this.hour = { start: 0, used: 0 };
     this.ctx.storage.kv.put("config", this.config);

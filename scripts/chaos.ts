@@ -135,7 +135,10 @@ function faultMix(rate: number) {
           scenario: this.name,
           proves: this.proves,
           servedEarly: 0,
-          notes: [`upstream: ${faults.requests} requests, by status ${JSON.stringify(faults.byStatus)}, injected ${JSON.stringify(faults.faults)}`, `ingest: ${ingestSummary(run)}`],
+          notes: [
+            `upstream: ${faults.requests} requests, by status ${JSON.stringify(faults.byStatus)}, injected ${JSON.stringify(faults.faults)}`,
+            `ingest: ${ingestSummary(run)}`,
+          ],
         });
         return outcome;
       } finally {
@@ -293,7 +296,18 @@ async function main(): Promise<number> {
   try {
     for (const scenario of SCENARIOS) {
       if (only && !only.includes(scenario.name)) continue;
-      const outcome = await scenario.run({ dir, duck });
+      const outcome = await scenario.run({ dir, duck }).catch((err: unknown): Outcome => ({
+        scenario: scenario.name,
+        proves: scenario.proves,
+        status: "error",
+        seconds: 0,
+        exact: null,
+        violations: 0,
+        servedEarly: 0,
+        manifest: false,
+        notes: [`the scenario failed: ${err instanceof Error ? err.message : String(err)}`],
+        ok: false,
+      }));
       outcomes.push(outcome);
       const e = outcome.exact;
       console.log(
