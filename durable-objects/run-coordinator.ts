@@ -248,6 +248,9 @@ export class RunCoordinator extends CoordinatorBase {
         const { error } = await this.send(run, stale);
         if (error) console.error(`run ${run.id}: re-sending ${stale.length} stale tasks failed; the next alarm tries again`, error);
         await this.dispatch(now);
+        // A phase whose last report was stored but whose transition was cut short (the process
+        // died during its writes) moves on here; advance() is a no-op while tasks are open.
+        await this.advance(now);
         return;
       }
     } else if (!run.settled) return this.settle(now);
@@ -261,7 +264,7 @@ export class RunCoordinator extends CoordinatorBase {
     if (!phase || TERMINAL_RUN_STATUSES.includes(run.status) || this.store.open(phase) > 0) return;
     const pipeline = getPipeline(run.pipeline);
     if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
-    if (phase === "quality") return this.quality(run, pipeline, now);
+    if (phase === "quality") return this.quality(run, pipeline, now, this.finalMergeOutput(run));
 
     const { tolerated, retryPasses } = this.settings(run, pipeline);
     const failed = this.store.latest("failed", phase);
@@ -318,6 +321,13 @@ export class RunCoordinator extends CoordinatorBase {
   }
 
   /** A merge level is complete: plan the next level, or move to the quality phase. */
+  /** This generation's final merge output, if it has one (a quality phase resumed after a crash). */
+  private finalMergeOutput(run: RunRow): OutputFile | undefined {
+    const tasks = this.store.mergeTasks(run.generation, this.store.maxMergeLevel(run.generation));
+    const only = tasks.length === 1 ? tasks[0]! : undefined;
+    return only?.input.kind === "merge" && only.input.final && only.status === "succeeded" ? (only.output ?? undefined) : undefined;
+  }
+
   private async advanceMerge(run: RunRow, pipeline: Pipeline, now: number): Promise<void> {
     const level = this.store.maxMergeLevel(run.generation);
     const tasks = this.store.mergeTasks(run.generation, level);

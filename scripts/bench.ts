@@ -1,5 +1,6 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limit,seeds,parquet,coordinator] [--tasks 1000,10000]
+//   npm run bench [-- --only limit,seeds,parquet,coordinator] [--tasks 1000,10000] [--rates 20,50,200]
+// (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
 import { spawnSync } from "node:child_process";
@@ -211,6 +212,7 @@ async function main(): Promise<number> {
     results.coordinator = { at, rows };
     save();
   }
+  save();
   console.log("wrote bench/results.json and BENCHMARKS.md");
   return 0;
 }

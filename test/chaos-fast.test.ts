@@ -159,4 +159,25 @@ describe("chaos, fast subset", () => {
     expect(stats.violations).toBe(0);
     await expectExact(id, stations, params.from, params.to);
   });
+
+  it("moves on from a phase whose last report was stored when the process died during its transition", async () => {
+    await configureSample({});
+    const params = { stations: ["10370"], from: "2020-11-01", to: "2020-11-03", chunk: "day" };
+    const id = await submit("sample-weather", params);
+    const done = await waitForRun(id);
+    expect(done.status).toBe("succeeded");
+    // The state a kill during the aggregate's writes leaves: every merge succeeded, the run not moved on.
+    const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
+    await runInDurableObject(stub, async (_instance: RunCoordinator, state) => {
+      state.storage.sql.exec("UPDATE run SET status = 'running', phase = 'aggregate', output = NULL, quality = NULL, finished_at = NULL, settled = 1");
+      state.storage.sql.exec("UPDATE phases SET finished_at = NULL WHERE phase = 'quality'");
+      await state.storage.setAlarm(Date.now());
+    });
+    expect((await getRun(id)).status).toBe("running");
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const resumed = await getRun(id);
+    expect(resumed.status).toBe("succeeded");
+    expect(resumed.output).toEqual(done.output);
+    await expectExact(id, params.stations, params.from, params.to);
+  });
 });
