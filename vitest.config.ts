@@ -16,7 +16,18 @@ export default defineConfig({
       },
       {
         // Benchmarks that must run inside workerd (npm run bench runs them; npm test does not).
-        plugins: [cloudflareTest({ wrangler: { configPath: "./wrangler.toml" }, miniflare: { bindings: { SLUICE_API_TOKEN: "test-token" } } })],
+        // scripts/bench.ts passes its settings as BENCH_* environment variables.
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                SLUICE_API_TOKEN: "test-token",
+                ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_"))),
+              },
+            },
+          }),
+        ],
         test: { name: "bench-workerd", include: ["test/bench/**/*.bench.ts"], testTimeout: 600_000 },
       },
       {

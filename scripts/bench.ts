@@ -1,5 +1,5 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limit,seeds,parquet,coordinator] [--tasks 1000,10000] [--rates 20,50,200]
+//   npm run bench [-- --only limit,seeds,parquet,merge,coordinator] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80]
 // (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
@@ -10,14 +10,21 @@ import { parseArgs } from "node:util";
 import type { RunView } from "../src/types.ts";
 import { renderBenchmarks, type Results } from "./lib/bench-report.ts";
 import { client } from "./lib/client.ts";
+import { mergeBench } from "./lib/bench-merge.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
-import { duration } from "./lib/format.ts";
+import { bytes, duration } from "./lib/format.ts";
 import { startLocalServer } from "./lib/local-server.ts";
 import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({
-  options: { only: { type: "string" }, tasks: { type: "string", default: "1000,10000" }, rates: { type: "string", default: "20,50,200" }, concurrency: { type: "string", default: "50" } },
+  options: {
+    only: { type: "string" },
+    tasks: { type: "string", default: "1000,10000" },
+    rates: { type: "string", default: "20,50,200" },
+    concurrency: { type: "string", default: "50" },
+    "merge-files": { type: "string", default: "80" },
+  },
 });
 const only = args.only?.split(",");
 const wanted = (name: string) => !only || only.includes(name);
@@ -198,6 +205,16 @@ async function main(): Promise<number> {
       `parquet: ${r.rows} rows (same rows: ${r.sameRows}); sluice in workerd ${r.sluice.bestMs} ms (${r.sluice.rowsPerSecond} rows/s), DuckDB ${r.duckdb.bestMs} ms (${r.duckdb.rowsPerSecond} rows/s, ${r.duckdb.threads} threads): ratio ${r.ratio.toFixed(2)}`,
     );
     results.parquet = { at, ...r };
+    save();
+  }
+  if (wanted("merge")) {
+    const r = await mergeBench(outDir, Number(args["merge-files"]));
+    for (const x of r.runs) {
+      console.log(
+        `merge ${r.files} files, ${r.rows} rows, ${bytes(r.inputBytes)}: ${x.writer} ${x.method} ${duration(x.ms)}, CPU ${x.cpuMs ?? "-"} ms, heap peak ${x.heapPeakBytes === null ? "-" : bytes(x.heapPeakBytes)}, wasm ${x.wasmBytes === null ? "-" : bytes(x.wasmBytes)}, same rows ${x.same}`,
+      );
+    }
+    results.merge = { at, ...r };
     save();
   }
   if (wanted("coordinator")) {

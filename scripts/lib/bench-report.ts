@@ -1,4 +1,5 @@
 // bench/results.json's shape, and BENCHMARKS.md made from it.
+import type { MergeBench } from "./bench-merge.ts";
 import { bytes, duration } from "./format.ts";
 
 export interface Results {
@@ -35,6 +36,7 @@ export interface Results {
     duckdb: { runsMs: number[]; bestMs: number; rowsPerSecond: number; bytes: number; threads: string };
     ratio: number;
   };
+  merge?: { at: string } & MergeBench;
   coordinator?: {
     at: string;
     rows: {

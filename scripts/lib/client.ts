@@ -42,7 +42,9 @@ export function client(options: ClientOptions) {
     output: async (id: string) => new Uint8Array(await (await call(`/v1/jobs/${encodeURIComponent(id)}/output`)).arrayBuffer()),
     sampleConfig: (config: unknown) => json<unknown>("/sample/edr/_config", { method: "PUT", json: config }),
     sampleStats: () =>
-      json<{ requests: number; violations: number; peakPerSecond: number; byStatus: Record<string, number>; faults: Record<string, number> }>("/sample/edr/_stats"),
+      json<{ requests: number; violations: number; peakPerSecond: number; byStatus: Record<string, number>; faults: Record<string, number> }>(
+        "/sample/edr/_stats",
+      ),
     resetSampleStats: () => json<unknown>("/sample/edr/_stats", { method: "DELETE" }),
     /** Poll until the run ends; `onUpdate` sees every state. */
     async wait(id: string, onUpdate?: (run: RunView) => void, intervalMs = 500): Promise<RunView> {

@@ -28,10 +28,18 @@ export interface HotSpot {
   share: number;
 }
 
-/** A DevTools-protocol session on the first target the inspector lists. */
-async function session(port: number): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as { webSocketDebuggerUrl?: string }[];
-  const target = targets.find((t) => t.webSocketDebuggerUrl);
+/** A DevTools-protocol session on the first target the inspector lists (that `filter` accepts). */
+async function session(
+  port: number,
+  filter: TargetFilter = () => true,
+): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
+    webSocketDebuggerUrl?: string;
+    id?: string;
+    title?: string;
+    url?: string;
+  }[];
+  const target = targets.find((t) => t.webSocketDebuggerUrl && filter(t));
   if (!target?.webSocketDebuggerUrl) throw new Error(`the inspector on port ${port} lists no target`);
   const ws = new WebSocket(target.webSocketDebuggerUrl);
   await new Promise<void>((resolve, reject) => {
@@ -95,4 +103,43 @@ export function hotSpots(profile: CpuProfile, top = 15): { totalMs: number; busy
     .slice(0, top)
     .map(([name, ms]) => ({ name, selfMs: Math.round(ms), share: busy > 0 ? ms / busy : 0 }));
   return { totalMs: Math.round(total), busyMs: Math.round(busy), spots };
+}
+
+export interface HeapSample {
+  /** Date.now() in Node when the answer came. */
+  at: number;
+  usedBytes: number;
+  totalBytes: number;
+  /** ArrayBuffer backing stores (typed arrays, wasm memory), when the inspector reports them. */
+  backingBytes: number | null;
+}
+
+export type TargetFilter = (t: { id?: string; title?: string; url?: string }) => boolean;
+
+/**
+ * Watch one isolate: a CPU profile and its JS heap (Runtime.getHeapUsage every `everyMs`) until
+ * stopped. workerd answers between JavaScript tasks, so a long synchronous stretch shows as a
+ * gap in the heap samples, not a miss; the CPU profile has no such gap.
+ */
+export async function watchIsolate(port: number, filter: TargetFilter, everyMs = 20): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
+  const s = await session(port, filter);
+  await s.send("Profiler.enable");
+  await s.send("Profiler.setSamplingInterval", { interval: 1000 });
+  await s.send("Profiler.start");
+  const heap: HeapSample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
+      heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    const { profile } = (await s.send("Profiler.stop")) as { profile: CpuProfile };
+    s.close();
+    return { profile, heap };
+  };
 }

@@ -105,15 +105,22 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
   return new Schema(columns.map((c) => new Field(c.name, arrowType(c.type), c.nullable)));
 }
 
-function validity(values: readonly unknown[]): { bitmap: Uint8Array; nulls: number } {
-  const bitmap = new Uint8Array((values.length + 7) >> 3);
-  let nulls = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) nulls++;
-    else bitmap[i >> 3]! |= 1 << (i & 7);
+/** A column's null bitmap, filled in the same pass that reads its values (one property load per value). */
+class Validity {
+  readonly bitmap: Uint8Array;
+  nulls = 0;
+  constructor(length: number) {
+    this.bitmap = new Uint8Array((length + 7) >> 3);
   }
-  return { bitmap, nulls };
+  /** Marks row i valid; counts a null otherwise. Returns whether v is a value. */
+  mark(i: number, v: unknown): boolean {
+    if (v === null || v === undefined) {
+      this.nulls++;
+      return false;
+    }
+    this.bitmap[i >> 3]! |= 1 << (i & 7);
+    return true;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -127,12 +134,12 @@ function timestampMillis(v: unknown, column: string): number {
 }
 
 /** 64-bit integers written as two 32-bit halves, no BigInt per number (bigints are taken as they are). */
-function int64Data(values: readonly unknown[], toNumber: (v: unknown) => number): BigInt64Array {
-  const out = new BigInt64Array(values.length);
+function int64Data(rows: readonly Row[], name: string, valid: Validity, toNumber: (v: unknown) => number): BigInt64Array {
+  const out = new BigInt64Array(rows.length);
   const halves = new Uint32Array(out.buffer);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v === null || v === undefined) continue;
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![name];
+    if (!valid.mark(i, v)) continue;
     if (typeof v === "bigint") {
       out[i] = v;
       continue;
@@ -146,37 +153,59 @@ function int64Data(values: readonly unknown[], toNumber: (v: unknown) => number)
   return out;
 }
 
-function float64Data(values: readonly unknown[]): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined) out[i] = typeof v === "number" ? v : Number(v);
+function float64Data(rows: readonly Row[], name: string, valid: Validity): Float64Array {
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![name];
+    if (valid.mark(i, v)) out[i] = typeof v === "number" ? v : Number(v);
   }
   return out;
 }
 
+function int32Data(rows: readonly Row[], name: string, valid: Validity): Int32Array {
+  const out = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![name];
+    if (valid.mark(i, v)) out[i] = Number(v);
+  }
+  return out;
+}
+
+function boolData(rows: readonly Row[], name: string, valid: Validity): Uint8Array {
+  const bits = new Uint8Array((rows.length + 7) >> 3);
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![name];
+    if (valid.mark(i, v) && v === true) bits[i >> 3]! |= 1 << (i & 7);
+  }
+  return bits;
+}
+
 /** UTF-8 of every string, concatenated, with offsets. Repeated values are encoded once. */
-function utf8Data(values: readonly unknown[]): { offsets: Int32Array; data: Uint8Array } {
-  const offsets = new Int32Array(values.length + 1);
+function utf8Data(rows: readonly Row[], name: string, valid: Validity): { offsets: Int32Array; data: Uint8Array } {
+  const offsets = new Int32Array(rows.length + 1);
   const cache = new Map<string, Uint8Array>();
-  const encoded: (Uint8Array | undefined)[] = new Array(values.length);
+  const encoded: (Uint8Array | undefined)[] = new Array(rows.length);
   let total = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v !== null && v !== undefined) {
+  let last: string | undefined;
+  let lastBytes: Uint8Array | undefined;
+  for (let i = 0; i < rows.length; i++) {
+    const v = rows[i]![name];
+    if (valid.mark(i, v)) {
       const text = typeof v === "string" ? v : String(v);
-      let bytes = cache.get(text);
+      let bytes = text === last ? lastBytes : cache.get(text);
       if (!bytes) {
         bytes = encoder.encode(text);
         if (cache.size < 65_536) cache.set(text, bytes);
       }
+      last = text;
+      lastBytes = bytes;
       encoded[i] = bytes;
       total += bytes.length;
     }
     offsets[i + 1] = total;
   }
   const data = new Uint8Array(total);
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < rows.length; i++) {
     const bytes = encoded[i];
     if (!bytes) continue;
     const at = offsets[i]!;
@@ -186,55 +215,39 @@ function utf8Data(values: readonly unknown[]): { offsets: Int32Array; data: Uint
   return { offsets, data };
 }
 
-/** One column of values → Arrow Data. Values must already match the column's type. */
-export function columnData(spec: ColumnSpec, values: readonly unknown[]): Data {
-  const length = values.length;
-  const { bitmap, nulls } = validity(values);
-  if (nulls > 0 && !spec.nullable) throw new TypeError(`column ${spec.name} is not nullable but has ${nulls} nulls`);
-  const nullBitmap = nulls > 0 ? bitmap : undefined;
+/** One column of the rows → Arrow Data. Values must already match the column's type. */
+export function columnData(spec: ColumnSpec, rows: readonly Row[]): Data {
+  const length = rows.length;
+  const name = spec.name;
+  const valid = new Validity(length);
   const type = arrowType(spec.type);
+  const done = <T extends DataType>(props: Record<string, unknown>): Data<T> => {
+    if (valid.nulls > 0 && !spec.nullable) throw new TypeError(`column ${spec.name} is not nullable but has ${valid.nulls} nulls`);
+    const nullBitmap = valid.nulls > 0 ? valid.bitmap : undefined;
+    return makeData({ type, length, nullCount: valid.nulls, nullBitmap, ...props } as Parameters<typeof makeData>[0]) as Data<T>;
+  };
   switch (spec.type) {
     case "string": {
-      const { offsets, data } = utf8Data(values);
-      return makeData({ type: type as Utf8, length, nullCount: nulls, nullBitmap, valueOffsets: offsets, data });
+      const { offsets, data } = utf8Data(rows, name, valid);
+      return done<Utf8>({ valueOffsets: offsets, data });
     }
     case "float64":
-      return makeData({ type: type as Float64, length, nullCount: nulls, nullBitmap, data: float64Data(values) });
+      return done<Float64>({ data: float64Data(rows, name, valid) });
     case "int32":
-      return makeData({ type: type as Int32, length, nullCount: nulls, nullBitmap, data: Int32Array.from(values, (v) => (v == null ? 0 : Number(v))) });
+      return done<Int32>({ data: int32Data(rows, name, valid) });
     case "int64":
-      return makeData({
-        type: type as Int64,
-        length,
-        nullCount: nulls,
-        nullBitmap,
-        data: int64Data(values, (v) => Number(v as number | bigint)),
-      });
-    case "bool": {
-      const bits = new Uint8Array((length + 7) >> 3);
-      for (let i = 0; i < length; i++) if (values[i] === true) bits[i >> 3]! |= 1 << (i & 7);
-      return makeData({ type: type as Bool, length, nullCount: nulls, nullBitmap, data: bits });
-    }
+      return done<Int64>({ data: int64Data(rows, name, valid, (v) => Number(v as number | bigint)) });
+    case "bool":
+      return done<Bool>({ data: boolData(rows, name, valid) });
     case "timestamp":
-      return makeData({
-        type: type as TimestampMillisecond,
-        length,
-        nullCount: nulls,
-        nullBitmap,
-        data: int64Data(values, (v) => timestampMillis(v, spec.name)),
-      });
+      return done<TimestampMillisecond>({ data: int64Data(rows, name, valid, (v) => timestampMillis(v, spec.name)) });
   }
 }
 
 /** Rows → an Arrow table with exactly the given columns. */
 export function rowsToTable(columns: ColumnSpec[], rows: readonly Row[]): Table {
   const schema = arrowSchema(columns);
-  const children = columns.map((c) =>
-    columnData(
-      c,
-      rows.map((r) => r[c.name]),
-    ),
-  );
+  const children = columns.map((c) => columnData(c, rows));
   const struct = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
   return new Table([new RecordBatch(schema, struct)]);
 }

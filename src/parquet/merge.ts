@@ -1,9 +1,15 @@
-// Streaming merge: many Parquet objects in R2 → one Parquet object in R2, row group by row
-// group, through parquet-wasm's stream writer into an R2 multipart upload of equal parts.
-// Memory holds one input file, one row group and one part, whatever the output's size.
-import type { RecordBatch } from "parquet-wasm/esm";
-import { hex } from "../hash";
-import { parquetSchema } from "./read";
+// Merging many Parquet objects in R2 into one. Two ways, chosen from the inputs' footers:
+// - stitch (stitch.ts): inputs that already hold full row groups are joined by copying their
+//   column chunks, no decoding; CPU and memory stay flat whatever the size.
+// - rewrite: small row groups (the first level over many small task outputs) are decoded row
+//   group by row group and re-encoded through parquet-wasm's stream writer into an R2 multipart
+//   upload, so the output gets full row groups. Memory holds one input file, one row group and
+//   one part.
+import type { ParquetFile, RecordBatch } from "parquet-wasm/esm";
+import { MIN_PART_SIZE, R2Sink, type SinkResult } from "../r2/multipart-sink";
+import { tableFromIPC } from "apache-arrow";
+import { schemaFingerprint } from "./read";
+import { readFooter, stitchable, stitchParquetToR2 } from "./stitch";
 import { r2RowCount, rowCountOf } from "./thrift-footer";
 import { loadParquet, writerProperties } from "./wasm";
 
@@ -17,7 +23,11 @@ export interface MergeResult {
   bytes: number;
   sha256: string;
   parts: number;
+  method: "stitch" | "rewrite";
 }
+
+/** Inputs averaging at least this many rows per row group are stitched rather than rewritten. */
+export const STITCH_MIN_ROWS_PER_GROUP = 16_384;
 
 export interface MergeOptions {
   /** R2 multipart part size; every part but the last has exactly this size. */
@@ -26,7 +36,7 @@ export interface MergeOptions {
   timeoutMs?: number;
 }
 
-export const MIN_PART_SIZE = 5 * 1024 * 1024;
+export { MIN_PART_SIZE };
 
 function deadline<T>(promise: Promise<T>, until: number, what: string): Promise<T> {
   const ms = until - Date.now();
@@ -41,7 +51,8 @@ function deadline<T>(promise: Promise<T>, until: number, what: string): Promise<
 /** A stream of parquet-wasm record batches read from the inputs one row group at a time. */
 function recordBatchSource(bucket: R2Bucket, inputs: readonly MergeInput[], state: { rows: number; failure?: Error }): ReadableStream<RecordBatch> {
   let fileIndex = 0;
-  let file: { bytes: Uint8Array; rowGroups: number; next: number } | undefined;
+  // One input at a time; its row groups read one by one through a Blob, so wasm copies only that row group's bytes.
+  let file: { handle: ParquetFile; rowGroups: number; next: number } | undefined;
   let expectedSchema: string | undefined;
   const queued: RecordBatch[] = [];
   return new ReadableStream<RecordBatch>({
@@ -52,6 +63,8 @@ function recordBatchSource(bucket: R2Bucket, inputs: readonly MergeInput[], stat
           if (!file || file.next >= file.rowGroups) {
             const input = inputs[fileIndex++];
             if (!input) {
+              file?.handle.free();
+              file = undefined;
               controller.close();
               return;
             }
@@ -60,16 +73,19 @@ function recordBatchSource(bucket: R2Bucket, inputs: readonly MergeInput[], stat
             const bytes = new Uint8Array(await object.arrayBuffer());
             const rows = rowCountOf(bytes);
             if (rows !== input.rows) throw new Error(`merge input ${input.key} holds ${rows} rows, its marker says ${input.rows}`);
-            const schema = await parquetSchema(bytes);
-            expectedSchema ??= schema;
-            if (schema !== expectedSchema) throw new Error(`merge input ${input.key} has schema ${schema}, expected ${expectedSchema}`);
+            file?.handle.free();
             const handle = await pq.ParquetFile.fromFile(new Blob([bytes]));
-            const rowGroups = handle.metadata().numRowGroups();
-            handle.free();
-            file = { bytes, rowGroups, next: 0 };
+            const schema = schemaFingerprint(tableFromIPC(handle.schema().intoIPCStream()).schema);
+            expectedSchema ??= schema;
+            if (schema !== expectedSchema) {
+              handle.free();
+              file = undefined;
+              throw new Error(`merge input ${input.key} has schema ${schema}, expected ${expectedSchema}`);
+            }
+            file = { handle, rowGroups: handle.metadata().numRowGroups(), next: 0 };
             continue;
           }
-          const table = pq.readParquet(file.bytes, { rowGroups: [file.next++] });
+          const table = await file.handle.read({ rowGroups: [file.next++] });
           for (const batch of table.recordBatches()) {
             state.rows += batch.numRows;
             queued.push(batch);
@@ -90,7 +106,20 @@ function recordBatchSource(bucket: R2Bucket, inputs: readonly MergeInput[], stat
  * rows and the first input's schema, then the output's footer against the sum of the inputs.
  */
 export async function mergeParquetToR2(bucket: R2Bucket, inputs: readonly MergeInput[], outputKey: string, options: MergeOptions = {}): Promise<MergeResult> {
-  const partSize = Math.max(options.partSize ?? MIN_PART_SIZE, MIN_PART_SIZE);
+  const footers = await Promise.all(inputs.map((i) => readFooter(bucket, i.key)));
+  footers.forEach((f, i) => {
+    if (f.rows !== inputs[i]!.rows) throw new Error(`merge input ${f.key} holds ${f.rows} rows, its marker says ${inputs[i]!.rows}`);
+  });
+  const rows = footers.reduce((n, f) => n + f.rows, 0);
+  const groups = footers.reduce((n, f) => n + f.rowGroups, 0);
+  if (footers.length > 0 && groups > 0 && rows / groups >= STITCH_MIN_ROWS_PER_GROUP && !stitchable(footers)) {
+    return { ...(await stitchParquetToR2(bucket, footers, outputKey, options.partSize)), method: "stitch" };
+  }
+  return rewriteParquetToR2(bucket, inputs, outputKey, options);
+}
+
+/** Decode every input row group by row group and encode them again as one file. */
+export async function rewriteParquetToR2(bucket: R2Bucket, inputs: readonly MergeInput[], outputKey: string, options: MergeOptions = {}): Promise<MergeResult> {
   const until = Date.now() + (options.timeoutMs ?? 240_000);
   const expectedRows = inputs.reduce((sum, i) => sum + i.rows, 0);
   const pq = await loadParquet();
@@ -100,56 +129,26 @@ export async function mergeParquetToR2(bucket: R2Bucket, inputs: readonly MergeI
     throw state.failure ?? err;
   });
   const reader = output.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  const digest = new crypto.DigestStream("SHA-256");
-  const digestWriter = digest.getWriter();
-
-  let upload: R2MultipartUpload | undefined;
-  const parts: R2UploadedPart[] = [];
-  let part = new Uint8Array(partSize);
-  let filled = 0;
-  let bytes = 0;
-  const flushPart = async (data: Uint8Array) => {
-    upload ??= await bucket.createMultipartUpload(outputKey);
-    parts.push(await upload.uploadPart(parts.length + 1, data));
-  };
+  const sink = new R2Sink(bucket, outputKey, options.partSize);
+  let result: SinkResult;
   try {
     for (;;) {
       const { done, value } = await deadline(reader.read(), until, `merge into ${outputKey}`);
       if (state.failure) throw state.failure;
       if (done) break;
-      await digestWriter.write(value);
-      bytes += value.length;
-      let offset = 0;
-      while (offset < value.length) {
-        const n = Math.min(partSize - filled, value.length - offset);
-        part.set(value.subarray(offset, offset + n), filled);
-        filled += n;
-        offset += n;
-        if (filled === partSize) {
-          await flushPart(part);
-          part = new Uint8Array(partSize);
-          filled = 0;
-        }
-      }
+      await sink.write(value);
     }
     if (state.failure) throw state.failure;
-    if (upload) {
-      if (filled > 0) await flushPart(part.subarray(0, filled));
-      await upload.complete(parts);
-    } else {
-      await bucket.put(outputKey, part.subarray(0, filled));
-    }
+    result = await sink.finish();
   } catch (err) {
     await reader.cancel().catch(() => undefined);
-    if (upload) await upload.abort().catch(() => undefined);
+    await sink.abort();
     // The stream writer hides its source's error behind its own ("Dyn casting error"): report the cause.
     throw state.failure ?? err;
   }
-  await digestWriter.close();
-  const sha256 = hex(await digest.digest);
 
   if (state.rows !== expectedRows) throw new Error(`merge read ${state.rows} rows from its inputs, expected ${expectedRows}`);
   const written = await r2RowCount(bucket, outputKey);
   if (written !== expectedRows) throw new Error(`merged file ${outputKey} holds ${written} rows, expected ${expectedRows}`);
-  return { rows: written, bytes, sha256, parts: Math.max(parts.length, 1) };
+  return { rows: written, ...result, method: "rewrite" };
 }

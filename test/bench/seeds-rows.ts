@@ -1,14 +1,15 @@
-// The seeds' silver rows (8 stations, hourly, 2012-01-01 … 2024-12-31: 911,808 rows, what a run of
-// the seeds' workload writes) and a clock for workerd benches.
+// Weather silver rows for workerd benches (the seeds' 8 stations, hourly, 2012-01-01 … 2024-12-31:
+// 911,808 rows, what a run of the seeds' workload writes), a clock, and the bench's settings.
 import { env } from "cloudflare:workers";
 import { DEFAULT_STATIONS, WEATHER_PARAMETERS, observation } from "../../src/sample/weather-data";
 
 const HOUR = 3_600_000;
 
-export function seedsSilverRows(): { rows: Record<string, unknown>[]; temperatureSum: number } {
+/** Hourly rows of the given stations over 2012–2024, station by station. */
+export function silverRows(stations: readonly string[]): { rows: Record<string, unknown>[]; temperatureSum: number } {
   const rows: Record<string, unknown>[] = [];
   let temperatureSum = 0;
-  for (const station of [...DEFAULT_STATIONS].sort()) {
+  for (const station of [...stations].sort()) {
     for (let t = Date.UTC(2012, 0, 1); t < Date.UTC(2025, 0, 1); t += HOUR) {
       const row: Record<string, unknown> = { station_id: station, observed_at: new Date(t), quality_flags: null };
       for (const p of WEATHER_PARAMETERS) row[p] = observation(station, t, p);
@@ -19,8 +20,25 @@ export function seedsSilverRows(): { rows: Record<string, unknown>[]; temperatur
   return { rows, temperatureSum };
 }
 
+export function seedsSilverRows(): { rows: Record<string, unknown>[]; temperatureSum: number } {
+  return silverRows(DEFAULT_STATIONS);
+}
+
 /** Date.now() in workerd moves only across I/O: one R2 round trip before each reading. */
 export async function clock(): Promise<number> {
   await env.BUCKET.head("bench/clock");
   return Date.now();
+}
+
+/** A setting scripts/bench.ts passes through vitest.config.ts's bindings (BENCH_*). */
+export function benchVar(name: string): string {
+  const value = (env as unknown as Record<string, unknown>)[name];
+  if (typeof value !== "string" || value === "") throw new Error(`${name} is not set: run this bench through npm run bench`);
+  return value;
+}
+
+/** POST a mark to the bench's file server; Node acts on it (starts or stops watching) before answering. */
+export async function mark(name: string): Promise<void> {
+  const res = await fetch(`${benchVar("BENCH_FILES_URL")}/mark/${name}`, { method: "POST" });
+  if (!res.ok) throw new Error(`mark ${name}: ${res.status} ${await res.text()}`);
 }

@@ -1,0 +1,68 @@
+// Running a workerd bench file (vitest project bench-workerd) from Node: its "BENCH {json}" lines,
+// optionally with the V8 inspector open so Node can watch the isolate between the bench's marks.
+import { spawn } from "node:child_process";
+import { join, resolve } from "node:path";
+import { hotSpots, watchIsolate, type HeapSample } from "./profile.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+
+/** Run one bench file; resolves with every BENCH line's JSON, rejects when vitest fails. */
+export function runWorkerdBench(file: string, env: Record<string, string>, inspectorPort?: number): Promise<Record<string, unknown>[]> {
+  const args = ["run", "--project", "bench-workerd", ...(inspectorPort ? [`--inspect=${inspectorPort}`] : []), file];
+  const child = spawn(join(root, "node_modules/.bin/vitest"), args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  return new Promise((resolvePromise, reject) => {
+    child.on("close", (code) => {
+      const lines = out.split("\n").filter((l) => l.includes("BENCH {"));
+      if (code !== 0 || lines.length === 0) reject(new Error(`${file} failed (exit ${code}):\n${out.slice(-4000)}`));
+      else resolvePromise(lines.map((l) => JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>));
+    });
+  });
+}
+
+export interface IsolateWatch {
+  /** CPU time the isolate spent between the marks (profile samples that were not idle). */
+  cpuMs: number;
+  wallMs: number;
+  /** JS heap in use: the first sample, and the largest. */
+  heapStartBytes: number;
+  heapPeakBytes: number;
+  /** ArrayBuffer backing stores (typed arrays, wasm memory): the largest, or null if not reported. */
+  backingPeakBytes: number | null;
+  /** The largest JS heap + backing stores seen in one sample: the isolate's memory. */
+  memoryPeakBytes: number;
+  heapSamples: number;
+  hotSpots: { name: string; selfMs: number }[];
+}
+
+/** Marks "start"/"end" from the bench → a watch of the vitest runner isolate in between. */
+export function isolateWatcher(inspectorPort: number) {
+  let stop: (() => Promise<{ profile: Parameters<typeof hotSpots>[0]; heap: HeapSample[] }>) | undefined;
+  let started = 0;
+  let result: IsolateWatch | undefined;
+  return {
+    async onMark(name: string) {
+      if (name === "start") {
+        started = Date.now();
+        stop = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"));
+      } else if (name === "end" && stop) {
+        const { profile, heap } = await stop();
+        stop = undefined;
+        const spots = hotSpots(profile, 8);
+        result = {
+          cpuMs: spots.busyMs,
+          wallMs: Date.now() - started,
+          heapStartBytes: heap[0]?.usedBytes ?? 0,
+          heapPeakBytes: Math.max(0, ...heap.map((h) => h.usedBytes)),
+          backingPeakBytes: heap.some((h) => h.backingBytes !== null) ? Math.max(0, ...heap.map((h) => h.backingBytes ?? 0)) : null,
+          memoryPeakBytes: Math.max(0, ...heap.map((h) => h.usedBytes + (h.backingBytes ?? 0))),
+          heapSamples: heap.length,
+          hotSpots: spots.spots.map((s) => ({ name: s.name, selfMs: s.selfMs })),
+        };
+      }
+    },
+    result: () => result,
+  };
+}

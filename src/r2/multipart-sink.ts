@@ -1,0 +1,77 @@
+// Bytes streamed into one R2 object: equal-size multipart parts (a single put when the whole
+// object fits in one part) and a SHA-256 of everything written. Memory holds one part.
+import { hex } from "../hash";
+
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+
+export interface SinkResult {
+  bytes: number;
+  sha256: string;
+  parts: number;
+}
+
+export class R2Sink {
+  private upload: R2MultipartUpload | undefined;
+  private readonly parts: R2UploadedPart[] = [];
+  private part: Uint8Array;
+  private filled = 0;
+  private written = 0;
+  private readonly digest = new crypto.DigestStream("SHA-256");
+  private readonly digestWriter = this.digest.getWriter();
+  private readonly partSize: number;
+
+  constructor(
+    private readonly bucket: R2Bucket,
+    private readonly key: string,
+    partSize = MIN_PART_SIZE,
+  ) {
+    this.partSize = Math.max(partSize, MIN_PART_SIZE);
+    this.part = new Uint8Array(this.partSize);
+  }
+
+  get bytes(): number {
+    return this.written;
+  }
+
+  private async flush(data: Uint8Array): Promise<void> {
+    await this.digestWriter.write(data);
+    this.upload ??= await this.bucket.createMultipartUpload(this.key);
+    this.parts.push(await this.upload.uploadPart(this.parts.length + 1, data));
+  }
+
+  /** Copies `value` into the part buffer (the caller may reuse it); hashes and uploads whole parts. */
+  async write(value: Uint8Array): Promise<void> {
+    this.written += value.length;
+    let offset = 0;
+    while (offset < value.length) {
+      const n = Math.min(this.partSize - this.filled, value.length - offset);
+      this.part.set(value.subarray(offset, offset + n), this.filled);
+      this.filled += n;
+      offset += n;
+      if (this.filled === this.partSize) {
+        await this.flush(this.part);
+        this.part = new Uint8Array(this.partSize);
+        this.filled = 0;
+      }
+    }
+  }
+
+  /** Complete the object (multipart, or one put when it is smaller than a part). */
+  async finish(): Promise<SinkResult> {
+    if (this.upload) {
+      if (this.filled > 0) await this.flush(this.part.subarray(0, this.filled));
+      await this.upload.complete(this.parts);
+    } else {
+      const data = this.part.subarray(0, this.filled);
+      await this.digestWriter.write(data);
+      await this.bucket.put(this.key, data);
+    }
+    await this.digestWriter.close();
+    return { bytes: this.written, sha256: hex(await this.digest.digest), parts: Math.max(this.parts.length, 1) };
+  }
+
+  /** Drop an unfinished multipart upload (nothing is visible under the key until finish). */
+  async abort(): Promise<void> {
+    if (this.upload) await this.upload.abort().catch(() => undefined);
+  }
+}
