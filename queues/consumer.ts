@@ -124,7 +124,10 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
   const tokensFor = ({ source }: Pipeline): TokenPool => {
     let pool = pools.get(source.name);
     if (!pool) {
-      const demand = ingestJobs.filter((j) => j.pipeline.source.name === source.name).length;
+      // Requests this invocation expects to make: one per item of an items batch, else one per batch (pages are not known ahead).
+      const demand = ingestJobs
+        .filter((j) => j.pipeline.source.name === source.name)
+        .reduce((n, j) => n + (j.pipeline.items && j.body.input.kind === "ingest" ? j.pipeline.items(j.body.input.batch).length : 1), 0);
       pool = new TokenPool(env, source, demand);
       pools.set(source.name, pool);
     }

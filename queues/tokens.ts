@@ -46,7 +46,8 @@ export class TokenPool {
     for (;;) {
       const release = this.finished;
       this.finished = 0;
-      const lease = await this.limiter().acquire(this.source.rateLimit, Math.max(1, this.demand), {
+      // Enough for everyone in line and what the invocation still expects, so one call serves a block.
+      const lease = await this.limiter().acquire(this.source.rateLimit, Math.max(1, this.demand, this.waiters.length), {
         holder: this.holder,
         maxInFlight: this.source.concurrency,
         release,

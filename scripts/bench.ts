@@ -1,5 +1,5 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limit,seeds,parquet,merge,coordinator] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80]
+//   npm run bench [-- --only limit,seeds,parquet,merge,tasks,coordinator] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4]
 // (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
@@ -11,6 +11,7 @@ import type { RunView } from "../src/types.ts";
 import { renderBenchmarks, type Results } from "./lib/bench-report.ts";
 import { client } from "./lib/client.ts";
 import { mergeBench } from "./lib/bench-merge.ts";
+import { tasksBench } from "./lib/bench-tasks.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration } from "./lib/format.ts";
 import { startLocalServer } from "./lib/local-server.ts";
@@ -24,6 +25,7 @@ const { values: args } = parseArgs({
     rates: { type: "string", default: "20,50,200" },
     concurrency: { type: "string", default: "50" },
     "merge-files": { type: "string", default: "80" },
+    chunks: { type: "string", default: "0,1,2,3,4" },
   },
 });
 const only = args.only?.split(",");
@@ -215,6 +217,16 @@ async function main(): Promise<number> {
       );
     }
     results.merge = { at, ...r };
+    save();
+  }
+  if (wanted("tasks")) {
+    const rows = await tasksBench(outDir, args.chunks.split(",").map(Number));
+    for (const x of rows) {
+      console.log(
+        `tasks ${x.chunk} ${x.phase}: ${x.rows} rows, ${bytes(x.rawBytes)} raw, CPU ${x.cpuMs} ms (wall ${x.ms} ms), memory ${bytes(x.memoryStartBytes)} → peak ${bytes(x.memoryPeakBytes)} (+${bytes(x.memoryTaskBytes)})`,
+      );
+    }
+    results.tasks = { at, rows };
     save();
   }
   if (wanted("coordinator")) {

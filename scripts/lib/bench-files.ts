@@ -51,8 +51,10 @@ export async function serveBenchFiles(dir: string, onMark: (name: string) => Pro
     if (name.startsWith("..")) return fail("outside the bench directory");
     const path = join(dir, name);
     if (req.method === "PUT") {
+      // ?offset=N writes a slice of a larger file (0 starts it afresh): big files come in slices.
+      const offset = Number(url.searchParams.get("offset") ?? 0);
       mkdirSync(dirname(path), { recursive: true });
-      pipeline(req, createWriteStream(path))
+      pipeline(req, createWriteStream(path, offset > 0 ? { flags: "r+", start: offset } : {}))
         .then(() => res.writeHead(204).end())
         .catch(fail);
     } else if (req.method === "GET") {

@@ -14,7 +14,8 @@ export interface MergeBenchRow {
   ms: number;
   cpuMs: number | null;
   heapPeakBytes: number | null;
-  /** JS heap + ArrayBuffers (wasm memory included), the largest sample. */
+  /** JS heap + ArrayBuffers (wasm memory included): at the start after a full GC, and the largest sample. */
+  memoryStartBytes: number | null;
   memoryPeakBytes: number | null;
   wasmBytes: number | null;
   outputBytes: number;
@@ -71,7 +72,7 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
         bytes: number;
         wasmAfter: number;
       }[];
-      const watch: IsolateWatch | undefined = watcher.result();
+      const watch: IsolateWatch | undefined = watcher.result("");
       if (!r) throw new Error("the merge bench printed nothing");
       rows.push({
         writer: "sluice (workerd, 1 thread)",
@@ -79,6 +80,7 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
         ms: r.ms,
         cpuMs: watch?.cpuMs ?? null,
         heapPeakBytes: watch?.heapPeakBytes ?? null,
+        memoryStartBytes: watch?.backingPeakBytes === null || !watch ? null : watch.memoryStartBytes,
         memoryPeakBytes: watch?.backingPeakBytes === null || !watch ? null : watch.memoryPeakBytes,
         wasmBytes: r.wasmAfter,
         outputBytes: r.bytes,
@@ -92,7 +94,18 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
     await duck.all(`COPY (SELECT * FROM read_parquet(${list})) TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd)`);
     const ms = Math.round(performance.now() - t0);
     const [threads] = await duck.all<{ t: string }>("SELECT current_setting('threads')::VARCHAR AS t");
-    rows.push({ writer: `DuckDB (${threads?.t ?? "?"} threads)`, method: "COPY … TO", ms, cpuMs: null, heapPeakBytes: null, memoryPeakBytes: null, wasmBytes: null, outputBytes: statSync(out).size, same: await same(out) });
+    rows.push({
+      writer: `DuckDB (${threads?.t ?? "?"} threads)`,
+      method: "COPY … TO",
+      ms,
+      cpuMs: null,
+      heapPeakBytes: null,
+      memoryStartBytes: null,
+      memoryPeakBytes: null,
+      wasmBytes: null,
+      outputBytes: statSync(out).size,
+      same: await same(out),
+    });
     return { files: inputs.length, rows: expected.n, inputBytes, runs: rows, duckdbThreads: threads?.t ?? "?" };
   } finally {
     duck.close();

@@ -1,5 +1,6 @@
 // bench/results.json's shape, and BENCHMARKS.md made from it.
 import type { MergeBench } from "./bench-merge.ts";
+import type { TaskBenchRow } from "./bench-tasks.ts";
 import { bytes, duration } from "./format.ts";
 
 export interface Results {
@@ -37,6 +38,7 @@ export interface Results {
     ratio: number;
   };
   merge?: { at: string } & MergeBench;
+  tasks?: { at: string; rows: TaskBenchRow[] };
   coordinator?: {
     at: string;
     rows: {
@@ -122,6 +124,57 @@ export function renderBenchmarks(r: Results): string {
       `| DuckDB (${p.duckdb.threads} threads) | ${p.rows} | ${p.duckdb.bestMs} ms | ${p.duckdb.runsMs.join(", ")} | ${p.duckdb.rowsPerSecond} | ${bytes(p.duckdb.bytes)} |`,
       "",
       `Ratio ${p.ratio.toFixed(2)}× (${mark(p.ratio <= 2)}). Measured ${p.at}.`,
+      "",
+    );
+  }
+  if (r.merge) {
+    const m = r.merge;
+    const duck = m.runs.find((x) => x.writer.startsWith("DuckDB"));
+    const stitch = m.runs.find((x) => x.method === "stitch");
+    out.push(
+      "## 4. Merging about 1 GB of Parquet into one file",
+      "",
+      `\`npm run bench -- --only merge --merge-files ${m.files}\` — ${m.files} files written by sluice's own writer in workerd (10`,
+      `stations × 13 years hourly each, full 65,536-row groups, as the aggregate phase's upper levels see them), ${m.rows} rows,`,
+      `${bytes(m.inputBytes)}, merged into one file in R2. sluice: the aggregate phase's merge (it stitches inputs of full row`,
+      "groups: column chunks copied, one footer written), and the same merge forced to decode and re-encode every row group",
+      "(the path it takes for small first-level inputs). DuckDB: `COPY (SELECT * FROM read_parquet([...])) TO ... (COMPRESSION zstd)`.",
+      "CPU time and memory come from the V8 inspector watching the workerd isolate during the merge only (CPU profile",
+      "samples that were not idle; JS heap + ArrayBuffers, wasm memory included, the largest sample). Every output is read",
+      "back by DuckDB: row count, temperature sum and an order-free hash of every row equal to the inputs'.",
+      "Targets: memory ≤ 64 MiB, CPU per merge task under 30 s.",
+      "",
+      "| writer | method | time | CPU | memory at start → peak | wasm memory | output | same rows | MB/s |",
+      "|---|---|---:|---:|---:|---:|---:|---|---:|",
+      ...m.runs.map(
+        (x) =>
+          `| ${x.writer} | ${x.method} | ${duration(x.ms)} | ${x.cpuMs === null ? "—" : duration(x.cpuMs)} | ${x.memoryPeakBytes === null ? "—" : `${bytes(x.memoryStartBytes ?? 0)} → ${bytes(x.memoryPeakBytes)}`} | ${x.wasmBytes === null ? "—" : bytes(x.wasmBytes)} | ${bytes(x.outputBytes)} | ${x.same} | ${(m.inputBytes / 1e6 / (x.ms / 1000)).toFixed(0)} |`,
+      ),
+      "",
+      stitch && duck
+        ? `Stitching against DuckDB: ${(stitch.ms / duck.ms).toFixed(2)}× its time; memory ${mark((stitch.memoryPeakBytes ?? Infinity) <= 64 * 1024 * 1024)}, CPU ${mark((stitch.cpuMs ?? Infinity) < 30_000)}. Measured ${m.at}.`
+        : `Measured ${m.at}.`,
+      "",
+    );
+  }
+  if (r.tasks) {
+    out.push(
+      "## 6. Refine and silver: CPU time and memory per task",
+      "",
+      "`npm run bench -- --only tasks` — one task at a time in workerd, sample-weather's real handlers on the sample",
+      "upstream's CoverageJSON, from the seeds' chunk (8 stations × a month) to the largest the pipeline takes (100",
+      "stations × a year: one request may cover a year at most). CPU: the V8 inspector's profile of the isolate during",
+      "the task. Memory: JS heap + ArrayBuffers (wasm included) at the start after a full GC, and the largest sample;",
+      "the difference is the task's own. A Worker has 128 MiB and 30 s of CPU by default.",
+      "",
+      "| chunk | phase | rows | raw JSON | CPU | memory at start → peak | task's own |",
+      "|---|---|---:|---:|---:|---:|---:|",
+      ...r.tasks.rows.map(
+        (x) =>
+          `| ${x.chunk} | ${x.phase} | ${x.rows} | ${bytes(x.rawBytes)} | ${duration(x.cpuMs)} | ${bytes(x.memoryStartBytes)} → ${bytes(x.memoryPeakBytes)} | ${bytes(x.memoryTaskBytes)} |`,
+      ),
+      "",
+      `Measured ${r.tasks.at}.`,
       "",
     );
   }

@@ -123,6 +123,7 @@ export type TargetFilter = (t: { id?: string; title?: string; url?: string }) =>
  */
 export async function watchIsolate(port: number, filter: TargetFilter, everyMs = 20): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
   const s = await session(port, filter);
+  await s.send("HeapProfiler.collectGarbage");
   await s.send("Profiler.enable");
   await s.send("Profiler.setSamplingInterval", { interval: 1000 });
   await s.send("Profiler.start");

@@ -31,38 +31,45 @@ export interface IsolateWatch {
   heapPeakBytes: number;
   /** ArrayBuffer backing stores (typed arrays, wasm memory): the largest, or null if not reported. */
   backingPeakBytes: number | null;
-  /** The largest JS heap + backing stores seen in one sample: the isolate's memory. */
+  /** JS heap + backing stores at the start (after a full GC), and the largest in one sample. */
+  memoryStartBytes: number;
   memoryPeakBytes: number;
   heapSamples: number;
   hotSpots: { name: string; selfMs: number }[];
 }
 
-/** Marks "start"/"end" from the bench → a watch of the vitest runner isolate in between. */
+/**
+ * Marks "start[:label]" / "end[:label]" from the bench → a watch of the vitest runner isolate in
+ * between, per label. The heap is collected at each start, so a watch starts from live data only.
+ */
 export function isolateWatcher(inspectorPort: number) {
   let stop: (() => Promise<{ profile: Parameters<typeof hotSpots>[0]; heap: HeapSample[] }>) | undefined;
   let started = 0;
-  let result: IsolateWatch | undefined;
+  const results = new Map<string, IsolateWatch>();
   return {
-    async onMark(name: string) {
-      if (name === "start") {
+    async onMark(mark: string) {
+      const [edge, ...rest] = mark.split(":");
+      const label = rest.join(":");
+      if (edge === "start") {
         started = Date.now();
         stop = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"));
-      } else if (name === "end" && stop) {
+      } else if (edge === "end" && stop) {
         const { profile, heap } = await stop();
         stop = undefined;
         const spots = hotSpots(profile, 8);
-        result = {
+        results.set(label, {
           cpuMs: spots.busyMs,
           wallMs: Date.now() - started,
           heapStartBytes: heap[0]?.usedBytes ?? 0,
           heapPeakBytes: Math.max(0, ...heap.map((h) => h.usedBytes)),
           backingPeakBytes: heap.some((h) => h.backingBytes !== null) ? Math.max(0, ...heap.map((h) => h.backingBytes ?? 0)) : null,
+          memoryStartBytes: heap[0] ? heap[0].usedBytes + (heap[0].backingBytes ?? 0) : 0,
           memoryPeakBytes: Math.max(0, ...heap.map((h) => h.usedBytes + (h.backingBytes ?? 0))),
           heapSamples: heap.length,
           hotSpots: spots.spots.map((s) => ({ name: s.name, selfMs: s.selfMs })),
-        };
+        });
       }
     },
-    result: () => result,
+    result: (label = "") => results.get(label),
   };
 }

@@ -8,7 +8,7 @@ import { footerLength, r2RowCount } from "./thrift-footer";
 
 const MAGIC = new TextEncoder().encode("PAR1");
 /** Row groups are copied in reads of this size. */
-const READ_SIZE = 8 * 1024 * 1024;
+const READ_SIZE = 4 * 1024 * 1024;
 /** Most footers fit in one suffix read of this size. */
 const TAIL_READ = 64 * 1024;
 

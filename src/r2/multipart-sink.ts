@@ -1,5 +1,6 @@
 // Bytes streamed into one R2 object: equal-size multipart parts (a single put when the whole
-// object fits in one part) and a SHA-256 of everything written. Memory holds one part.
+// object fits in one part) and a SHA-256 of everything written. Memory holds one part buffer,
+// reused for every part (no garbage of part-sized buffers waiting for a collection).
 import { hex } from "../hash";
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -49,8 +50,7 @@ export class R2Sink {
       this.filled += n;
       offset += n;
       if (this.filled === this.partSize) {
-        await this.flush(this.part);
-        this.part = new Uint8Array(this.partSize);
+        await this.flush(this.part); // resolved once R2 has the part: the buffer is free again
         this.filled = 0;
       }
     }

@@ -32,10 +32,14 @@ it("merges the inputs into one Parquet file", async () => {
   const ms = (await clock()) - t0;
   await mark("end");
   const wasmAfter = pq.wasmMemory().buffer.byteLength;
-  const output = await env.BUCKET.get(outputKey);
-  if (!output) throw new Error("no output");
-  const res = await fetch(`${url}/files/output/${mode}.parquet`, { method: "PUT", body: output.body });
-  if (!res.ok) throw new Error(`PUT output: ${res.status}`);
+  // The output goes to Node in 32 MiB slices (one streamed PUT of a gigabyte loses its connection locally).
+  const SLICE = 32 * 1024 * 1024;
+  for (let offset = 0; offset < result.bytes; offset += SLICE) {
+    const slice = await env.BUCKET.get(outputKey, { range: { offset, length: Math.min(SLICE, result.bytes - offset) } });
+    if (!slice) throw new Error("no output");
+    const res = await fetch(`${url}/files/output/${mode}.parquet?offset=${offset}`, { method: "PUT", body: await slice.arrayBuffer() });
+    if (!res.ok) throw new Error(`PUT output at ${offset}: ${res.status}`);
+  }
   const inputBytes = list.reduce((n, f) => n + f.bytes, 0);
   console.log(`BENCH ${JSON.stringify({ bench: "merge", mode, files: list.length, inputBytes, ms, wasmBefore, wasmAfter, ...result })}`);
 }, 1_800_000);
