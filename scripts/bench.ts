@@ -4,7 +4,8 @@
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { RunView } from "../src/types.ts";
@@ -14,6 +15,7 @@ import { mergeBench } from "./lib/bench-merge.ts";
 import { tasksBench } from "./lib/bench-tasks.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration } from "./lib/format.ts";
+import { putLocalR2 } from "./lib/local-r2.ts";
 import { startLocalServer } from "./lib/local-server.ts";
 import { runMain } from "./lib/run.ts";
 
@@ -137,16 +139,20 @@ async function parquet(seedsFile: string | undefined, outDir: string) {
 /** 5. The coordinator at N tasks: sample-posts with one account per batch (three tasks per batch plus merges). */
 async function coordinator(tasks: number) {
   const accounts = Math.ceil(tasks / 3);
-  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: 5000, burst: 5000 } }) } });
+  // Up to 10,000 accounts go inline; a longer list goes into local R2 first and is planned as a stream.
+  const stateDir = mkdtempSync(join(tmpdir(), "sluice-bench-coordinator-"));
+  const listKey = `inputs/bench-accounts-${accounts}.txt`;
+  if (accounts > 10_000) {
+    const file = join(stateDir, "accounts.txt");
+    writeFileSync(file, ids(accounts).join("\n") + "\n");
+    putLocalR2(stateDir, listKey, file);
+  }
+  const server = await startLocalServer({ stateDir, vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: 5000, burst: 5000 } }) } });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({});
     const started = Date.now();
-    const chunks: string[][] = [];
-    for (let i = 0; i < accounts; i += 10_000) chunks.push(ids(Math.min(10_000, accounts - i), i + 1));
-    // One run per 10,000 accounts is the API's inline limit: above that, the list goes by R2 key.
-    if (chunks.length > 1) throw new Error("more than 30,000 tasks: use npm run scale:posts (an R2 id list)");
-    const { id } = await api.submit("sample-posts", { accounts: chunks[0], batchSize: 1 });
+    const { id } = await api.submit("sample-posts", accounts > 10_000 ? { accountsKey: listKey, batchSize: 1 } : { accounts: ids(accounts), batchSize: 1 });
     const run = await api.wait(id, undefined, 1000);
     const totalMs = Date.now() - started;
     const count = Object.values(run.phases).reduce((n, p) => n + p.total, 0);
@@ -163,6 +169,7 @@ async function coordinator(tasks: number) {
     };
   } finally {
     await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
   }
 }
 
@@ -230,15 +237,17 @@ async function main(): Promise<number> {
     save();
   }
   if (wanted("coordinator")) {
-    const rows = [];
-    for (const tasks of args.tasks.split(",").map(Number)) {
+    const asked = args.tasks.split(",").map(Number);
+    // Sizes not run this time keep their last figures.
+    const rows = results.coordinator?.rows.filter((r) => !asked.some((n) => Math.abs(r.tasks - n) / n < 0.05)) ?? [];
+    for (const tasks of asked) {
       const r = await coordinator(tasks);
       console.log(
         `coordinator ${r.tasks} tasks: ${duration(r.totalMs)}, planning ${duration(r.planningMs)}, ${r.tasksPerSecond.toFixed(1)} tasks/s, SQLite ${r.storageBytes} B, ${r.callsPerTask.toFixed(3)} calls/task`,
       );
       rows.push(r);
     }
-    results.coordinator = { at, rows };
+    results.coordinator = { at, rows: rows.sort((a, b) => a.tasks - b.tasks) };
     save();
   }
   save();

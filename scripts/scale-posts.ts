@@ -2,34 +2,24 @@
 // wrangler dev: the id list is put into local R2 first, then planned from it as a stream.
 // Prints tasks, time per phase, rows, coordinator storage and calls per task.
 //   node scripts/scale-posts.ts [--ids 1000000] [--batch 100]
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { client } from "./lib/client.ts";
 import { bytes, duration } from "./lib/format.ts";
+import { putLocalR2 } from "./lib/local-r2.ts";
 import { startLocalServer } from "./lib/local-server.ts";
 import { runMain } from "./lib/run.ts";
 
 const { values } = parseArgs({ options: { ids: { type: "string", default: "1000000" }, batch: { type: "string", default: "100" } } });
 const ids = Number(values.ids);
-const root = resolve(import.meta.dirname, "..");
 
 async function main(): Promise<number> {
   const stateDir = mkdtempSync(join(tmpdir(), "sluice-scale-"));
   const list = join(stateDir, "accounts.txt");
   writeFileSync(list, Array.from({ length: ids }, (_, i) => String(i + 1)).join("\n") + "\n");
-  const put = spawnSync(
-    join(root, "node_modules/.bin/wrangler"),
-    ["r2", "object", "put", `sluice-data/inputs/accounts-${ids}.txt`, "--file", list, "--local", "--persist-to", stateDir],
-    {
-      cwd: root,
-      encoding: "utf8",
-      env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false" },
-    },
-  );
-  if (put.status !== 0) throw new Error(`wrangler r2 object put failed:\n${put.stdout}${put.stderr}`);
+  putLocalR2(stateDir, `inputs/accounts-${ids}.txt`, list);
   const server = await startLocalServer({ stateDir });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
