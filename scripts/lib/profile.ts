@@ -128,12 +128,16 @@ export async function watchIsolate(port: number, filter: TargetFilter, everyMs =
   await s.send("Profiler.setSamplingInterval", { interval: 1000 });
   await s.send("Profiler.start");
   const heap: HeapSample[] = [];
+  const sample = async () => {
+    const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
+    heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
+  };
+  await sample(); // the baseline, taken before the caller lets the work start
   let running = true;
   const loop = (async () => {
     while (running) {
-      const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
-      heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
       await new Promise((resolve) => setTimeout(resolve, everyMs));
+      await sample();
     }
   })();
   return async () => {

@@ -18,6 +18,7 @@ const CHUNKS = [
   { label: "8 stations × 1 month", stations: 8, start: "2024-01-01", end: "2024-02-01" },
   { label: "8 stations × 1 quarter", stations: 8, start: "2024-01-01", end: "2024-04-01" },
   { label: "8 stations × 1 year", stations: 8, start: "2024-01-01", end: "2025-01-01" },
+  { label: "16 stations × 1 year", stations: 16, start: "2024-01-01", end: "2025-01-01" },
   { label: "32 stations × 1 year", stations: 32, start: "2024-01-01", end: "2025-01-01" },
   { label: "100 stations × 1 year", stations: 100, start: "2024-01-01", end: "2025-01-01" },
 ];
