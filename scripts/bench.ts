@@ -69,7 +69,7 @@ async function limit(rate: number) {
 /** 2. The seeds' workload: 8 stations × 156 monthly chunks, 10 s per upstream call, concurrency C. */
 async function seeds(concurrency: number, outDir: string) {
   const latencyMs = 10_000;
-  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency } }) } });
+  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency, perSecond: 1000, burst: 1000 } }) } });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({ latencyMs });

@@ -10,6 +10,8 @@ interface Case {
   request: () => Promise<Response>;
   status: number;
   code: string;
+  /** Something the error (message or details) must say. */
+  mentions?: RegExp;
 }
 
 const post =
@@ -37,6 +39,16 @@ const cases: Case[] = [
   { name: "a malformed station", request: postJson({ ...good, params: { ...good.params, stations: ["../x"] } }), status: 400, code: "invalid_params" },
   { name: "duplicate stations", request: postJson({ ...good, params: { ...good.params, stations: ["10000", "10000"] } }), status: 400, code: "invalid_params" },
   { name: "an unknown param", request: postJson({ ...good, params: { ...good.params, force: "yes" } }), status: 400, code: "invalid_params" },
+  {
+    name: "batches too big for a task's memory (40 stations × a year)",
+    request: postJson({
+      ...good,
+      params: { stations: Array.from({ length: 40 }, (_, i) => String(10_000 + i)), from: "2024-01-01", to: "2025-01-01", chunk: "year" },
+    }),
+    status: 400,
+    code: "invalid_params",
+    mentions: /up to 351360 rows.*stationsPerBatch to at most 28/,
+  },
   {
     name: "a plan over the batch limit",
     request: postJson({ ...good, params: { from: "1990-01-01", to: "2080-01-01", chunk: "day", stationsPerBatch: 1 } }),
@@ -77,13 +89,14 @@ const cases: Case[] = [
 ];
 
 describe("bad requests", () => {
-  it.each(cases)("$name → $status $code", async ({ request, status, code }) => {
+  it.each(cases)("$name → $status $code", async ({ request, status, code, mentions }) => {
     const before = (await (await api("/v1/jobs")).json<{ runs: unknown[] }>()).runs.length;
     const res = await request();
     expect(res.status).toBe(status);
     const body = await res.json<{ error: { code: string; message: string } }>();
     expect(body.error.code).toBe(code);
     expect(body.error.message.length).toBeGreaterThan(5);
+    if (mentions) expect(JSON.stringify(body.error)).toMatch(mentions);
     const after = (await (await api("/v1/jobs")).json<{ runs: unknown[] }>()).runs.length;
     expect(after).toBe(before);
   });

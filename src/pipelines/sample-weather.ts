@@ -7,6 +7,7 @@ import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
 import { check } from "../quality/checks";
 import { definePipeline } from "./define";
+import { MAX_ROWS_PER_TASK, tooManyRowsPerTask } from "./task-limits";
 import { CHUNKS, isoDate, windows } from "./windows";
 
 const date = z
@@ -39,7 +40,22 @@ export const sampleWeatherParams = z
   })
   .strict()
   .refine((p) => p.from < p.to, { message: "from must be before to", path: ["to"] })
-  .refine((p) => Date.parse(p.to) - Date.parse(p.from) <= 100 * 366 * 86_400_000, { message: "at most 100 years per run", path: ["to"] });
+  .refine((p) => Date.parse(p.to) - Date.parse(p.from) <= 100 * 366 * 86_400_000, { message: "at most 100 years per run", path: ["to"] })
+  .superRefine((p, ctx) => {
+    const stations = Math.min(p.stationsPerBatch ?? p.stations.length, p.stations.length);
+    const rows = stations * CHUNK_HOURS[p.chunk];
+    if (rows > MAX_ROWS_PER_TASK) {
+      const fit = Math.floor(MAX_ROWS_PER_TASK / CHUNK_HOURS[p.chunk]);
+      ctx.addIssue({
+        code: "custom",
+        path: ["stationsPerBatch"],
+        message: tooManyRowsPerTask(rows, `set stationsPerBatch to at most ${fit} for ${p.chunk} chunks, or use a shorter chunk`),
+      });
+    }
+  });
+
+/** The most hours a chunk holds (a leap year, a 92-day quarter, a 31-day month). */
+const CHUNK_HOURS: Record<(typeof CHUNKS)[number], number> = { day: 24, month: 744, quarter: 2208, year: 8784 };
 
 export type SampleWeatherParams = z.infer<typeof sampleWeatherParams>;
 
