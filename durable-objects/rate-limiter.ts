@@ -1,11 +1,9 @@
 // One rate limiter per upstream, shared by every run that calls it. It holds a per-second token
 // bucket (GCRA, with burst) and a per-UTC-hour budget at once, and leases tokens in blocks: each
-// token comes with the instant it may be spent, never more than HORIZON_MS ahead. Apart from the
-// tokens it lends in-flight permits: a consumer invocation holds a number of them (its fair share
-// of the upstream's concurrency) and keeps at most that many requests in flight on its own, so a
-// finished request costs no call here; permits come back when the invocation ends, when its
-// share shrinks, or when its lease expires. A 429 from the upstream pauses the upstream and
-// halves the rate, which recovers over RECOVERY_MS.
+// token comes with the instant it may be spent, never more than HORIZON_MS ahead. Each token is
+// also a permit for one request in flight, returned by the holder when its request ends (or
+// when its lease expires), so concurrency against the upstream is bounded across all consumers.
+// A 429 from the upstream pauses the upstream and halves the rate, which recovers over RECOVERY_MS.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { RateLimit } from "../src/pipelines/define";
@@ -15,16 +13,9 @@ export interface Lease {
   slots: number[];
   /** When no token could be granted within the horizon: how long to wait before asking again. */
   retryAfterMs: number;
-  /** Set when the holder has no permit (every one is taken): nothing was granted. */
+  /** Set when no token was granted because every in-flight permit is taken (not the rate). */
   atConcurrency?: true;
-  /** In-flight permits the holder now holds. */
-  permits: number;
-  /** The holder's fair share of the permits while others want them too; give back what is above it. */
-  share: number;
 }
-
-/** Tokens alone (the rate), before permits. */
-export type TokenGrant = Pick<Lease, "slots" | "retryAfterMs">;
 
 interface LimiterState {
   /** GCRA theoretical arrival time (epoch ms). */
@@ -47,7 +38,7 @@ const HOUR = 3_600_000;
 const initial = (): LimiterState => ({ tat: 0, hourStart: 0, hourUsed: 0, pausedUntil: 0, penalty: 1, penaltyAt: 0 });
 
 /** The lease arithmetic, free of storage so it can be tested over simulated time. */
-export function grant(state: LimiterState, limits: RateLimit, tokens: number, now: number): TokenGrant {
+export function grant(state: LimiterState, limits: RateLimit, tokens: number, now: number): Lease {
   const factor = Math.min(1, state.penalty + ((now - state.penaltyAt) / RECOVERY_MS) * (1 - state.penalty));
   const rate = limits.perSecond * (1 - RATE_MARGIN) * factor;
   const interval = 1000 / rate;
@@ -96,8 +87,8 @@ export function penalize(state: LimiterState, now: number, retryAfterMs: number 
   state.tat = Math.max(state.tat, state.pausedUntil);
 }
 
-/** Who holds how many in-flight permits, how many it would use, until when, and when it last asked. */
-export type Holders = Record<string, { permits: number; wants?: number; expiresAt: number; askedAt?: number }>;
+/** Who holds how many in-flight permits, until when, and when each last asked. */
+export type Holders = Record<string, { permits: number; expiresAt: number; askedAt?: number }>;
 
 /** A holder refused a permit still counts toward the fair share this long after it last asked. */
 const WAITING_MS = 1_000;
@@ -107,18 +98,16 @@ export interface LeaseOptions {
   holder: string;
   /** Requests in flight against the upstream at once, across every holder. */
   maxInFlight: number;
-  /** Permits the holder gives back with this call (above its share, or no longer needed). */
+  /** Permits the holder gives back with this call (its finished requests). */
   release: number;
-  /** Permits the holder could use now (its requests in flight and waiting), at most maxInFlight. */
-  want: number;
   /** Permits of a holder that stops calling come back after this long. */
   leaseMs: number;
 }
 
 /**
- * Grant permits up to the holder's fair share of the in-flight bound, then tokens within the rate.
- * While several holders want permits none is granted more than its share, so one invocation
- * cannot keep the others out; a holder above its share gives back what it frees.
+ * Grant tokens within both the rate and the in-flight bound. Permits are shared fairly: while
+ * several holders ask, none holds more than its share of the bound, so a holder that finishes a
+ * request and asks again at once cannot starve one that polls.
  */
 export function grantWithPermits(state: LimiterState, holders: Holders, limits: RateLimit, tokens: number, options: LeaseOptions, now: number): Lease {
   for (const [id, h] of Object.entries(holders)) {
@@ -126,20 +115,15 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   }
   const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
   mine.askedAt = now;
-  mine.expiresAt = now + options.leaseMs;
   mine.permits = Math.max(0, mine.permits - options.release);
-  mine.wants = Math.min(options.want, options.maxInFlight);
   const inFlight = Object.values(holders).reduce((n, h) => n + h.permits, 0);
-  const wanting = Object.values(holders).filter((h) => h.permits > 0 || (h.wants ?? 0) > 0).length;
-  const share = Math.ceil(options.maxInFlight / Math.max(1, wanting));
-  const more = Math.min(mine.wants - mine.permits, options.maxInFlight - inFlight, share - mine.permits);
-  if (more > 0) mine.permits += more;
-  if (mine.permits === 0) {
-    if (mine.wants === 0) delete holders[options.holder];
-    return { slots: [], retryAfterMs: 100, atConcurrency: true, permits: 0, share };
-  }
-  const lease = tokens > 0 ? grant(state, limits, tokens, now) : { slots: [], retryAfterMs: 0 };
-  return { ...lease, permits: mine.permits, share };
+  const share = Math.ceil(options.maxInFlight / Object.keys(holders).length);
+  const allowed = Math.min(tokens, options.maxInFlight - inFlight, share - mine.permits);
+  if (allowed <= 0) return { slots: [], retryAfterMs: 100, atConcurrency: true };
+  const lease = grant(state, limits, allowed, now);
+  mine.permits += lease.slots.length;
+  mine.expiresAt = now + options.leaseMs;
+  return lease;
 }
 
 export class RateLimiter extends DurableObject<Env> {
@@ -152,7 +136,7 @@ export class RateLimiter extends DurableObject<Env> {
     this.holders = (ctx.storage.kv.get("holders") as Holders | undefined) ?? {};
   }
 
-  /** Lease up to `tokens` request slots, and in-flight permits up to the holder's share. */
+  /** Lease up to `tokens` request slots, each also a permit for one request in flight. */
   acquire(limits: RateLimit, tokens: number, options: LeaseOptions): Lease {
     const lease = grantWithPermits(this.state, this.holders, limits, Math.max(0, Math.min(tokens, 1000)), options, Date.now());
     this.ctx.storage.kv.put("state", this.state);
@@ -160,7 +144,7 @@ export class RateLimiter extends DurableObject<Env> {
     return lease;
   }
 
-  /** Give permits back: the holder's invocation ended, or it holds more than it needs. */
+  /** Give permits back: the holder's requests ended, or it leased more than it used. */
   release(holder: string, permits: number): void {
     const h = this.holders[holder];
     if (!h) return;

@@ -70,46 +70,22 @@ describe("rate limiter grants", () => {
 });
 
 describe("in-flight permits", () => {
-  const limits = { perSecond: 1000 };
-  const opts = (holder: string, want: number, release = 0) => ({ holder, maxInFlight: 10, release, want, leaseMs: 60_000 });
-
-  it("lends permits as a count held across calls, within the bound, and takes them back on release or expiry", () => {
+  it("bounds requests in flight across holders, and gets them back on release or expiry", () => {
     const state = fresh();
     const holders: Holders = {};
-    const a = grantWithPermits(state, holders, limits, 50, opts("a", 8), 0);
-    expect(a.permits).toBe(8);
-    // Tokens are the rate's business, not the permits': a block of 50 within the horizon.
-    expect(a.slots).toHaveLength(50);
-    // a keeps its 8 while it calls for more tokens: no permit is spent per token.
-    expect(grantWithPermits(state, holders, limits, 50, opts("a", 8), 10).permits).toBe(8);
-    const b = grantWithPermits(state, holders, limits, 5, opts("b", 8), 20);
-    expect(b.permits).toBe(2); // what is left of 10
-    expect(b.share).toBe(5); // two holders want permits: 5 each
-    const c = grantWithPermits(state, holders, limits, 5, opts("c", 4), 30);
-    expect(c).toMatchObject({ slots: [], atConcurrency: true, permits: 0 });
-    expect(c.retryAfterMs).toBeGreaterThan(0);
-    // a gives back what is above its share (4 of 10 with three wanting); c gets them.
-    expect(grantWithPermits(state, holders, limits, 0, opts("a", 8, 4), 40).share).toBe(4);
-    expect(grantWithPermits(state, holders, limits, 5, opts("c", 4), 50).permits).toBe(4);
-    expect(Object.values(holders).reduce((n, h) => n + h.permits, 0)).toBeLessThanOrEqual(10);
-    // a and b stop calling: their permits come back when their leases expire.
-    expect(grantWithPermits(state, holders, limits, 5, opts("d", 10), 70_000).permits).toBe(10);
-  });
-
-  it("never lends more than the bound, whatever the holders ask and give back", () => {
-    const state = fresh();
-    const holders: Holders = {};
-    let seed = 11;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const held = new Map<string, number>();
-    for (let now = 0; now < 20_000; now += 7) {
-      const holder = `h${Math.floor(random() * 6)}`;
-      const mine = held.get(holder) ?? 0;
-      const release = Math.floor(random() * (mine + 1));
-      const lease = grantWithPermits(state, holders, limits, 3, opts(holder, 1 + Math.floor(random() * 10), release), now);
-      held.set(holder, lease.permits);
-      expect(Object.values(holders).reduce((n, h) => n + h.permits, 0)).toBeLessThanOrEqual(10);
-    }
+    const limits = { perSecond: 1000 };
+    const opts = (holder: string, release = 0) => ({ holder, maxInFlight: 10, release, leaseMs: 60_000 });
+    expect(grantWithPermits(state, holders, limits, 8, opts("a"), 0).slots).toHaveLength(8);
+    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 0).slots).toHaveLength(2);
+    const none = grantWithPermits(state, holders, limits, 8, opts("b"), 1);
+    expect(none.slots).toHaveLength(0);
+    expect(none.retryAfterMs).toBeGreaterThan(0);
+    // a gives back 5 finished requests with its next call: with b asking, its share is 5 of 10
+    expect(grantWithPermits(state, holders, limits, 3, opts("a", 5), 2).slots).toHaveLength(2);
+    expect(grantWithPermits(state, holders, limits, 8, opts("b"), 3).slots).toHaveLength(3);
+    expect(grantWithPermits(state, holders, limits, 8, opts("a"), 4).slots).toHaveLength(0);
+    // a stops calling: its permits come back when its lease expires
+    expect(grantWithPermits(state, holders, limits, 8, opts("c"), 70_000).slots).toHaveLength(8);
   });
 });
 
