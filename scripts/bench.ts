@@ -17,6 +17,7 @@ import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration } from "./lib/format.ts";
 import { putLocalR2 } from "./lib/local-r2.ts";
 import { startLocalServer } from "./lib/local-server.ts";
+import { hotSpots, watchIsolate } from "./lib/profile.ts";
 import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -41,13 +42,18 @@ async function limit(rate: number) {
   const requests = rate * 20;
   const latencyMs = 50;
   const server = await startLocalServer({
+    inspect: true,
     vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: rate, burst: rate, concurrency: 50 } }) },
   });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({ perSecond: rate, burst: rate, latencyMs });
+    // How busy the one isolate (Worker, Durable Objects and the sample upstream together) is during the run.
+    const stopWatch = await watchIsolate(server.inspectorPort!, () => true, 250);
     const { id } = await api.submit("sample-posts", { accounts: ids(requests), batchSize: 100 });
     const run = await api.wait(id, undefined, 250);
+    const { profile } = await stopWatch();
+    const cpu = hotSpots(profile);
     const stats = await api.sampleStats();
     const actualMs = phaseMs(run, "ingest");
     const idealMs = (requests / rate) * 1000 + latencyMs;
@@ -59,6 +65,7 @@ async function limit(rate: number) {
       idealMs,
       actualMs,
       utilization: idealMs / actualMs,
+      isolateBusy: cpu.busyMs / cpu.totalMs,
       status: run.status,
     };
   } finally {
@@ -189,7 +196,7 @@ async function main(): Promise<number> {
     for (const rate of args.rates.split(",").map(Number)) {
       const r = await limit(rate);
       console.log(
-        `limit ${rate}/s: ${r.requests} requests, ingest ${duration(r.actualMs)} vs ideal ${duration(r.idealMs)}: utilization ${r.utilization.toFixed(3)}, violations ${r.violations}`,
+        `limit ${rate}/s: ${r.requests} requests, ingest ${duration(r.actualMs)} vs ideal ${duration(r.idealMs)}: utilization ${r.utilization.toFixed(3)}, violations ${r.violations}, isolate busy ${(r.isolateBusy * 100).toFixed(0)}%`,
       );
       rows.push(r);
     }
