@@ -123,7 +123,9 @@ export type TargetFilter = (t: { id?: string; title?: string; url?: string }) =>
  */
 export async function watchIsolate(port: number, filter: TargetFilter, everyMs = 20): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
   const s = await session(port, filter);
-  await s.send("HeapProfiler.collectGarbage");
+  // A full GC first, so the baseline is live data only. wrangler dev's inspector proxy never
+  // answers this one: give it a second.
+  await Promise.race([s.send("HeapProfiler.collectGarbage"), new Promise((resolve) => setTimeout(resolve, 1000))]);
   await s.send("Profiler.enable");
   await s.send("Profiler.setSamplingInterval", { interval: 1000 });
   await s.send("Profiler.start");
