@@ -67,7 +67,9 @@ export function grant(state: LimiterState, limits: RateLimit, tokens: number, no
       }
     }
     if (slot - now > HORIZON_MS) {
-      retryAfterMs = Math.ceil(slot - now - HORIZON_MS);
+      // Booked a full horizon ahead: come back when half of it can be granted as one block (not
+      // for each token as it frees; the caller holds tokens for the time until then anyway).
+      retryAfterMs = Math.max(Math.ceil(slot - now - HORIZON_MS), HORIZON_MS / 2);
       break;
     }
     state.tat = Math.max(state.tat, slot) + interval;

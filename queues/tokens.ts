@@ -62,7 +62,8 @@ export class TokenPool {
       // (waiting on our own requests is progress, so it does not count toward the local bound).
       const ownInFlight = this.held - this.slots.length - this.finished;
       if (lease.atConcurrency && ownInFlight > 0) {
-        await this.nextDone(lease.retryAfterMs);
+        // Ask again once a quarter of our requests have ended, so one call brings a block back.
+        await this.nextDone(Math.max(1, Math.floor(ownInFlight / 4)), Math.max(lease.retryAfterMs, 250));
         continue;
       }
       if (waited + lease.retryAfterMs > MAX_LOCAL_WAIT_MS) {
@@ -74,14 +75,16 @@ export class TokenPool {
     }
   }
 
-  /** Resolves when one of this pool's requests ends, or after `ms`. */
-  private nextDone(ms: number): Promise<void> {
+  /** Resolves when `count` of this pool's requests have ended, or after `ms`. */
+  private nextDone(count: number, ms: number): Promise<void> {
+    const target = this.finished + count;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.wake = undefined;
         resolve();
       }, ms);
       this.wake = () => {
+        if (this.finished < target) return;
         clearTimeout(timer);
         this.wake = undefined;
         resolve();

@@ -66,6 +66,7 @@ async function limit(rate: number) {
       actualMs,
       utilization: idealMs / actualMs,
       isolateBusy: cpu.busyMs / cpu.totalMs,
+      hotSpots: cpu.spots.slice(0, 6).map((x) => `${x.name} ${x.selfMs} ms`),
       status: run.status,
     };
   } finally {

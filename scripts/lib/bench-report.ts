@@ -16,6 +16,7 @@ export interface Results {
       utilization: number;
       /** Share of the run the single local isolate was busy (CPU profile), when measured. */
       isolateBusy?: number;
+      hotSpots?: string[];
       status: string;
     }[];
   };
