@@ -80,11 +80,11 @@ export function renderBenchmarks(r: Results): string {
       "(set per deployment with `SLUICE_SOURCE_LIMITS`). Utilization = ideal / actual ingest time, ideal =",
       "requests / rate + one latency. Target ≥ 0.95 and 0 violations.",
       "",
-      "| rate | requests | ingest | ideal | utilization | violations | isolate busy | target |",
-      "|---:|---:|---:|---:|---:|---:|---:|---|",
+      "| rate | requests | ingest | ideal | utilization | violations | target |",
+      "|---:|---:|---:|---:|---:|---:|---|",
       ...r.limit.rows.map(
         (x) =>
-          `| ${x.rate}/s | ${x.requests} | ${duration(x.actualMs)} | ${duration(x.idealMs)} | ${x.utilization.toFixed(3)} | ${x.violations} | ${x.isolateBusy === undefined ? "—" : `${(x.isolateBusy * 100).toFixed(0)}%`} | ${mark(x.utilization >= 0.95 && x.violations === 0)} |`,
+          `| ${x.rate}/s | ${x.requests} | ${duration(x.actualMs)} | ${duration(x.idealMs)} | ${x.utilization.toFixed(3)} | ${x.violations} | ${mark(x.utilization >= 0.95 && x.violations === 0)} |`,
       ),
       "",
       `Measured ${r.limit.at}.`,
