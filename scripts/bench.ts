@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { RunView } from "../src/types.ts";
 import { renderBenchmarks, type Results } from "./lib/bench-report.ts";
@@ -95,14 +95,25 @@ async function seeds(concurrency: number, outDir: string) {
       tasks: run.phases[p].total,
       rowsPerSecond: Math.round(rows / (phaseMs(run, p) / 1000)),
     }));
-    return { concurrency, latencyMs, status: run.status, rows, totalMs, idealIngestMs, ingestRatio: phases[0]!.ms / idealIngestMs, phases, file };
+    return {
+      concurrency,
+      latencyMs,
+      status: run.status,
+      rows,
+      totalMs,
+      idealIngestMs,
+      ingestRatio: phases[0]!.ms / idealIngestMs,
+      phases,
+      file: relative(root, file),
+    };
   } finally {
     await server.stop();
   }
 }
 
 /** 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows. */
-async function parquet(seedsFile: string | undefined, outDir: string) {
+async function parquet(seedsOutput: string | undefined, outDir: string) {
+  const seedsFile = seedsOutput === undefined ? undefined : resolve(root, seedsOutput);
   const vitest = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "bench-workerd", "test/bench/parquet-write.bench.ts"], {
     cwd: root,
     encoding: "utf8",
