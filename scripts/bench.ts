@@ -77,13 +77,19 @@ async function limit(rate: number) {
 /** 2. The seeds' workload: 8 stations × 156 monthly chunks, 10 s per upstream call, concurrency C. */
 async function seeds(concurrency: number, outDir: string) {
   const latencyMs = 10_000;
-  const server = await startLocalServer({ vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency, perSecond: 1000, burst: 1000 } }) } });
+  const server = await startLocalServer({
+    inspect: true,
+    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency, perSecond: 1000, burst: 1000 } }) },
+  });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({ latencyMs });
+    // Where the one local isolate (sluice and the sample upstream together) spends its CPU.
+    const stopWatch = await watchIsolate(server.inspectorPort!, () => true, 1000);
     const started = Date.now();
     const { id } = await api.submit("sample-weather", { from: "2012-01-01", to: "2025-01-01", chunk: "month" });
     const run = await api.wait(id, undefined, 500);
+    const cpu = hotSpots((await stopWatch()).profile, 8);
     const totalMs = Date.now() - started;
     const rows = run.output?.rows ?? 0;
     const file = join(outDir, "seeds-output.parquet");
@@ -105,6 +111,8 @@ async function seeds(concurrency: number, outDir: string) {
       ingestRatio: phases[0]!.ms / idealIngestMs,
       phases,
       file: relative(root, file),
+      cpuMs: cpu.busyMs,
+      hotSpots: cpu.spots.map((x) => `${x.name} ${x.selfMs} ms`),
     };
   } finally {
     await server.stop();
