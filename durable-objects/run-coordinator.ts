@@ -211,7 +211,7 @@ export class RunCoordinator extends CoordinatorBase {
         ? this.firstMergeLevel(current, pipeline)
         : phase === "quality"
           ? []
-          : planBatchPhase(phase, generation, this.store.latest("succeeded", previous), new Set(), params);
+          : planBatchPhase(phase, generation, this.store.latest("succeeded", previous), new Set(), phase === "silver" ? await this.paramsKey(params) : "");
     if (phase !== "quality" && tasks.length === 0) {
       await this.finish("failed", `nothing to re-run: no batch succeeded in ${previous}`, now);
       return { view: this.view()! };
@@ -286,7 +286,8 @@ export class RunCoordinator extends CoordinatorBase {
       });
     } else {
       const done = this.store.latest("succeeded", phase);
-      const planned = planBatchPhase(next as "refine" | "silver", run.generation, done, this.taken(run, next), run.params);
+      const paramsKey = next === "silver" ? await this.paramsKey(run.params) : "";
+      const planned = planBatchPhase(next as "refine" | "silver", run.generation, done, this.taken(run, next), paramsKey);
       if (planned.length === 0 && this.store.latest("succeeded", next).length === 0) return this.finish("failed", `no batch succeeded in ${phase}`, now);
       this.ctx.storage.transactionSync(() => {
         this.insert(planned);

@@ -9,7 +9,7 @@ const json: z.ZodType<unknown> = z.unknown();
 const taskInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
   z.object({ kind: z.literal("refine"), batchId: z.string(), rawKey: z.string(), partition: z.string(), data: z.record(z.string(), json) }),
-  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string(), params: json }),
+  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string(), paramsKey: z.string().optional(), params: json.optional() }),
   z.object({
     kind: z.literal("merge"),
     generation: z.number().int(),

@@ -46,7 +46,8 @@ export interface OutputVersion {
 export type TaskInput =
   | { kind: "ingest"; batch: BatchSpec }
   | { kind: "refine"; batchId: string; rawKey: string; partition: string; data: BatchSpec["data"] }
-  | { kind: "silver"; batchId: string; refinedKey: string; params: Json }
+  /** `paramsKey`: the run's params as an R2 object (they can be large: an inline id list); `params` inline (older messages). */
+  | { kind: "silver"; batchId: string; refinedKey: string; paramsKey?: string; params?: Json }
   | { kind: "merge"; generation: number; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean };
 
 export type TaskKind = TaskInput["kind"];

@@ -1,7 +1,9 @@
 // A pipeline defined here, in a test file, runs end to end against the sample social API:
 // cursor pagination, a secret auth header, deleted accounts to the dead list. Plus the
 // built-in parsers and pagination helpers on real-shaped bodies.
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
+import type { RunCoordinator } from "../durable-objects/run-coordinator";
 import { z } from "zod";
 import { columnsFromZod } from "../src/arrow/columns";
 import { readParquetRows } from "../src/parquet/read";
@@ -149,6 +151,29 @@ describe("pagination", () => {
 });
 
 describe("sample-posts", () => {
+  it("keeps a long inline id list out of every task: silver tasks read the run's params from R2 once", async () => {
+    await configureSample({});
+    const accounts = Array.from({ length: 400 }, (_, i) => String(100_000 + i));
+    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-posts", params: { accounts, batchSize: 10 } } });
+    expect(res.status).toBe(202);
+    const run = await waitForRun((await res.json<{ id: string }>()).id, 110_000);
+    expect(run.status).toBe("partial"); // ids divisible by 97 are gone upstream
+    expect(run.output?.rows).toBe(accounts.filter((id) => Number(id) % 97 !== 0).reduce((n, id) => n + postCount(id), 0));
+    const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(run.id));
+    const sizes = await runInDurableObject(stub, (_instance: RunCoordinator, state) => ({
+      silverInput: Number(state.storage.sql.exec("SELECT max(length(input)) AS n FROM tasks WHERE phase = 'silver'").one().n),
+      paramsKeys: state.storage.sql
+        .exec("SELECT DISTINCT json_extract(input, '$.paramsKey') AS k FROM tasks WHERE phase = 'silver'")
+        .toArray()
+        .map((r) => String(r.k)),
+    }));
+    // 400 ids inline would be ~3.6 KB in each of the 40 silver inputs (and queue messages).
+    expect(sizes.silverInput).toBeLessThan(400);
+    expect(sizes.paramsKeys).toHaveLength(1);
+    const stored = await (await env.BUCKET.get(sizes.paramsKeys[0]!))!.json<{ accounts: string[] }>();
+    expect(stored.accounts).toEqual(accounts);
+  });
+
   it("streams 1,000 account ids from R2 into batches of 100; deleted accounts go to the dead list, not to retries", async () => {
     await configureSample({});
     await env.BUCKET.put("inputs/accounts-1000.txt", Array.from({ length: 1000 }, (_, i) => String(i + 1)).join("\n") + "\n");

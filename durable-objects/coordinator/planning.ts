@@ -1,7 +1,7 @@
 // What the next tasks are, from the outputs of the phase before. Pure functions.
 import type { Pipeline } from "../../src/pipelines/define";
 import { layout } from "../../src/r2/layout";
-import type { Json, OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
+import type { OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
 import type { TaskRow } from "./store";
 
 export interface PlannedTask {
@@ -26,7 +26,7 @@ export function taskId(phase: Phase, batchId: string, generation: number, retry?
 }
 
 /** refine or silver tasks for each batch whose previous-phase task succeeded, unless already taken. */
-export function planBatchPhase(phase: "refine" | "silver", generation: number, previous: TaskRow[], taken: Set<string>, params: Json): PlannedTask[] {
+export function planBatchPhase(phase: "refine" | "silver", generation: number, previous: TaskRow[], taken: Set<string>, paramsKey: string): PlannedTask[] {
   return previous.flatMap((t): PlannedTask[] => {
     if (!t.output || !t.batchId || taken.has(t.batchId)) return [];
     const input: TaskInput =
@@ -38,7 +38,7 @@ export function planBatchPhase(phase: "refine" | "silver", generation: number, p
             partition: t.input.kind === "ingest" ? t.input.batch.partition : "",
             data: t.input.kind === "ingest" ? t.input.batch.data : {},
           }
-        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, params };
+        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, paramsKey };
     return [{ id: taskId(phase, t.batchId, generation), phase, group: generationGroup(generation), batchId: t.batchId, generation, input }];
   });
 }

@@ -11,6 +11,7 @@ import { flagOutliers, profileRows } from "../../src/quality/profile";
 import { putDone, readDone } from "../../src/r2/done";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure } from "../../src/upstream/classify";
+import type { Json } from "../../src/types";
 import type { TaskContext, TaskOutcome } from "./context";
 
 const SAMPLE_LIMIT = 5;
@@ -33,10 +34,25 @@ function compareBy(key: string[]): (a: Row, b: Row) => number {
   };
 }
 
+/** Run params by R2 key, kept per isolate: every silver task of a run reads the same object. */
+const paramsCache = new Map<string, Json>();
+
+async function runParams(bucket: R2Bucket, input: { paramsKey?: string; params?: Json }): Promise<Json> {
+  if (!input.paramsKey) return input.params ?? {};
+  const cached = paramsCache.get(input.paramsKey);
+  if (cached !== undefined) return cached;
+  const object = await bucket.get(input.paramsKey);
+  if (!object) throw new TaskFailure({ type: "missing_input", message: `run params ${input.paramsKey} are missing`, class: "permanent" });
+  const params = (await object.json()) as Json;
+  if (paramsCache.size >= 16) paramsCache.delete(paramsCache.keys().next().value!);
+  paramsCache.set(input.paramsKey, params);
+  return params;
+}
+
 export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, pipeline, message } = ctx;
   if (message.input.kind !== "silver") throw new Error("not a silver task");
-  const { batchId, refinedKey, params } = message.input;
+  const { batchId, refinedKey } = message.input;
   const key = layout.silver(pipeline.name, message.version, batchId);
   const done = await readDone(env.BUCKET, key);
   if (done)
@@ -53,6 +69,7 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   if (!refined) throw new TaskFailure({ type: "missing_input", message: `bronze refined ${refinedKey} is missing`, class: "permanent" });
   const input = await readParquetRows(new Uint8Array(await refined.arrayBuffer()));
 
+  const params = await runParams(env.BUCKET, message.input);
   const transform = pipeline.transformer(params);
   const good: Row[] = [];
   const samples: string[] = [];

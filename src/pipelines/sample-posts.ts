@@ -68,6 +68,6 @@ export const samplePosts = definePipeline({
     const id = fnv1a64(params.accountsKey ?? params.accounts!.join(",")).slice(0, 12);
     return { name: `accounts-${id}`, hive: `accounts=${id}` };
   },
-  maxBatches: 20_000,
+  maxBatches: 40_000,
   mergeFanIn: 32,
 });

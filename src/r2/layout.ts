@@ -37,6 +37,8 @@ export const layout = {
   gold: (pipeline: string, v: OutputVersion) =>
     `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
+  /** A run's params as its silver tasks read them, named by their content (a re-run may change them). */
+  runParams: (runId: string, hash: string) => `runs/${run(runId)}/params-${assertPartition(hash)}.json`,
   /** Present once a run was cancelled or timed out: consumers drop its remaining messages. */
   stopped: (runId: string) => `runs/${run(runId)}/stopped`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
