@@ -143,7 +143,15 @@ export class SampleUpstream extends DurableObject<Env> {
       this.count(429);
       return json(errorBody("rate_limited", "rate limit exceeded"), 429, { "retry-after": String(Math.max(1, Math.ceil(wait / 1000))) });
     }
-    if (this.config.latencyMs > 0) await sleep(this.config.latencyMs);
+    // The latency is the whole call's: the answer is built while it runs, not after it (a real
+    // upstream's "10 s a call" includes its own work, done on its own machines).
+    let prepared: Promise<Response> | undefined;
+    if (this.config.latencyMs > 0) {
+      const latency = sleep(this.config.latencyMs);
+      prepared = this.route(request, url, path);
+      prepared.catch(() => undefined); // awaited below unless a fault answers instead
+      await latency;
+    }
 
     const { faultRate, faultKinds, seed } = this.config;
     if (this.burst) {
@@ -174,7 +182,7 @@ export class SampleUpstream extends DurableObject<Env> {
         return new Response(text.slice(0, Math.floor(text.length / 2)), { status: 200, headers: { "content-type": "application/json" } });
       }
     }
-    const response = await this.route(request, url, path);
+    const response = await (prepared ?? this.route(request, url, path));
     this.count(response.status);
     return response;
   }
