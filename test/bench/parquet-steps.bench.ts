@@ -1,4 +1,5 @@
-// Bench: where a Parquet write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check).
+// Bench: where a Parquet write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check), best of 3.
+// Run alone: npx vitest run --project bench-workerd test/bench/parquet-steps.bench.ts
 import { tableToIPC } from "apache-arrow";
 import { it } from "vitest";
 import { arrowSchema, rowsToTable } from "../../src/arrow/columns";
