@@ -17,7 +17,7 @@ import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration } from "./lib/format.ts";
 import { putLocalR2 } from "./lib/local-r2.ts";
 import { startLocalServer } from "./lib/local-server.ts";
-import { hotSpots, watchIsolate } from "./lib/profile.ts";
+import { hotSpots, startProfile } from "./lib/profile.ts";
 import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
@@ -49,11 +49,10 @@ async function limit(rate: number) {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({ perSecond: rate, burst: rate, latencyMs });
     // How busy the one isolate (Worker, Durable Objects and the sample upstream together) is during the run.
-    const stopWatch = await watchIsolate(server.inspectorPort!, () => true, 250);
+    const stopProfile = await startProfile(server.inspectorPort!);
     const { id } = await api.submit("sample-posts", { accounts: ids(requests), batchSize: 100 });
     const run = await api.wait(id, undefined, 250);
-    const { profile } = await stopWatch();
-    const cpu = hotSpots(profile);
+    const cpu = hotSpots(await stopProfile());
     const stats = await api.sampleStats();
     const actualMs = phaseMs(run, "ingest");
     const idealMs = (requests / rate) * 1000 + latencyMs;
@@ -85,12 +84,12 @@ async function seeds(concurrency: number, outDir: string) {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({ latencyMs });
     // Where the one local isolate (sluice and the sample upstream together) spends its CPU.
-    const stopWatch = await watchIsolate(server.inspectorPort!, () => true, 1000);
+    const stopProfile = await startProfile(server.inspectorPort!);
     const started = Date.now();
     const { id } = await api.submit("sample-weather", { from: "2012-01-01", to: "2025-01-01", chunk: "month" });
     // Polled every 2 s: the harness should not load the one local isolate (phase times come from the run).
     const run = await api.wait(id, undefined, 2000);
-    const cpu = hotSpots((await stopWatch()).profile, 8);
+    const cpu = hotSpots(await stopProfile(), 8);
     const totalMs = Date.now() - started;
     const rows = run.output?.rows ?? 0;
     const file = join(outDir, "seeds-output.parquet");
