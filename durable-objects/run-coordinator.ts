@@ -154,6 +154,14 @@ export class RunCoordinator extends CoordinatorBase {
     return { accepted, ignored: results.length - accepted };
   }
 
+  /**
+   * Tasks put back on the queue to wait for rate-limit budget (an hourly or daily window): they
+   * are still running, and not stale (to be re-sent) before they wake.
+   */
+  waiting(tasks: { taskId: string; until: number }[]): void {
+    for (const t of tasks) this.store.waitUntil(t.taskId, t.until);
+  }
+
   /** Re-run the failed (not dead) tasks of a finished run, then re-aggregate as a new version. */
   async redrive(): Promise<RerunResult & { tasks?: number }> {
     const run = this.store.run();

@@ -9,6 +9,7 @@ import { socialRoute } from "../src/sample/social";
 import { emptyStats, sampleConfigSchema, type SampleConfig, type SampleStats } from "../src/sample/config";
 import { SAMPLE_STATIONS, WEATHER_PARAMETERS, type WeatherParameter } from "../src/sample/weather-data";
 import { errorBody } from "../src/errors";
+import { UpstreamLimits, type UpstreamLimitSpec } from "../src/sample/limit-algorithms";
 
 const PREFIX = "/sample/edr";
 const HOOKS = "/sample/hooks/";
@@ -20,12 +21,24 @@ const json = (body: unknown, status = 200, headers: Record<string, string> = {})
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The config's limits: perSecond (a token bucket) and perHour (a fixed window), plus `limits`. */
+function limitsOf(config: SampleConfig): UpstreamLimits {
+  const specs: UpstreamLimitSpec[] = [...config.limits];
+  if (config.perSecond > 0)
+    specs.push({ algorithm: "token-bucket", requests: config.perSecond, perMs: 1000, burst: config.burst || Math.max(1, Math.floor(config.perSecond)) });
+  if (config.perHour > 0) specs.push({ algorithm: "fixed-window", requests: config.perHour, perMs: 3_600_000 });
+  return new UpstreamLimits(specs);
+}
+
 export class SampleUpstream extends DurableObject<Env> {
   private config: SampleConfig;
   private stats: SampleStats;
-  /** GCRA state of the per-second limit: the theoretical arrival time. */
-  private tat = 0;
-  private hour = { start: 0, used: 0 };
+  /** Every limit the config sets, enforced together. */
+  private limits: UpstreamLimits;
+  /** The other client's next request (epoch ms), when one shares the key. */
+  private otherNext = 0;
+  /** URLs answered 200 (hashed), with `trackRepeats`. */
+  private answered = new Set<number>();
   private second = { at: 0, count: 0 };
   /** An injected 429 burst in progress: its kind and the requests it still refuses. */
   private burst: { kind: "429" | "429-bare"; left: number } | null = null;
@@ -33,7 +46,15 @@ export class SampleUpstream extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.config = sampleConfigSchema.parse(ctx.storage.kv.get("config") ?? {});
-    this.stats = (ctx.storage.kv.get("stats") as SampleStats | undefined) ?? emptyStats();
+    this.stats = { ...emptyStats(), ...((ctx.storage.kv.get("stats") as Partial<SampleStats> | undefined) ?? {}) };
+    this.limits = limitsOf(this.config);
+  }
+
+  /** A fresh start of every limit (and of the other client), as after a config change. */
+  private resetLimits(): void {
+    this.limits = limitsOf(this.config);
+    this.otherNext = 0;
+    this.answered.clear();
   }
 
   override async fetch(request: Request): Promise<Response> {
@@ -44,8 +65,7 @@ export class SampleUpstream extends DurableObject<Env> {
     if (path === "/_stats") {
       if (request.method === "DELETE") {
         this.stats = emptyStats();
-        this.tat = 0;
-        this.hour = { start: 0, used: 0 };
+        this.resetLimits();
         this.ctx.storage.kv.put("stats", this.stats);
         return json(this.stats);
       }
@@ -93,8 +113,7 @@ export class SampleUpstream extends DurableObject<Env> {
     if (!parsed.success) return json(errorBody("invalid_config", "invalid sample upstream config", parsed.error.issues), 400);
     this.config = parsed.data;
     this.burst = null; // a new config ends an injected 429 burst
-    this.tat = 0;
-    this.hour = { start: 0, used: 0 };
+    this.resetLimits();
     this.ctx.storage.kv.put("config", this.config);
     return json(this.config);
   }
@@ -107,24 +126,31 @@ export class SampleUpstream extends DurableObject<Env> {
     this.ctx.storage.kv.put("stats", s);
   }
 
-  /** Token bucket (GCRA) per second plus a fixed UTC-hour window; returns a Retry-After in ms or 0. */
-  private admit(now: number): number {
-    const { perSecond, perHour } = this.config;
-    const burst = this.config.burst || Math.max(1, Math.floor(perSecond));
-    if (perHour > 0) {
-      const start = Math.floor(now / 3_600_000) * 3_600_000;
-      if (start !== this.hour.start) this.hour = { start, used: 0 };
-      if (this.hour.used >= perHour) return start + 3_600_000 - now;
+  /** The other client's requests up to `now`, into the same limits (its refusals are its own). */
+  private otherClient(now: number): void {
+    const rate = this.config.otherClientPerSecond;
+    if (rate <= 0) return;
+    const interval = 1000 / rate;
+    if (this.otherNext === 0 || now - this.otherNext > 60_000) this.otherNext = now;
+    for (; this.otherNext <= now; this.otherNext += interval) {
+      if (this.limits.admit(this.otherNext) > 0) this.stats.other.refused++;
+      else this.stats.other.sent++;
     }
-    if (perSecond > 0) {
-      const interval = 1000 / perSecond;
-      const tolerance = (burst - 1) * interval;
-      const tat = Math.max(this.tat, now);
-      if (tat - tolerance > now + 1e-6) return Math.ceil(tat - tolerance - now);
-      this.tat = tat + interval;
-    }
-    if (perHour > 0) this.hour.used++;
-    return 0;
+  }
+
+  /** The rate-limit headers the config asks for, on every data answer. */
+  private limitHeaders(now: number): Record<string, string> {
+    const h = this.config.rateLimitHeaders === "none" ? null : this.limits.headers(now);
+    if (!h) return {};
+    if (this.config.rateLimitHeaders === "ietf") return { ratelimit: `limit=${h.limit}, remaining=${h.remaining}, reset=${h.resetSeconds}` };
+    return { "x-ratelimit-limit": String(h.limit), "x-ratelimit-remaining": String(h.remaining), "x-ratelimit-reset": String(h.resetSeconds) };
+  }
+
+  /** When to come back, as the config says to tell it. */
+  private retryAfterHeader(now: number, waitMs: number): Record<string, string> {
+    if (this.config.retryAfter === "none") return {};
+    if (this.config.retryAfter === "date") return { "retry-after": new Date(Math.ceil((now + waitMs) / 1000) * 1000).toUTCString() };
+    return { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) };
   }
 
   private async serveData(request: Request, url: URL, path: string): Promise<Response> {
@@ -138,11 +164,13 @@ export class SampleUpstream extends DurableObject<Env> {
     this.second.count++;
     s.peakPerSecond = Math.max(s.peakPerSecond, this.second.count);
 
-    const wait = this.admit(now);
+    this.otherClient(now);
+    const wait = this.limits.admit(now);
     if (wait > 0) {
       this.count(429);
-      return json(errorBody("rate_limited", "rate limit exceeded"), 429, { "retry-after": String(Math.max(1, Math.ceil(wait / 1000))) });
+      return json(errorBody("rate_limited", "rate limit exceeded"), 429, { ...this.retryAfterHeader(now, wait), ...this.limitHeaders(now) });
     }
+    const limitHeaders = this.limitHeaders(now);
     // The latency is the whole call's: the answer is built while it runs, not after it (a real
     // upstream's "10 s a call" includes its own work, done on its own machines).
     let prepared: Promise<Response> | undefined;
@@ -184,6 +212,12 @@ export class SampleUpstream extends DurableObject<Env> {
     }
     const response = await (prepared ?? this.route(request, url, path));
     this.count(response.status);
+    if (response.status === 200 && this.config.trackRepeats) {
+      const h = hash32(url.pathname + url.search);
+      if (this.answered.has(h)) this.stats.repeats++;
+      else this.answered.add(h);
+    }
+    for (const [name, value] of Object.entries(limitHeaders)) response.headers.set(name, value);
     return response;
   }
 

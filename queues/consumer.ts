@@ -24,20 +24,27 @@ const HANDLERS: Record<TaskKind, (ctx: TaskContext) => Promise<TaskOutcome>> = {
 /** CPU- and memory-bound work per invocation; ingest is bounded by the source's concurrency. */
 const CONCURRENCY: Record<Exclude<TaskKind, "ingest">, number> = { refine: 4, silver: 4, merge: 1 };
 
-type Verdict = { kind: "report"; result: TaskResult } | { kind: "retry"; delaySeconds: number };
+/** A queue message's delay may not exceed 12 hours; a longer wait is several. */
+const MAX_DELAY_SECONDS = 43_200;
+/** Waits this long or longer are told to the coordinator, so it does not re-send the task as lost. */
+const TELL_WAIT_MS = 10_000;
+
+type Verdict = { kind: "report"; result: TaskResult } | { kind: "retry"; delaySeconds: number } | { kind: "wait"; delaySeconds: number; attempt: number };
 
 async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pipeline: Pipeline, tokens: TokenPool): Promise<Verdict> {
   const startedAt = Date.now();
+  // Deliveries that waited for rate-limit budget are not attempts: they were sent anew.
+  const attempt = (body.priorAttempts ?? 0) + message.attempts;
   let outcome: TaskOutcome | undefined;
   let error: TaskResult["error"];
   try {
     outcome = await HANDLERS[body.input.kind]({ env, message: body, pipeline, tokens });
   } catch (err) {
-    if (err instanceof Deferred) return { kind: "retry", delaySeconds: Math.max(1, Math.ceil(err.delayMs / 1000)) };
+    if (err instanceof Deferred) return { kind: "wait", delaySeconds: Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(err.delayMs / 1000))), attempt };
     error = toTaskError(err);
-    if (error.class === "retryable" && message.attempts < body.maxAttempts) {
-      console.warn(`task ${body.runId}/${body.taskId} attempt ${message.attempts} failed, will retry: ${error.message}`);
-      return { kind: "retry", delaySeconds: backoffSeconds(message.attempts) };
+    if (error.class === "retryable" && attempt < body.maxAttempts) {
+      console.warn(`task ${body.runId}/${body.taskId} attempt ${attempt} failed, will retry: ${error.message}`);
+      return { kind: "retry", delaySeconds: backoffSeconds(attempt) };
     }
   }
   const finishedAt = Date.now();
@@ -46,7 +53,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     runId: body.runId,
     taskId: body.taskId,
     status,
-    attempts: message.attempts,
+    attempts: attempt,
     startedAt,
     finishedAt,
     ...(outcome
@@ -75,7 +82,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     deadItems: outcome?.deadItems ?? [],
     reused: outcome?.reused ?? false,
     error: error ?? null,
-    attempts: message.attempts,
+    attempts: attempt,
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(finishedAt).toISOString(),
     durationMs: finishedAt - startedAt,
@@ -135,9 +142,11 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
   };
 
   const settled: { message: Message<unknown>; result: TaskResult }[] = [];
+  const waiting: { message: Message<unknown>; body: TaskMessage; delaySeconds: number; attempt: number }[] = [];
   const run = async (j: (typeof jobs)[number]) => {
     const verdict = await runOne(env, j.message, j.body, j.pipeline, tokensFor(j.pipeline));
     if (verdict.kind === "retry") j.message.retry({ delaySeconds: verdict.delaySeconds });
+    else if (verdict.kind === "wait") waiting.push({ message: j.message, body: j.body, delaySeconds: verdict.delaySeconds, attempt: verdict.attempt });
     else settled.push({ message: j.message, result: verdict.result });
   };
   const concurrency = Math.max(1, ...ingestJobs.map((j) => j.pipeline.source.concurrency));
@@ -148,7 +157,36 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Prom
     bounded(ofKind("merge"), CONCURRENCY.merge, run),
   ]);
   await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
-  await reportResults(env, settled);
+  await Promise.all([reportResults(env, settled), sendToWait(env, waiting)]);
+}
+
+/**
+ * Tasks that wait for rate-limit budget go back on the queue as new messages carrying their
+ * count of failed deliveries, so waiting (seconds, or hours for an hourly budget) never uses up
+ * `maxAttempts` or the queue's retries. Long waits are told to the coordinator.
+ */
+export async function sendToWait(env: Env, waiting: { message: Message<unknown>; body: TaskMessage; delaySeconds: number; attempt: number }[]): Promise<void> {
+  for (let i = 0; i < waiting.length; i += 100) {
+    const chunk = waiting.slice(i, i + 100);
+    try {
+      await env.TASKS.sendBatch(chunk.map((w) => ({ body: { ...w.body, priorAttempts: w.attempt - 1 }, delaySeconds: w.delaySeconds })));
+      for (const w of chunk) w.message.ack();
+    } catch (err) {
+      console.error(`re-sending ${chunk.length} waiting tasks failed; their messages are retried instead`, err);
+      for (const w of chunk) w.message.retry({ delaySeconds: w.delaySeconds });
+    }
+  }
+  const now = Date.now();
+  const long = waiting.filter((w) => w.delaySeconds * 1000 >= TELL_WAIT_MS);
+  const byRun = new Map<string, typeof long>();
+  for (const w of long) byRun.set(w.body.runId, [...(byRun.get(w.body.runId) ?? []), w]);
+  await Promise.all(
+    [...byRun].map(([runId, ws]) =>
+      coordinatorStub(env, runId)
+        .waiting(ws.map((w) => ({ taskId: w.body.taskId, until: now + w.delaySeconds * 1000 })))
+        .catch((err: unknown) => console.error(`run ${runId}: telling the coordinator of ${ws.length} waiting tasks failed`, err)),
+    ),
+  );
 }
 
 /** Dead-letter consumer: messages that exhausted their deliveries are recorded as failed. */

@@ -29,6 +29,7 @@ const taskMessage = z.object({
   phase: z.enum(PHASES),
   group: z.string(),
   maxAttempts: z.number().int().min(1).max(100),
+  priorAttempts: z.number().int().min(0).max(100).optional(),
   version: z.object({ window: z.string(), hive: z.string(), n: z.number().int().min(1) }),
   force: z.boolean().optional(),
   input: taskInput,

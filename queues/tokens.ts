@@ -1,13 +1,16 @@
 // Rate-limit tokens for one consumer invocation: leased in blocks from the upstream's limiter
 // (one call per block, not per request) and spent locally at the instant each one allows. Each
 // token is also a permit for one request in flight; finished requests give theirs back with the
-// next lease call, and `close()` returns the rest.
+// next lease call, and `close()` returns the rest. A token that comes up late (a busy isolate)
+// is dropped rather than spent: the limiter spaced the next ones from its instant.
 import type { Env } from "../src/env";
 import type { Source } from "../src/pipelines/define";
 import { limiterStub } from "../src/stubs";
+import { durationMs } from "../src/upstream/limits";
+import { marginMs } from "../durable-objects/limiter/schedule";
 
 /** Waits for the limiter this long at most; longer waits go back to the queue as a delay. */
-const MAX_LOCAL_WAIT_MS = 2_000;
+const MAX_LOCAL_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,13 +31,18 @@ export class TokenPool {
   private readonly source: Source;
   /** Tokens this invocation still expects to need: the size of the next lease. */
   private demand: number;
+  /** A token spent later than this after its instant would crowd the window: dropped instead. */
+  private readonly lateMs: number;
   /** Set when the limiter has no token soon: how long the caller should defer its message. */
   deferMs = 0;
+  /** Tokens dropped because they came up too late to spend. */
+  dropped = 0;
 
   constructor(env: Env, source: Source, demand: number) {
     this.env = env;
     this.source = source;
     this.demand = demand;
+    this.lateMs = marginMs(Math.min(...source.rateLimit.map((w) => durationMs(w.per))));
   }
 
   private limiter() {
@@ -92,15 +100,27 @@ export class TokenPool {
     });
   }
 
-  /** Wait for the next token. False: none soon; defer the request by `deferMs`. */
-  async take(): Promise<boolean> {
-    if (this.deferMs > 0) return false;
+  /**
+   * Wait for the next token and return the instant it was spent at. Null: none soon, defer the
+   * request by `deferMs`; or `signal` was aborted (its task gave up): send nothing.
+   */
+  async take(signal?: AbortSignal): Promise<number | null> {
     this.demand = Math.max(0, this.demand - 1);
-    const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot());
-    if (slot === null) return false;
-    const wait = slot - Date.now();
-    if (wait > 0) await sleep(wait);
-    return true;
+    for (;;) {
+      if (this.deferMs > 0 || signal?.aborted) return null;
+      const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot());
+      if (slot === null) return null;
+      const wait = slot - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (signal?.aborted) {
+        this.done(); // its permit goes back with the next call
+        return null;
+      }
+      if (Date.now() - slot <= this.lateMs) return slot;
+      this.dropped++;
+      this.done();
+      this.demand++;
+    }
   }
 
   /** Wait in line (first come, first served) while one refill loop serves the line. */
@@ -136,11 +156,11 @@ export class TokenPool {
     this.wake?.();
   }
 
-  /** A 429 got through: tell the limiter to back off. */
-  async throttled(retryAfterMs: number | undefined): Promise<void> {
+  /** The request spent at `slot` got a 429: the limiter pauses and learns; unspent tokens go back. */
+  async throttled(retryAfterMs: number | undefined, slot: number): Promise<void> {
     this.finished += this.slots.length; // unspent: their permits go back with the next call
     this.slots = [];
-    await this.limiter().throttled(retryAfterMs);
+    await this.limiter().throttled(this.source.rateLimit, retryAfterMs, slot);
   }
 
   /** Give back every permit still held (spent or unused). */

@@ -1,5 +1,5 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limit,seeds,parquet,merge,tasks,coordinator] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5]
+//   npm run bench [-- --only limits,limit,seeds,parquet,merge,tasks,coordinator] [--cells 1s/sliding-log/none] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5]
 // (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { RunView } from "../src/types.ts";
-import { renderBenchmarks, type Results } from "./lib/bench-report.ts";
+import { renderBenchmarks, type LimitsCell, type Results } from "./lib/bench-report.ts";
+import { runWorkerdBench } from "./lib/workerd-bench.ts";
 import { client } from "./lib/client.ts";
 import { mergeBench } from "./lib/bench-merge.ts";
 import { tasksBench } from "./lib/bench-tasks.ts";
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "50" },
     "merge-files": { type: "string", default: "80" },
     chunks: { type: "string", default: "0,1,2,3,4,5" },
+    cells: { type: "string", default: "" },
   },
 });
 const only = args.only?.split(",");
@@ -43,7 +45,7 @@ async function limit(rate: number) {
   const latencyMs = 50;
   const server = await startLocalServer({
     inspect: true,
-    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: rate, burst: rate, concurrency: 50 } }) },
+    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { rateLimit: [{ requests: rate, per: "1s", burst: rate }], concurrency: 50 } }) },
   });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
@@ -78,7 +80,7 @@ async function seeds(concurrency: number, outDir: string) {
   const latencyMs = 10_000;
   const server = await startLocalServer({
     inspect: true,
-    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency, perSecond: 1000, burst: 1000 } }) },
+    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-edr": { concurrency, rateLimit: [{ requests: 1000, per: "1s", burst: 1000 }] } }) },
   });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
@@ -174,7 +176,10 @@ async function coordinator(tasks: number) {
     writeFileSync(file, ids(accounts).join("\n") + "\n");
     putLocalR2(stateDir, listKey, file);
   }
-  const server = await startLocalServer({ stateDir, vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { perSecond: 5000, burst: 5000 } }) } });
+  const server = await startLocalServer({
+    stateDir,
+    vars: { SLUICE_SOURCE_LIMITS: JSON.stringify({ "sample-social": { rateLimit: [{ requests: 5000, per: "1s", burst: 5000 }] } }) },
+  });
   try {
     const api = client({ baseUrl: server.url, token: server.token });
     await api.sampleConfig({});
@@ -212,6 +217,14 @@ async function main(): Promise<number> {
     writeFileSync(join(root, "BENCHMARKS.md"), renderBenchmarks(results));
   };
   const at = new Date().toISOString();
+  if (wanted("limits")) {
+    const cells = (await runWorkerdBench("test/bench/limits-matrix.bench.ts", { BENCH_CELLS: args.cells })) as unknown as LimitsCell[];
+    const key = (c: LimitsCell) => `${c.windows}/${c.algorithm}/${c.condition}`;
+    const kept = (results.limits?.cells ?? []).filter((c) => !cells.some((n) => key(n) === key(c)));
+    for (const c of cells) console.log(`limits ${key(c)}: utilization ${c.utilization.toFixed(3)}, violations ${c.violations}, repeats ${c.repeats}`);
+    results.limits = { at, cells: [...kept, ...cells] };
+    save();
+  }
   if (wanted("limit")) {
     const rows = results.limit?.rows.filter((r) => !args.rates.split(",").map(Number).includes(r.rate)) ?? [];
     for (const rate of args.rates.split(",").map(Number)) {

@@ -18,7 +18,7 @@ export interface Env {
   SAMPLE_UPSTREAM?: string;
   /** "true" lets GET endpoints answer without a token. */
   PUBLIC_READS?: string;
-  /** JSON: per-source overrides of rate limits and concurrency, e.g. {"sample-edr":{"perSecond":20}}. */
+  /** JSON: per-source overrides of rate limits and concurrency, e.g. {"sample-edr":{"rateLimit":[{"requests":20,"per":"1s"}],"concurrency":8}}. */
   SLUICE_SOURCE_LIMITS?: string;
   /** Re-send a task that has not reported for this many ms (default 30 minutes). */
   SLUICE_STALE_TASK_MS?: string;

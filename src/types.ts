@@ -63,6 +63,11 @@ export interface TaskMessage {
   group: string;
   /** Deliveries before the task counts as failed. */
   maxAttempts: number;
+  /**
+   * Failed deliveries of earlier messages of this task: a task that waits for rate-limit budget
+   * is sent again as a new message (waiting is not failing), carrying its count of failures.
+   */
+  priorAttempts?: number;
   /** The output version this task writes into. */
   version: OutputVersion;
   /** Forced download: fetch even when bronze raw exists. */

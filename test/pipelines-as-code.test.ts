@@ -23,9 +23,9 @@ const testPosts = definePipeline({
   description: "Posts per account from the sample social API (a pipeline defined in a test).",
   params: z.object({ accounts: z.array(z.string().regex(/^[0-9]+$/)).min(1) }).strict(),
   source: {
-    name: "sample-social",
+    name: "test-social",
     baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-    rateLimit: { perSecond: 200 },
+    rateLimit: [{ requests: 200, per: "1s" }],
     concurrency: 8,
     timeoutMs: 10_000,
     auth: { header: "authorization", scheme: "Bearer", secret: "SOCIAL_API_TOKEN" },

@@ -8,7 +8,7 @@ export const meterReadings = definePipeline({
   name: "meter-readings",
   description: "Hourly readings per meter from the utility's API.",
   params: z.object({ meters: z.array(z.string()).min(1), from: z.string(), to: z.string() }).strict(),
-  source: { name: "utility-api", baseUrl: "https://api.example.com/v2", rateLimit: { perSecond: 20, perHour: 50_000 }, concurrency: 16, timeoutMs: 30_000 },
+  source: { name: "utility-api", baseUrl: "https://api.example.com/v2", rateLimit: [{ requests: 20, per: "1s" }, { requests: 50_000, per: "1h" }], concurrency: 16, timeoutMs: 30_000 },
   *plan(params) {
     for (const { start, end } of windows(Date.parse(params.from), Date.parse(params.to), "month"))
       for (const meter of params.meters)

@@ -229,6 +229,11 @@ export class CoordinatorStore {
     return this.sql.exec("SELECT * FROM tasks WHERE status = 'running' AND enqueued_at < ? ORDER BY seq LIMIT ?", before, limit).toArray().map(toTask);
   }
 
+  /** A running task waits for rate-limit budget until `until`: it is not stale before then. */
+  waitUntil(id: string, until: number): void {
+    this.sql.exec("UPDATE tasks SET enqueued_at = max(coalesce(enqueued_at, 0), ?) WHERE id = ? AND status = 'running'", until, id);
+  }
+
   touch(seq: number, now: number): void {
     this.sql.exec("UPDATE tasks SET enqueued_at = ?, attempts = attempts + 1 WHERE seq = ?", now, seq);
   }

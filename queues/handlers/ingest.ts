@@ -4,35 +4,88 @@
 // was fetched (today's data) is fetched again next time.
 import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
-import { TaskFailure, httpFailure } from "../../src/upstream/classify";
+import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classify";
 import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
+import { waitFromHeaders } from "../../src/upstream/retry-after";
 import { bounded } from "../../src/concurrency";
 import type { DeadItem } from "../../src/types";
 import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pagination";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const at = Date.parse(header);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+const PAGE_ATTEMPTS = 4;
+const RETRY_BUDGET_MS = 120_000;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 10_000;
+
+/** The task gave up (another lane failed): this lane stops without spending a token. */
+class Stopped extends Error {
+  constructor() {
+    super("stopped: another request of this task failed");
+    this.name = "Stopped";
+  }
 }
 
-/** One rate-limited request: a token first, the permit back when it ends. */
-async function fetchPage(ctx: TaskContext, url: string, headers: Record<string, string>): Promise<{ body: string; headers: Headers; contentType: string }> {
-  if (!(await ctx.tokens.take())) throw new Deferred(ctx.tokens.deferMs);
+/** Resolves after `ms`, or at once when `signal` aborts. */
+const pause = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+interface Page {
+  body: string;
+  headers: Headers;
+}
+
+/** One rate-limited request: a token first, the permit back when it ends (not before). */
+async function requestPage(ctx: TaskContext, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Page> {
+  const slot = await ctx.tokens.take(signal);
+  if (slot === null) {
+    if (signal.aborted) throw new Stopped();
+    throw new Deferred(ctx.tokens.deferMs);
+  }
   try {
-    const response = await fetchUpstream(ctx.env, url, { headers, timeoutMs: ctx.pipeline.source.timeoutMs });
+    const response = await fetchUpstream(ctx.env, url, { headers, timeoutMs: ctx.pipeline.source.timeoutMs, signal });
     if (!response.ok) {
-      const wait = retryAfterMs(response.headers.get("retry-after"));
+      const wait = waitFromHeaders(response.headers, Date.now());
       await response.body?.cancel();
-      if (response.status === 429) await ctx.tokens.throttled(wait);
+      if (response.status === 429) await ctx.tokens.throttled(wait, slot);
       throw httpFailure(response.status, url, wait);
     }
-    return { body: await response.text(), headers: response.headers, contentType: response.headers.get("content-type") ?? "application/json" };
+    return { body: await response.text(), headers: response.headers };
   } finally {
     ctx.tokens.done();
+  }
+}
+
+/**
+ * One page, retried where it failed: a retryable failure (5xx, 429, timeout, a body that does
+ * not parse) waits (backoff with full jitter, or what the upstream asked) and takes a new token,
+ * while the task is within its retry budget; the pages fetched before it are kept.
+ */
+async function fetchPage(
+  ctx: TaskContext,
+  url: string,
+  headers: Record<string, string>,
+  check: (body: string) => number,
+  signal: AbortSignal,
+  deadline: number,
+) {
+  const attempts = ctx.pipeline.source.retry?.attempts ?? PAGE_ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const page = await requestPage(ctx, url, headers, signal);
+      return { ...page, rows: check(page.body) };
+    } catch (err) {
+      if (err instanceof Deferred || err instanceof Stopped || signal.aborted) throw err;
+      const error = toTaskError(err);
+      const backoff = Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+      const asked = err instanceof TaskFailure ? (err.retryAfterMs ?? 0) : 0;
+      const wait = Math.max(backoff, asked);
+      if (error.class !== "retryable" || attempt >= attempts || Date.now() + wait > deadline) throw err;
+      await pause(wait, signal);
+      if (signal.aborted) throw new Stopped();
+    }
   }
 }
 
@@ -57,7 +110,23 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   }
 
   const auth = authHeaders(env, pipeline.source.auth);
-  /** Every page of one request; each parsed once here, so a truncated body is retried, not stored. */
+  // When a request fails the task for good, the task's other requests stop: no token is taken
+  // and no request sent after it, and each permit goes back when its own request has ended.
+  const stop = new AbortController();
+  const deadline = Date.now() + (pipeline.source.retry?.budgetMs ?? RETRY_BUDGET_MS);
+  /** Each page is parsed once here, so a truncated body is retried, not stored. */
+  const check = (body: string): number => {
+    try {
+      return pipeline.parse(body, batch).length;
+    } catch (err) {
+      throw new TaskFailure({
+        type: "unparsable_body",
+        message: `upstream body for ${batch.partition} does not parse (${body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
+        class: "retryable",
+      });
+    }
+  };
+  /** Every page of one request. */
   const fetchAll = async (request: { url: string; headers?: Record<string, string> }) => {
     const headers = { ...request.headers, ...auth };
     const pages: string[] = [];
@@ -66,16 +135,8 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       if (pages.length >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
       }
-      const page = await fetchPage(ctx, url, headers);
-      try {
-        rows += pipeline.parse(page.body, batch).length;
-      } catch (err) {
-        throw new TaskFailure({
-          type: "unparsable_body",
-          message: `upstream body for ${batch.partition} does not parse (${page.body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
-          class: "retryable",
-        });
-      }
+      const page = await fetchPage(ctx, url, headers, check, stop.signal, deadline);
+      rows += page.rows;
       pages.push(page.body);
       url = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
     }
@@ -86,19 +147,47 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   let rows = 0;
   const deadItems: DeadItem[] = [];
   if (pipeline.items) {
-    // Several items per batch: an item that is gone (404/410) goes to the dead list alone.
+    // Several items per batch: an item that is gone (404/410) goes to the dead list alone. Items
+    // fetched by an earlier delivery that waited or failed are kept in R2 and not fetched again.
     const items = pipeline.items(batch);
+    const partialKey = layout.partialRaw(message.runId, batch.id);
+    const earlier: unknown = message.force ? null : await (await env.BUCKET.get(partialKey))?.json();
+    const kept = new Map<string, { pages: string[] } | { dead: DeadItem["error"] }>();
+    if (isItemsRaw(earlier)) {
+      for (const f of earlier.items) kept.set(f.item, { pages: f.pages });
+      for (const d of earlier.dead) kept.set(d.item, { dead: d.error });
+    }
     const fetched: ({ item: string; pages: string[] } | undefined)[] = new Array(items.length);
-    await bounded(items, pipeline.source.concurrency, async ({ item, request }, i) => {
-      try {
-        const r = await fetchAll(request);
-        fetched[i] = { item, pages: r.pages };
-        rows += r.rows;
-      } catch (err) {
-        if (err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410)) deadItems.push({ item, error: err.detail });
-        else throw err;
-      }
-    });
+    const checkpoint = () =>
+      env.BUCKET.put(partialKey, JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw), {
+        httpMetadata: { contentType: "application/json" },
+      });
+    try {
+      await bounded(items, pipeline.source.concurrency, async ({ item, request }, i) => {
+        const before = kept.get(item);
+        if (before && "pages" in before) {
+          fetched[i] = { item, pages: before.pages };
+          rows += before.pages.reduce((n, p) => n + check(p), 0);
+          return;
+        }
+        if (before) return void deadItems.push({ item, error: before.dead });
+        try {
+          const r = await fetchAll(request);
+          fetched[i] = { item, pages: r.pages };
+          rows += r.rows;
+        } catch (err) {
+          if (err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410)) deadItems.push({ item, error: err.detail });
+          else {
+            stop.abort();
+            throw err;
+          }
+        }
+      });
+    } catch (err) {
+      const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
+      if (!permanent && fetched.some((f) => f !== undefined && !kept.has(f.item))) await checkpoint();
+      throw err;
+    }
     body = JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw);
   } else {
     const r = await fetchAll(pipeline.request(batch));
@@ -119,6 +208,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     sha256,
     ...(replace ? {} : { onlyIf: { etagDoesNotMatch: "*" } }),
   });
+  if (pipeline.items) await env.BUCKET.delete(layout.partialRaw(message.runId, batch.id));
   if (!written) {
     const winner = stored(await env.BUCKET.head(key));
     if (winner) return { ...winner, deadItems };

@@ -3,7 +3,26 @@ import type { MergeBench } from "./bench-merge.ts";
 import type { TaskBenchRow } from "./bench-tasks.ts";
 import { bytes, duration } from "./format.ts";
 
+/** One cell of the rate-limit matrix (test/bench/limits-matrix.bench.ts). */
+export interface LimitsCell {
+  windows: string;
+  label: string;
+  algorithm: string;
+  condition: "none" | "5xx" | "shared";
+  requests: number;
+  sent: number;
+  violations: number;
+  faults: number;
+  repeats: number;
+  other: { sent: number; refused: number };
+  idealMs: number;
+  spanMs: number;
+  ingestMs: number;
+  utilization: number;
+}
+
 export interface Results {
+  limits?: { at: string; cells: LimitsCell[] };
   limit?: {
     at: string;
     rows: {
@@ -74,6 +93,31 @@ export function renderBenchmarks(r: Results): string {
     "`max_concurrency` (50) at once.",
     "",
   ];
+  if (r.limits) {
+    const target = (c: LimitsCell) => (c.condition === "none" ? 0.95 : c.condition === "5xx" ? 0.85 : 0.9);
+    out.push(
+      "## 0. Rate limits against every upstream algorithm",
+      "",
+      "`npm run bench -- --only limits` (one cell: `--cells 1s/sliding-log/none`) — in workerd (the vitest",
+      "pool), one run per cell of sample-posts-like tasks (20 accounts a task, one request an account, 50 ms",
+      "latency, 32 in flight at most). The pipeline declares the windows as a user would (no burst); the sample",
+      "upstream enforces them with the cell's algorithm. Utilization = ideal span / the span the upstream saw;",
+      "the ideal is the fastest schedule that keeps every window (greedy, fresh start), with a second client",
+      "the same for the share it leaves (it sends half the tightest sustained rate). Violations are the 429s",
+      "sluice got; repeats are pages the upstream answered 200 twice. Targets: 0 violations, 0 repeats,",
+      "utilization ≥ 0.95 (none), ≥ 0.85 (10% 5xx), ≥ 0.9 of the share left (shared).",
+      "",
+      "| windows | algorithm | condition | requests sent | violations | repeats | span | ideal | utilization | target |",
+      "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+      ...r.limits.cells.map(
+        (c) =>
+          `| ${c.label} | ${c.algorithm} | ${c.condition} | ${c.sent} | ${c.violations} | ${c.repeats} | ${duration(c.spanMs)} | ${duration(c.idealMs)} | ${c.utilization.toFixed(3)} | ${mark(c.violations === 0 && c.repeats === 0 && c.utilization >= target(c))} |`,
+      ),
+      "",
+      `Measured ${r.limits.at}.`,
+      "",
+    );
+  }
   if (r.limit) {
     out.push(
       "## 1. The upstream at its limit",

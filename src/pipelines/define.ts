@@ -7,25 +7,29 @@ import type { Compaction, Schedule } from "./schedule";
 import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
+import { checkRateLimit, type RateLimit } from "../upstream/limits";
 
-export interface RateLimit {
-  /** Requests per second the upstream allows. */
-  perSecond: number;
-  /** Requests it allows at once after a quiet spell (bucket capacity); default perSecond. */
-  burst?: number;
-  /** Requests per UTC clock hour; omit for none. */
-  perHour?: number;
-}
+export type { RateLimit, LimitWindow } from "../upstream/limits";
 
 export interface Source {
   /** Names the upstream: its rate limiter and its bronze/raw folder. Runs that share it share the limit. */
   name: string;
   baseUrl: string;
+  /**
+   * Every window the upstream enforces: `[{ requests: 200, per: "1s" }, { requests: 1000, per: "1h" }]`.
+   * Shared by every pipeline and run of this deployment that names the source.
+   */
   rateLimit: RateLimit;
-  /** Requests in flight at once from one consumer invocation. */
+  /** Requests in flight against the upstream at once, across every consumer. */
   concurrency: number;
   /** Per-request timeout. */
   timeoutMs: number;
+  /**
+   * A failed page or item (5xx, 429, timeout, unparsable body) is retried inside its task, with
+   * backoff and jitter, up to `attempts` times while the task has run less than `budgetMs`;
+   * after that the task is retried whole. Defaults: 4 attempts, 120 s.
+   */
+  retry?: { attempts?: number; budgetMs?: number };
   /**
    * A header sent with every request, its value read from a Worker secret by name (`wrangler
    * secret put NAME`). The value is never written to R2, manifests, logs or error bodies.
@@ -155,6 +159,9 @@ export interface Pipeline {
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
   if ((def.plan === undefined) === (def.planStream === undefined)) throw new Error(`pipeline ${def.name}: give plan or planStream, not both`);
+  checkRateLimit(def.source.rateLimit, `pipeline ${def.name}, source ${def.source.name}`);
+  if (!Number.isInteger(def.source.concurrency) || def.source.concurrency < 1)
+    throw new Error(`pipeline ${def.name}: source.concurrency must be a whole number ≥ 1`);
   const schemaColumns = columnsFromZod(def.rowSchema);
   for (const k of def.key) {
     if (!schemaColumns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);

@@ -49,7 +49,7 @@ export const samplePosts = definePipeline({
   name: "sample-posts",
   description: "Every post of a list of accounts from the sample social API (cursor pagination, deleted accounts dead-listed).",
   params: samplePostsParams,
-  source: { name: "sample-social", baseUrl: `${SAMPLE_ORIGIN}/sample/social`, rateLimit: { perSecond: 1000 }, concurrency: 50, timeoutMs: 30_000 },
+  source: { name: "sample-social", baseUrl: `${SAMPLE_ORIGIN}/sample/social`, rateLimit: [{ requests: 1000, per: "1s" }], concurrency: 50, timeoutMs: 30_000 },
   planStream(params, ctx) {
     const ids = params.accountsKey
       ? linesOf(ctx.bucket, params.accountsKey)

@@ -87,7 +87,10 @@ export const sampleWeather = definePipeline({
   source: {
     name: "sample-edr",
     baseUrl: `${SAMPLE_ORIGIN}/sample/edr`,
-    rateLimit: { perSecond: 50, perHour: 100_000 },
+    rateLimit: [
+      { requests: 50, per: "1s" },
+      { requests: 100_000, per: "1h" },
+    ],
     concurrency: 32,
     timeoutMs: 30_000,
   },

@@ -41,6 +41,8 @@ export const layout = {
   runParams: (runId: string, hash: string) => `runs/${run(runId)}/params-${assertPartition(hash)}.json`,
   /** Present once a run was cancelled or timed out: consumers drop its remaining messages. */
   stopped: (runId: string) => `runs/${run(runId)}/stopped`,
+  /** An items batch's pages fetched so far, kept while its task waits or retries: a resumed task fetches only the rest. */
+  partialRaw: (runId: string, batchId: string) => `runs/${run(runId)}/partial/${assertPartition(batchId)}.json`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
   aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,
   qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,

@@ -1,5 +1,6 @@
 // The dashboard: server-rendered HTML, readable without JavaScript, refreshing itself (a meta
 // refresh) while a run is live. Pipelines and runs at `/`, one run at `/runs/:id`.
+import { sustainedPerSecond } from "../upstream/limits";
 import { sourceFor } from "../pipelines/source-limits";
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
@@ -172,7 +173,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     const status = filter && ["failed", "dead", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
     const [tasks, ingest] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.tasks({ phase: "ingest", limit: 100_000 })]);
     const declared = findPipeline(run.pipeline);
-    const limit = declared ? sourceFor(c.env, declared.source).rateLimit.perSecond : 0;
+    const limit = declared ? sustainedPerSecond(sourceFor(c.env, declared.source).rateLimit) : 0;
     const body = html`<h1>${run.id}</h1>
       <p>
         <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·

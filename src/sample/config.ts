@@ -9,8 +9,38 @@ export const sampleConfigSchema = z
     perSecond: z.number().min(0).max(100_000).default(0),
     /** Bucket capacity for the per-second limit; defaults to perSecond. */
     burst: z.number().int().min(0).max(100_000).default(0),
-    /** Requests per UTC clock hour; 0 = unlimited. */
+    /** Requests per UTC clock hour (a fixed window); 0 = unlimited. */
     perHour: z.number().int().min(0).max(100_000_000).default(0),
+    /**
+     * Limits enforced as real upstreams do, all at once, besides perSecond/perHour:
+     * `token-bucket` (capacity `burst`, default `requests`), `fixed-window` (clock-aligned),
+     * `sliding-log` (any rolling interval), `sliding-counter` (weighted previous window).
+     */
+    limits: z
+      .array(
+        z
+          .object({
+            algorithm: z.enum(["token-bucket", "fixed-window", "sliding-log", "sliding-counter"]),
+            requests: z.number().int().min(1).max(100_000_000),
+            perMs: z
+              .number()
+              .int()
+              .min(10)
+              .max(31 * 86_400_000),
+            burst: z.number().int().min(1).max(100_000_000).optional(),
+          })
+          .strict(),
+      )
+      .max(8)
+      .default([]),
+    /** Another client on the same key, sending this many requests per second (evenly) into the same limits. */
+    otherClientPerSecond: z.number().min(0).max(100_000).default(0),
+    /** How a 429 says when to come back: `Retry-After` in seconds, as an HTTP date, or not at all. */
+    retryAfter: z.enum(["seconds", "date", "none"]).default("seconds"),
+    /** Rate-limit headers on every answer: none, `X-RateLimit-Limit/Remaining/Reset`, or the IETF `RateLimit` field. */
+    rateLimitHeaders: z.enum(["none", "x-ratelimit", "ietf"]).default("none"),
+    /** Count 200 answers to a URL already answered 200 (pages fetched twice). */
+    trackRepeats: z.boolean().default(false),
     /** Share of data requests that fail transiently (0..1). */
     faultRate: z.number().min(0).max(1).default(0),
     /**
@@ -47,6 +77,11 @@ export const sampleConfigSchema = z
       .array(z.string().regex(/^[0-9]{1,9}$/))
       .max(1000)
       .default([]),
+    /** Social accounts whose posts always answer 400 (a request the upstream will never accept). */
+    brokenAccounts: z
+      .array(z.string().regex(/^[0-9]{1,9}$/))
+      .max(1000)
+      .default([]),
     /** The webhook receiver answers 500 to this many deliveries first. */
     webhookFailures: z.number().int().min(0).max(100).default(0),
     /** Seed of the fault draw, so a faulty run can be replayed. */
@@ -64,10 +99,14 @@ export interface SampleStats {
   faults: Record<string, number>;
   /** Most data requests seen within one epoch second. */
   peakPerSecond: number;
+  /** 200 answers to a URL already answered 200 (with `trackRepeats`). */
+  repeats: number;
+  /** The other client on the key (`otherClientPerSecond`): requests sent and refused. */
+  other: { sent: number; refused: number };
   firstAt: number | null;
   lastAt: number | null;
 }
 
 export function emptyStats(): SampleStats {
-  return { requests: 0, byStatus: {}, violations: 0, faults: {}, peakPerSecond: 0, firstAt: null, lastAt: null };
+  return { requests: 0, byStatus: {}, violations: 0, faults: {}, peakPerSecond: 0, repeats: 0, other: { sent: 0, refused: 0 }, firstAt: null, lastAt: null };
 }

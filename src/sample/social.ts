@@ -46,6 +46,7 @@ export function socialRoute(request: Request, url: URL, path: string, config: Sa
   if (!posts) return json(errorBody("not_found", `no route ${path}`), 404);
   const id = posts[1]!;
   if (isDeletedAccount(id, config)) return json(errorBody("gone", `account ${id} was deleted`), 410);
+  if (config.brokenAccounts.includes(id)) return json(errorBody("bad_request", `account ${id} cannot be read`), 400);
   const offset = Math.max(0, Number(url.searchParams.get("cursor") ?? "0") || 0);
   const limit = Math.min(100, Math.max(1, Number(url.searchParams.get("limit") ?? "10") || 10));
   const count = postCount(id);

@@ -3,8 +3,13 @@
 import type { TaskError } from "../types";
 
 export class TaskFailure extends Error {
-  constructor(readonly detail: TaskError) {
+  readonly detail: TaskError;
+  /** How long the upstream asked us to wait, when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(detail: TaskError, retryAfterMs?: number) {
     super(detail.message);
+    this.detail = detail;
+    this.retryAfterMs = retryAfterMs;
     this.name = "TaskFailure";
   }
 }
@@ -18,7 +23,7 @@ export function classifyStatus(status: number): TaskError["class"] {
 export function httpFailure(status: number, url: string, retryAfterMs?: number): TaskFailure {
   const type = status === 429 ? "rate_limited" : status === 404 || status === 410 ? "gone" : status >= 500 ? "upstream_5xx" : `http_${status}`;
   const message = `upstream answered ${status} for ${url}${retryAfterMs ? ` (retry after ${retryAfterMs} ms)` : ""}`;
-  return new TaskFailure({ type, message, class: classifyStatus(status), status });
+  return new TaskFailure({ type, message, class: classifyStatus(status), status }, retryAfterMs);
 }
 
 /** Anything thrown while running a task → a TaskError. Unknown errors are retryable. */

@@ -24,9 +24,11 @@ export function authHeaders(env: Env, auth: { header: string; secret: string; sc
 export async function fetchUpstream(
   env: Env,
   url: string,
-  init: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs: number },
+  init: { method?: string; body?: string; headers?: Record<string, string>; timeoutMs: number; signal?: AbortSignal },
 ): Promise<Response> {
-  const request = new Request(url, { method: init.method ?? "GET", body: init.body, headers: init.headers, signal: AbortSignal.timeout(init.timeoutMs) });
+  const timeout = AbortSignal.timeout(init.timeoutMs);
+  const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
+  const request = new Request(url, { method: init.method ?? "GET", body: init.body, headers: init.headers, signal });
   if (url.startsWith(`${SAMPLE_ORIGIN}/`)) {
     if (!sampleEnabled(env)) throw new Error("the sample upstream is disabled in this deployment");
     return sampleUpstreamStub(env).fetch(request);

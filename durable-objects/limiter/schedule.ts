@@ -1,0 +1,215 @@
+// The rate limiter's arithmetic, free of storage so it can be replayed over simulated time.
+//
+// Tokens are handed out as instants ("slots"), in order, never more than HORIZON_MS ahead. A
+// window without a declared burst admits a slot only when both hold:
+//   - sliding log: fewer than `requests` slots in the window's length before it (plus a margin),
+//     so no rolling or clock-aligned interval of that length holds more than the window allows;
+//   - sliding counter: the estimate an upstream counting clock-aligned windows would make
+//     (previous window's count × the share of it still in view + this window's count) stays
+//     under `requests`, so spending a burst at the end of one window cannot overrun the next.
+// A window with a burst is a token bucket (GCRA) of that capacity. Every 429 teaches: the share
+// of the limit this deployment got before it (another client uses the key) becomes the
+// effective limit, which creeps back to the declared one while no 429 comes.
+import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/upstream/limits";
+
+/** How far ahead a lease may schedule tokens. */
+export const HORIZON_MS = 1_000;
+/** No slot sooner than this after the grant: the lease's way back must not make it late. */
+const LEAD_MS = 20;
+/** Stay this share of a window's length clear of its edges, for clock and network jitter. */
+export const MARGIN = 0.02;
+/** At least this much, whatever the window: requests reach the upstream with tens of ms of jitter. */
+const MIN_MARGIN_MS = 25;
+/** A window's log keeps grants in this many buckets of its length (times rounded up). */
+const LOG_BUCKETS = 256;
+/**
+ * After a 429 the learned limit holds for this many units (the shortest window, at most 10 s),
+ * then probes upward by 1, 2, 3, 4, 8, 16, … requests of the shortest window, a step a unit: slow
+ * to provoke the next 429 while another client holds its share, quick to recover once it stops.
+ */
+const HOLD_UNITS = 20;
+const MAX_UNIT_MS = 10_000;
+/** One 429 lowers the effective limit to half at most (injected faults and bursts are not a share). */
+const MAX_DROP = 0.5;
+const MIN_FACTOR = 0.05;
+
+export interface WindowState {
+  spec: string;
+  /** Grants as [time, count] pairs (flattened), times rounded up to the bucket, ascending. */
+  log: number[];
+  /** The clock-aligned window (`floor(t / ms)`) of the latest grant, its count and the one before. */
+  index: number;
+  count: number;
+  prev: number;
+  /** GCRA theoretical arrival time, for windows with a burst. */
+  tat: number;
+}
+
+export interface LimiterState {
+  windows: WindowState[];
+  /** The latest slot granted: slots are granted in order. */
+  last: number;
+  pausedUntil: number;
+  /** Effective share of the declared limit, learned from 429s, at `factorAt`. */
+  factor: number;
+  factorAt: number;
+  /** Slots up to this one were granted before the last lowering: their 429s teach nothing new. */
+  learnedThrough: number;
+}
+
+export interface Lease {
+  /** Epoch ms at which each granted token may be spent, ascending. */
+  slots: number[];
+  /** When no token could be granted within the horizon: how long to wait before asking again. */
+  retryAfterMs: number;
+  /** Set when no token was granted because every in-flight permit is taken (not the rate). */
+  atConcurrency?: true;
+}
+
+export const initialState = (): LimiterState => ({ windows: [], last: 0, pausedUntil: 0, factor: 1, factorAt: 0, learnedThrough: 0 });
+
+/** How far a window's slots keep clear of its edges. */
+export const marginMs = (windowMs: number) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN);
+const marginOf = (w: ResolvedWindow) => marginMs(w.ms);
+
+/** The window states for these limits, keeping the state of every window whose spec is unchanged. */
+function statesFor(state: LimiterState, windows: ResolvedWindow[]): WindowState[] {
+  const bySpec = new Map(state.windows.map((w) => [w.spec, w]));
+  state.windows = windows.map((w) => bySpec.get(w.spec) ?? { spec: w.spec, log: [], index: 0, count: 0, prev: 0, tat: 0 });
+  return state.windows;
+}
+
+/** The effective share of the declared limit at `now`. */
+export function factorAt(state: LimiterState, windows: ResolvedWindow[], now: number): number {
+  if (state.factor >= 1) return 1;
+  const shortest = windows.reduce((a, b) => (b.ms < a.ms ? b : a));
+  const probing = Math.floor((now - state.factorAt) / Math.min(shortest.ms, MAX_UNIT_MS)) - HOLD_UNITS;
+  if (probing <= 0) return state.factor;
+  const extra = probing <= 4 ? probing : 2 ** Math.min(probing - 2, 30);
+  return Math.min(1, state.factor + extra / shortest.requests);
+}
+
+const effective = (n: number, factor: number) => Math.max(1, Math.floor(n * factor));
+
+/** Slots in the log later than `after`. */
+function countAfter(log: number[], after: number): number {
+  let n = 0;
+  for (let i = log.length - 2; i >= 0 && log[i]! > after; i -= 2) n += log[i + 1]!;
+  return n;
+}
+
+/** The earliest instant ≥ t at which window `w` admits one more slot. */
+function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number): number {
+  const limit = effective(w.requests, factor);
+  const margin = marginOf(w);
+  if (w.burst !== undefined) {
+    const interval = (w.ms / limit) * (1 + MARGIN);
+    // One token of the bucket is kept back for jitter; a lowered limit shrinks the burst too.
+    const burst = Math.max(1, Math.floor(w.burst * factor) - (w.burst > 1 ? 1 : 0));
+    return Math.max(t, Math.ceil(s.tat - (burst - 1) * interval));
+  }
+  // Sliding log: drop the oldest slots in view until one more fits.
+  const span = w.ms + margin;
+  const inView = countAfter(s.log, t - span);
+  if (inView >= limit) {
+    let excess = inView - limit + 1;
+    let i = s.log.length - 2;
+    while (i >= 2 && s.log[i - 2]! > t - span) i -= 2; // the oldest pair in view
+    for (; i < s.log.length; i += 2) {
+      excess -= s.log[i + 1]!;
+      if (excess <= 0) return s.log[i]! + span + 1;
+    }
+  }
+  // Sliding counter over clock-aligned windows, judged `margin` earlier than t (the previous
+  // window weighs more), as an upstream whose clock lags ours would. No slot in the last margin
+  // of a window: a request sent late would land in the next one and count there in full.
+  const k = Math.floor(t / w.ms);
+  if (t - k * w.ms >= w.ms - margin) return (k + 1) * w.ms;
+  const current = s.index === k ? s.count : 0;
+  const previous = s.index === k ? s.prev : s.index === k - 1 ? s.count : 0;
+  if (current + 1 > limit) return (k + 1) * w.ms;
+  if (previous === 0) return t;
+  const frac = (t - k * w.ms) / w.ms;
+  const needed = 1 + margin / w.ms - (limit - current) / previous; // previous × (1 − frac + m) + current < limit
+  if (frac > needed) return t;
+  return needed >= 1 ? (k + 1) * w.ms : Math.floor(k * w.ms + needed * w.ms) + 1;
+}
+
+function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): void {
+  const q = Math.max(1, Math.floor(w.ms / LOG_BUCKETS));
+  const at = Math.ceil(t / q) * q;
+  if (s.log.length > 0 && s.log[s.log.length - 2] === at) s.log[s.log.length - 1]!++;
+  else s.log.push(at, 1);
+  const k = Math.floor(t / w.ms);
+  if (s.index === k) s.count++;
+  else {
+    s.prev = s.index === k - 1 ? s.count : 0;
+    s.index = k;
+    s.count = 1;
+  }
+  if (w.burst !== undefined) s.tat = Math.max(s.tat, t) + (w.ms / effective(w.requests, factor)) * (1 + MARGIN);
+}
+
+/** Forget log entries no future slot (≥ now) can see. */
+function prune(w: ResolvedWindow, s: WindowState, now: number): void {
+  const horizon = now - w.ms - marginOf(w);
+  let drop = 0;
+  while (drop < s.log.length && s.log[drop]! <= horizon) drop += 2;
+  if (drop > 0) s.log.splice(0, drop);
+}
+
+/** Grant up to `tokens` slots within every window; mutates `state`. */
+export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number): Lease {
+  const windows = resolveWindows(limit);
+  const states = statesFor(state, windows);
+  const factor = factorAt(state, windows, now);
+  windows.forEach((w, i) => prune(w, states[i]!, now));
+  const slots: number[] = [];
+  let retryAfterMs = 0;
+  for (let n = 0; n < tokens; n++) {
+    let t = Math.max(now + LEAD_MS, state.pausedUntil, state.last);
+    for (let moved = true, rounds = 0; moved && rounds < 50; rounds++) {
+      moved = false;
+      windows.forEach((w, i) => {
+        const e = earliest(w, states[i]!, t, factor);
+        if (e > t) {
+          t = e;
+          moved = true;
+        }
+      });
+    }
+    if (t - now > HORIZON_MS) {
+      // Booked a full horizon ahead: come back when half of it can be granted as one block (not
+      // for each token as it frees; the caller holds tokens for the time until then anyway).
+      retryAfterMs = Math.max(Math.ceil(t - now - HORIZON_MS), HORIZON_MS / 2);
+      break;
+    }
+    windows.forEach((w, i) => record(w, states[i]!, t, factor));
+    state.last = t;
+    slots.push(t);
+  }
+  return { slots, retryAfterMs };
+}
+
+/**
+ * The upstream answered 429 to the request spent at `slot`: pause until it says to come back
+ * (one second when it does not say), and take as the effective limit the share this deployment
+ * had of its fullest window up to that request (never more than halving it at once).
+ */
+export function learnFrom429(state: LimiterState, limit: RateLimit, now: number, retryAfterMs: number | undefined, slot: number | undefined): void {
+  state.pausedUntil = Math.max(state.pausedUntil, now + (retryAfterMs ?? 1000));
+  const windows = resolveWindows(limit);
+  const states = statesFor(state, windows);
+  const at = slot ?? now;
+  if (at <= state.learnedThrough) return; // granted before the last lowering: already counted
+  const current = factorAt(state, windows, now);
+  const share = Math.max(
+    ...windows.map((w, i) => {
+      const mine = countAfter(states[i]!.log, at - w.ms) - countAfter(states[i]!.log, at);
+      return Math.max(0, mine - 1) / w.requests;
+    }),
+  );
+  state.factor = Math.max(MIN_FACTOR, Math.min(current, Math.max(share, current * MAX_DROP)));
+  state.factorAt = now;
+  state.learnedThrough = state.last;
+}

@@ -1,0 +1,111 @@
+// The rate-limit matrix: each upstream algorithm × three sets of windows × three conditions,
+// one run per cell against the sample upstream enforcing it, the pipeline declaring the windows
+// as a user would (no burst). Prints one "BENCH {json}" line per cell.
+//   npm run bench -- --only limits          (one cell: --cells 1s/sliding-log/none)
+//
+// Utilization = ideal span / the span the upstream saw (first to last request of the run). The
+// ideal is the fastest any client could send the run's requests without putting more than a
+// window's requests into any interval of its length (greedy, starting fresh); with a second
+// client on the key, the same for the share it leaves. Pages fetched twice are 200s the upstream
+// gave twice for one URL.
+import { expect, it } from "vitest";
+import type { RateLimit } from "../../src/pipelines/define";
+import type { LimitAlgorithm } from "../../src/sample/limit-algorithms";
+import { durationMs } from "../../src/upstream/limits";
+import { api, configureSample, env, waitForRun } from "../helpers";
+import { accountsFrom, postsOf, postsPipeline, type UpstreamStats } from "../limits-pipelines";
+
+const ALGORITHMS: LimitAlgorithm[] = ["token-bucket", "fixed-window", "sliding-log", "sliding-counter"];
+const LATENCY_MS = 50;
+
+const WINDOWS: Record<string, { label: string; limit: RateLimit; requests: number; otherPerSecond: number }> = {
+  "1s": { label: "20 per second", limit: [{ requests: 20, per: "1s" }], requests: 200, otherPerSecond: 10 },
+  "1s+1m": {
+    label: "20 per second + 600 per minute",
+    limit: [
+      { requests: 20, per: "1s" },
+      { requests: 600, per: "1m" },
+    ],
+    requests: 200,
+    otherPerSecond: 5,
+  },
+  "1s+hour": {
+    label: "20 per second + 50 per 5-second 'hour'",
+    limit: [
+      { requests: 20, per: "1s" },
+      { requests: 50, per: "5s" },
+    ],
+    requests: 150,
+    otherPerSecond: 5,
+  },
+};
+const CONDITIONS = ["none", "5xx", "shared"] as const;
+
+/** The fastest schedule of `n` requests that keeps every window: each request as early as every window allows. */
+function idealSpanMs(limit: { requests: number; ms: number }[], n: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(Math.max(0, ...limit.map((w) => (i >= w.requests ? times[i - w.requests]! + w.ms : 0))));
+  return times.at(-1)!;
+}
+
+const cells = String((env as unknown as Record<string, unknown>).BENCH_CELLS ?? "")
+  .split(",")
+  .filter(Boolean)
+  .map((c) => c.split("/"));
+const wanted = (w: string, a: string, c: string) => cells.length === 0 || cells.some(([cw, ca, cc]) => cw === w && (!ca || ca === a) && (!cc || cc === c));
+
+let first = 20_000;
+for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
+  for (const algorithm of ALGORITHMS) {
+    for (const condition of CONDITIONS) {
+      if (!wanted(windowsKey, algorithm, condition)) continue;
+      const accounts = accountsFrom(first, spec.requests);
+      first += spec.requests * 2;
+      it(`${spec.label} · ${algorithm} · ${condition}`, async () => {
+        const name = `lm-${windowsKey.replace(/[^a-z0-9]/g, "")}-${algorithm}-${condition}`;
+        postsPipeline(name, spec.limit, { size: 20, concurrency: 32 });
+        await configureSample({
+          latencyMs: LATENCY_MS,
+          limits: spec.limit.map((w) => ({ algorithm, requests: w.requests, perMs: durationMs(w.per) })),
+          trackRepeats: true,
+          seed: 7,
+          ...(condition === "5xx" ? { faultRate: 0.1, faultKinds: ["5xx"] } : {}),
+          ...(condition === "shared" ? { otherClientPerSecond: spec.otherPerSecond } : {}),
+        });
+        const res = await api("/v1/jobs", { method: "POST", json: { pipeline: name, params: { accounts, tag: name } } });
+        expect(res.status).toBe(202);
+        const { id } = (await res.json()) as { id: string };
+        const view = await waitForRun(id, 600_000);
+        const stats = (await (await api("/sample/edr/_stats")).json()) as UpstreamStats;
+        expect(view.status).toBe("succeeded");
+        expect(view.output?.rows).toBe(postsOf(accounts));
+        const windows = spec.limit.map((w) => {
+          const ms = durationMs(w.per);
+          const taken = condition === "shared" ? Math.floor((spec.otherPerSecond * ms) / 1000) : 0;
+          return { requests: w.requests - taken, ms };
+        });
+        const idealMs = idealSpanMs(windows, spec.requests) + LATENCY_MS;
+        const spanMs = (stats.lastAt ?? 0) - (stats.firstAt ?? 0) + LATENCY_MS;
+        const ingest = view.phases.ingest;
+        console.log(
+          `BENCH ${JSON.stringify({
+            windows: windowsKey,
+            label: spec.label,
+            algorithm,
+            condition,
+            requests: spec.requests,
+            sent: stats.requests,
+            violations: stats.violations,
+            faults: stats.faults["5xx"] ?? 0,
+            repeats: stats.repeats,
+            other: stats.other,
+            idealMs,
+            spanMs,
+            ingestMs: (ingest.finishedAt ?? 0) - (ingest.startedAt ?? 0),
+            utilization: Math.round((idealMs / spanMs) * 1000) / 1000,
+          })}`,
+        );
+      });
+    }
+  }
+}
