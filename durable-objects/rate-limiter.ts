@@ -14,7 +14,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { RateLimit } from "../src/upstream/limits";
-import { grant, initialState, learnFrom429, type Lease, type LimiterState } from "./limiter/schedule";
+import { grant, initialState, learnFrom429, reportLateness, type Lease, type LimiterState } from "./limiter/schedule";
 
 export type { Lease } from "./limiter/schedule";
 
@@ -33,6 +33,10 @@ export interface LeaseOptions {
   release: number;
   /** Permits of a holder that stops calling come back after this long. */
   leaseMs: number;
+  /** No slot sooner than this from now: the lease's way back to the holder (its round trip). */
+  leadMs?: number;
+  /** The latest the holder spent a token after its instant since its last call: the margins grow to cover it. */
+  lateMs?: number;
 }
 
 /**
@@ -44,6 +48,7 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   for (const [id, h] of Object.entries(holders)) {
     if (h.expiresAt <= now || (h.permits === 0 && (h.askedAt ?? 0) + WAITING_MS <= now)) delete holders[id];
   }
+  if (options.lateMs !== undefined && options.lateMs > 0) reportLateness(state, options.lateMs, now);
   const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
   mine.askedAt = now;
   mine.permits = Math.max(0, mine.permits - options.release);
@@ -51,7 +56,7 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   const share = Math.ceil(options.maxInFlight / Object.keys(holders).length);
   const allowed = Math.min(tokens, options.maxInFlight - inFlight, share - mine.permits);
   if (allowed <= 0) return { slots: [], retryAfterMs: 100, atConcurrency: true };
-  const lease = grant(state, limits, allowed, now);
+  const lease = grant(state, limits, allowed, now, options.leadMs);
   mine.permits += lease.slots.length;
   mine.expiresAt = now + options.leaseMs;
   return lease;
@@ -64,7 +69,7 @@ export class RateLimiter extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const stored = ctx.storage.kv.get("limiter") as LimiterState | undefined;
-    this.state = stored ?? initialState();
+    this.state = { ...initialState(), ...stored };
     this.holders = (ctx.storage.kv.get("holders") as Holders | undefined) ?? {};
   }
 

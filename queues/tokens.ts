@@ -32,12 +32,16 @@ export class TokenPool {
   /** Tokens this invocation still expects to need: the size of the next lease. */
   private demand: number;
   /** A token spent later than this after its instant would crowd the window: dropped instead. */
-  private readonly lateMs: number;
+  private lateMs: number;
   /** Set when the limiter has no token soon: how long the caller should defer its message. */
   deferMs = 0;
   /** Tokens dropped because they came up too late to spend, and tokens taken. */
   dropped = 0;
   private taken = 0;
+  /** The latest a token was spent after its instant since the last call to the limiter. */
+  private lateSeen = 0;
+  /** The limiter's round trip (moving average): slots are asked for no sooner than it allows. */
+  private roundTripMs = 10;
 
   constructor(env: Env, source: Source, demand: number) {
     this.env = env;
@@ -56,12 +60,19 @@ export class TokenPool {
       const release = this.finished;
       this.finished = 0;
       // Enough for everyone in line and what the invocation still expects, so one call serves a block.
+      const askedAt = Date.now();
       const lease = await this.limiter().acquire(this.source.rateLimit, Math.max(1, this.demand, this.waiters.length), {
         holder: this.holder,
         maxInFlight: this.source.concurrency,
         release,
         leaseMs: this.source.timeoutMs * 2 + 10_000,
+        leadMs: Math.ceil(this.roundTripMs * 1.5),
+        lateMs: this.lateSeen,
       });
+      this.lateSeen = 0;
+      if (lease.toleranceMs !== undefined) this.lateMs = lease.toleranceMs;
+      // A cold start of the limiter is not a round trip: samples count up to 50 ms.
+      this.roundTripMs = 0.7 * this.roundTripMs + 0.3 * Math.min(50, Date.now() - askedAt);
       this.held = Math.max(0, this.held - release) + lease.slots.length;
       if (lease.slots.length > 0) {
         this.slots.push(...lease.slots);
@@ -107,9 +118,11 @@ export class TokenPool {
    */
   async take(signal?: AbortSignal): Promise<number | null> {
     this.demand = Math.max(0, this.demand - 1);
+    // A taker whose token came up too late goes to the front of the line for the next one.
+    let front = false;
     for (;;) {
       if (this.deferMs > 0 || signal?.aborted) return null;
-      const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot());
+      const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot(front));
       if (slot === null) return null;
       const wait = slot - Date.now();
       if (wait > 0) await sleep(wait);
@@ -118,19 +131,22 @@ export class TokenPool {
         return null;
       }
       this.taken++;
+      this.lateSeen = Math.max(this.lateSeen, Date.now() - slot);
       // A late token is dropped, unless dropping has become the rule (an isolate starved of CPU):
       // then progress wins over the margin, and the limiter's margins absorb what they can.
       if (Date.now() - slot <= this.lateMs || this.dropped >= Math.max(3, this.taken * 0.1)) return slot;
       this.dropped++;
       this.done();
       this.demand++;
+      front = true;
     }
   }
 
   /** Wait in line (first come, first served) while one refill loop serves the line. */
-  private queueForSlot(): Promise<number | null> {
+  private queueForSlot(front = false): Promise<number | null> {
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
+      if (front) this.waiters.unshift({ resolve, reject });
+      else this.waiters.push({ resolve, reject });
       if (!this.serving) void this.serveWaiters();
     });
   }

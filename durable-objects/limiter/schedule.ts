@@ -14,8 +14,9 @@ import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/u
 
 /** How far ahead a lease may schedule tokens. */
 export const HORIZON_MS = 1_000;
-/** No slot sooner than this after the grant: the lease's way back must not make it late. */
-const LEAD_MS = 20;
+/** No slot sooner than this after the grant (or the caller's round trip, if longer): the lease's way back must not make it late. */
+const LEAD_MS = 10;
+const MAX_LEAD_MS = 250;
 /** Stay this share of a window's length clear of its edges, for clock and network jitter. */
 export const MARGIN = 0.02;
 /** At least this much, whatever the window: requests reach the upstream with tens of ms of jitter. */
@@ -55,6 +56,9 @@ export interface LimiterState {
   factorAt: number;
   /** Slots up to this one were granted before the last lowering: their 429s teach nothing new. */
   learnedThrough: number;
+  /** The largest lateness holders reported (ms), at `jitterAt`; it decays. */
+  jitterMs: number;
+  jitterAt: number;
 }
 
 export interface Lease {
@@ -64,13 +68,32 @@ export interface Lease {
   retryAfterMs: number;
   /** Set when no token was granted because every in-flight permit is taken (not the rate). */
   atConcurrency?: true;
+  /** A token spent later than this after its instant must be dropped (the shortest window's margin). */
+  toleranceMs?: number;
 }
 
-export const initialState = (): LimiterState => ({ windows: [], last: 0, pausedUntil: 0, factor: 1, factorAt: 0, learnedThrough: 0 });
+export const initialState = (): LimiterState => ({ windows: [], last: 0, pausedUntil: 0, factor: 1, factorAt: 0, learnedThrough: 0, jitterMs: 0, jitterAt: 0 });
 
-/** How far a window's slots keep clear of its edges. */
-export const marginMs = (windowMs: number) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN);
-const marginOf = (w: ResolvedWindow) => marginMs(w.ms);
+/** Observed lateness halves in this long without a later report. */
+const JITTER_HALF_LIFE_MS = 10_000;
+
+/**
+ * How far a window's slots keep clear of its edges: 2% of it, 25 ms at least, and more than the
+ * lateness the holders report (a busy isolate sends late; the margin must cover it).
+ */
+export const marginMs = (windowMs: number, jitterMs = 0) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN, jitterMs * 1.25);
+
+/** The jitter the margins cover at `now`: the largest lateness reported, decaying. */
+function jitterAt(state: LimiterState, now: number): number {
+  return state.jitterMs * 0.5 ** (Math.max(0, now - state.jitterAt) / JITTER_HALF_LIFE_MS);
+}
+
+/** A holder saw its tokens spent up to `lateMs` after their instants. */
+export function reportLateness(state: LimiterState, lateMs: number, now: number): void {
+  const current = jitterAt(state, now);
+  state.jitterMs = Math.max(current, Math.min(lateMs, 1_000));
+  state.jitterAt = now;
+}
 
 /** The window states for these limits, keeping the state of every window whose spec is unchanged. */
 function statesFor(state: LimiterState, windows: ResolvedWindow[]): WindowState[] {
@@ -99,9 +122,8 @@ function countAfter(log: number[], after: number): number {
 }
 
 /** The earliest instant ≥ t at which window `w` admits one more slot. */
-function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number): number {
+function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number, margin: number): number {
   const limit = effective(w.requests, factor);
-  const margin = marginOf(w);
   if (w.burst !== undefined) {
     const interval = (w.ms / limit) * (1 + MARGIN);
     // One token of the bucket is kept back for jitter; a lowered limit shrinks the burst too.
@@ -151,27 +173,30 @@ function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): v
 }
 
 /** Forget log entries no future slot (≥ now) can see. */
-function prune(w: ResolvedWindow, s: WindowState, now: number): void {
-  const horizon = now - w.ms - marginOf(w);
+function prune(w: ResolvedWindow, s: WindowState, now: number, margin: number): void {
+  const horizon = now - w.ms - margin;
   let drop = 0;
   while (drop < s.log.length && s.log[drop]! <= horizon) drop += 2;
   if (drop > 0) s.log.splice(0, drop);
 }
 
 /** Grant up to `tokens` slots within every window; mutates `state`. */
-export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number): Lease {
+export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number, leadMs = LEAD_MS): Lease {
+  const lead = Math.min(MAX_LEAD_MS, Math.max(LEAD_MS, leadMs));
   const windows = resolveWindows(limit);
   const states = statesFor(state, windows);
   const factor = factorAt(state, windows, now);
-  windows.forEach((w, i) => prune(w, states[i]!, now));
+  const jitter = jitterAt(state, now);
+  const margins = windows.map((w) => marginMs(w.ms, jitter));
+  windows.forEach((w, i) => prune(w, states[i]!, now, margins[i]!));
   const slots: number[] = [];
   let retryAfterMs = 0;
   for (let n = 0; n < tokens; n++) {
-    let t = Math.max(now + LEAD_MS, state.pausedUntil, state.last);
+    let t = Math.max(now + lead, state.pausedUntil, state.last);
     for (let moved = true, rounds = 0; moved && rounds < 50; rounds++) {
       moved = false;
       windows.forEach((w, i) => {
-        const e = earliest(w, states[i]!, t, factor);
+        const e = earliest(w, states[i]!, t, factor, margins[i]!);
         if (e > t) {
           t = e;
           moved = true;
@@ -188,7 +213,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
     state.last = t;
     slots.push(t);
   }
-  return { slots, retryAfterMs };
+  return { slots, retryAfterMs, toleranceMs: Math.min(...margins) };
 }
 
 /**
