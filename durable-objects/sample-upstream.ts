@@ -13,6 +13,8 @@ import { UpstreamLimits, type UpstreamLimitSpec } from "../src/sample/limit-algo
 
 const PREFIX = "/sample/edr";
 const HOOKS = "/sample/hooks/";
+/** A webhook delivery the receiver keeps is at most this long (it keeps the last 100). */
+const MAX_HOOK_BODY = 64 * 1024;
 const SOCIAL = "/sample/social/";
 const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
 
@@ -87,12 +89,16 @@ export class SampleUpstream extends DurableObject<Env> {
       return json({ received: [] });
     }
     if (request.method !== "POST") return json(errorBody("method_not_allowed", "use GET, POST or DELETE"), 405);
+    if (Number(request.headers.get("content-length") ?? 0) > MAX_HOOK_BODY)
+      return json(errorBody("body_too_large", `a delivery is at most ${MAX_HOOK_BODY} bytes`), 413);
+    const text = await request.text();
+    if (text.length > MAX_HOOK_BODY) return json(errorBody("body_too_large", `a delivery is at most ${MAX_HOOK_BODY} bytes`), 413);
     const attempts = Number(this.ctx.storage.kv.get(`${key}:attempts`) ?? 0) + 1;
     this.ctx.storage.kv.put(`${key}:attempts`, attempts);
     if (attempts <= this.config.webhookFailures) return json(errorBody("unavailable", "receiver failing on purpose"), 500);
     let body: unknown;
     try {
-      body = await request.json();
+      body = JSON.parse(text);
     } catch {
       return json(errorBody("invalid_json", "the body is not valid JSON"), 400);
     }

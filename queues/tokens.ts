@@ -38,6 +38,8 @@ export class TokenPool {
   /** Tokens dropped because they came up too late to spend, and tokens taken. */
   dropped = 0;
   private taken = 0;
+  /** 429s this pool has seen: a token leased before the latest one is not spent. */
+  private throttles = 0;
   /** The latest a token was spent after its instant since the last call to the limiter. */
   private lateSeen = 0;
   /** The limiter's round trip (moving average): slots are asked for no sooner than it allows. */
@@ -124,11 +126,20 @@ export class TokenPool {
       if (this.deferMs > 0 || signal?.aborted) return null;
       const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot(front));
       if (slot === null) return null;
+      const throttles = this.throttles;
       const wait = slot - Date.now();
       if (wait > 0) await sleep(wait);
       if (signal?.aborted) {
         this.done(); // its permit goes back with the next call
         return null;
+      }
+      if (this.throttles !== throttles) {
+        // A 429 came while this token waited for its instant: it was leased before the limiter
+        // learned, so it is not spent; the taker asks again, first in line.
+        this.done();
+        this.demand++;
+        front = true;
+        continue;
       }
       this.taken++;
       this.lateSeen = Math.max(this.lateSeen, Date.now() - slot);
@@ -178,6 +189,7 @@ export class TokenPool {
 
   /** The request spent at `slot` got a 429: the limiter pauses and learns; unspent tokens go back. */
   async throttled(retryAfterMs: number | undefined, slot: number): Promise<void> {
+    this.throttles++;
     this.finished += this.slots.length; // unspent: their permits go back with the next call
     this.slots = [];
     await this.limiter().throttled(this.source.rateLimit, retryAfterMs, slot);

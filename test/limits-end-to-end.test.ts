@@ -87,9 +87,9 @@ describe("rate limits end to end", () => {
     expect(view.status).toBe("succeeded");
     expect(view.output?.rows).toBe(postsOf(accounts));
     expect(s.requests - s.violations).toBe(200);
-    // The first burst finds the other client: at most the 8 requests then in flight (the source's
-    // in-flight bound) and a few more answer 429 before the share is learned; then none.
-    expect(s.violations).toBeLessThanOrEqual(12);
+    // The other client ramps up while the run goes: each time it takes more, one 429 teaches the
+    // share left (tokens leased before it are not spent), not a wave of the requests in flight.
+    expect(s.violations).toBeLessThanOrEqual(8);
     expect(s.other.sent).toBeGreaterThan(0);
     const limiter = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("limits-shared-api")).snapshot();
     expect(limiter.factor).toBeLessThan(0.75);

@@ -5,7 +5,7 @@
 import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classify";
-import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
+import { assertSameOrigin, authHeaders, fetchUpstream } from "../../src/upstream/fetch";
 import { waitFromHeaders } from "../../src/upstream/retry-after";
 import { bounded } from "../../src/concurrency";
 import type { DeadItem } from "../../src/types";
@@ -13,6 +13,7 @@ import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pag
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
 
 const PAGE_ATTEMPTS = 4;
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const RETRY_BUDGET_MS = 120_000;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
@@ -52,10 +53,45 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
       if (response.status === 429) await ctx.tokens.throttled(wait, slot);
       throw httpFailure(response.status, url, wait);
     }
-    return { body: await response.text(), headers: response.headers };
+    return { body: await boundedText(response, ctx.pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES, url), headers: response.headers };
   } finally {
     ctx.tokens.done();
   }
+}
+
+/** The body as text, refused (permanently) past `max` bytes, by its Content-Length or as it streams. */
+async function boundedText(response: Response, max: number, url: string): Promise<string> {
+  const tooLarge = () =>
+    new TaskFailure({
+      type: "response_too_large",
+      message: `the upstream's answer to ${new URL(url).origin}${new URL(url).pathname} is over ${max} bytes (source.maxResponseBytes)`,
+      class: "permanent",
+    });
+  if (Number(response.headers.get("content-length") ?? 0) > max) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /**
@@ -138,7 +174,9 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       const page = await fetchPage(ctx, url, headers, check, stop.signal, deadline);
       rows += page.rows;
       pages.push(page.body);
-      url = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
+      const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
+      if (next !== null) assertSameOrigin(request.url, next, "the next page");
+      url = next;
     }
     return { pages, rows };
   };

@@ -31,6 +31,11 @@ export interface Source {
    */
   retry?: { attempts?: number; budgetMs?: number };
   /**
+   * A response body larger than this fails its task with a permanent error (default 32 MiB: a
+   * consumer isolate has 128 MB, shared by the messages of its batch).
+   */
+  maxResponseBytes?: number;
+  /**
    * A header sent with every request, its value read from a Worker secret by name (`wrangler
    * secret put NAME`). The value is never written to R2, manifests, logs or error bodies.
    */

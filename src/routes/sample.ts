@@ -1,7 +1,10 @@
-// /sample/edr/*: the synthetic upstream, served only where SAMPLE_UPSTREAM=enabled.
+// /sample/*: the synthetic upstream, served only where SAMPLE_UPSTREAM=enabled. Its data answers
+// like a public API; its control (`_config`, `_stats`) and the webhook receiver's deliveries are
+// the API's own: they need the token to change anything (reads follow PUBLIC_READS).
 import { Hono, type Context } from "hono";
 import type { Env } from "../env";
 import { notFound } from "../errors";
+import { requireToken } from "../http/auth";
 import { sampleEnabled, sampleUpstreamStub } from "../upstream/fetch";
 
 const forward = async (c: Context<{ Bindings: Env }>) => {
@@ -10,4 +13,14 @@ const forward = async (c: Context<{ Bindings: Env }>) => {
   return new Response(response.body, response); // a stub's response headers are immutable
 };
 
-export const sample = new Hono<{ Bindings: Env }>().all("/edr/*", forward).all("/hooks/*", forward);
+const enabled = async (c: Context<{ Bindings: Env }>, next: () => Promise<void>) => {
+  if (!sampleEnabled(c.env)) throw notFound("route");
+  await next();
+};
+
+export const sample = new Hono<{ Bindings: Env }>()
+  .use("/edr/_config", enabled, requireToken())
+  .use("/edr/_stats", enabled, requireToken())
+  .use("/hooks/*", enabled, requireToken())
+  .all("/edr/*", forward)
+  .all("/hooks/*", forward);

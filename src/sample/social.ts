@@ -42,6 +42,35 @@ export function socialRoute(request: Request, url: URL, path: string, config: Sa
     const ids = Array.from({ length: Math.max(0, Math.min(limit, total - offset)) }, (_, i) => String(offset + i + 1));
     return json({ accounts: ids.map((id) => ({ id })), next_cursor: offset + limit < total ? String(offset + limit) : null });
   }
+  // For tests of where a request may go next: a page whose Link names any URL, and a redirect to any URL.
+  if (path === "link") {
+    const next = url.searchParams.get("next") ?? "";
+    return new Response(JSON.stringify({ posts: [] }), { status: 200, headers: { "content-type": "application/json", link: `<${next}>; rel="next"` } });
+  }
+  // A body of `bytes` bytes (at most 64 MiB), streamed without a Content-Length, as an endless page would be.
+  if (path === "big") {
+    const bytes = Math.min(64 * 1024 * 1024, Math.max(0, Number(url.searchParams.get("bytes") ?? "0") || 0));
+    const head = '{"posts":[],"pad":"';
+    let left = Math.max(0, bytes - head.length - 2);
+    const chunk = new TextEncoder().encode("x".repeat(65_536));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(head));
+      },
+      pull(controller) {
+        if (left <= 0) {
+          controller.enqueue(new TextEncoder().encode('"}'));
+          controller.close();
+          return;
+        }
+        const n = Math.min(left, chunk.byteLength);
+        controller.enqueue(chunk.subarray(0, n));
+        left -= n;
+      },
+    });
+    return new Response(stream, { status: 200, headers: { "content-type": "application/json" } });
+  }
+  if (path === "moved") return new Response(null, { status: 302, headers: { location: url.searchParams.get("to") ?? "/" } });
   const posts = /^accounts\/([0-9]{1,9})\/posts$/.exec(path);
   if (!posts) return json(errorBody("not_found", `no route ${path}`), 404);
   const id = posts[1]!;

@@ -1,6 +1,10 @@
 // Every upstream request goes through here: the sample upstream is routed to its Durable
 // Object (no network), everything else to the real fetch; both bounded by a timeout.
 import type { Env } from "../env";
+import { TaskFailure } from "./classify";
+
+/** Redirects followed within one origin, at most. */
+const MAX_REDIRECTS = 5;
 
 /** Base URL that pipelines use for the sample upstream. */
 export const SAMPLE_ORIGIN = "http://sample-upstream.sluice.internal";
@@ -21,6 +25,27 @@ export function authHeaders(env: Env, auth: { header: string; secret: string; sc
   return { [auth.header]: auth.scheme ? `${auth.scheme} ${value}` : value };
 }
 
+/**
+ * A next page (or any URL a response names) on another origin than the request's — another host,
+ * port, or https → http — is refused before anything is sent there: the request's headers (the
+ * source's secret among them) never leave the origin they were meant for.
+ */
+export function assertSameOrigin(from: string, to: string, what: string): void {
+  const origin = new URL(from).origin;
+  const next = new URL(to).origin;
+  if (next !== origin) {
+    throw new TaskFailure({
+      type: "cross_origin_refused",
+      message: `${what} is on another origin (${next}, not ${origin}): refused, the request's headers are not sent there`,
+      class: "permanent",
+    });
+  }
+}
+
+/**
+ * One upstream request. Redirects are followed by hand, within the request's origin only (a
+ * redirect elsewhere, or from https to http, is a permanent error naming the origin).
+ */
 export async function fetchUpstream(
   env: Env,
   url: string,
@@ -28,7 +53,22 @@ export async function fetchUpstream(
 ): Promise<Response> {
   const timeout = AbortSignal.timeout(init.timeoutMs);
   const signal = init.signal ? AbortSignal.any([timeout, init.signal]) : timeout;
-  const request = new Request(url, { method: init.method ?? "GET", body: init.body, headers: init.headers, signal });
+  let current = url;
+  for (let hops = 0; ; hops++) {
+    const response = await send(env, current, init, signal);
+    const location = response.headers.get("location");
+    if (response.status < 300 || response.status >= 400 || location === null) return response;
+    await response.body?.cancel();
+    const next = new URL(location, current).toString();
+    assertSameOrigin(current, next, `a redirect (${response.status})`);
+    if (hops >= MAX_REDIRECTS)
+      throw new TaskFailure({ type: "too_many_redirects", message: `more than ${MAX_REDIRECTS} redirects from ${new URL(url).origin}`, class: "permanent" });
+    current = next;
+  }
+}
+
+async function send(env: Env, url: string, init: { method?: string; body?: string; headers?: Record<string, string> }, signal: AbortSignal): Promise<Response> {
+  const request = new Request(url, { method: init.method ?? "GET", body: init.body, headers: init.headers, signal, redirect: "manual" });
   if (url.startsWith(`${SAMPLE_ORIGIN}/`)) {
     if (!sampleEnabled(env)) throw new Error("the sample upstream is disabled in this deployment");
     return sampleUpstreamStub(env).fetch(request);
