@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** What the local runtime turns on that wrangler.toml keeps off for any deployment. */
+const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true" };
+
 export default defineConfig({
   test: {
     projects: [
@@ -9,7 +12,7 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { SLUICE_API_TOKEN: "test-token", SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a" } },
+            miniflare: { bindings: { ...LOCAL_VARS, SLUICE_API_TOKEN: "test-token", SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a" } },
           }),
         ],
         test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },
@@ -22,6 +25,7 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
+                ...LOCAL_VARS,
                 SLUICE_API_TOKEN: "test-token",
                 ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BENCH_"))),
               },

@@ -7,7 +7,7 @@ const root = resolve(import.meta.dirname, "../..");
 export function putLocalR2(stateDir: string, key: string, file: string): void {
   const put = spawnSync(
     join(root, "node_modules/.bin/wrangler"),
-    ["r2", "object", "put", `sluice-data/${key}`, "--file", file, "--local", "--persist-to", stateDir],
+    ["r2", "object", "put", `sluice-data-local/${key}`, "--file", file, "--local", "--persist-to", stateDir],
     {
       cwd: root,
       encoding: "utf8",

@@ -75,6 +75,11 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       "127.0.0.1",
       "--var",
       `SLUICE_API_TOKEN:${token}`,
+      // The sample upstream and open reads: local only (wrangler.toml keeps them off).
+      "--var",
+      "SAMPLE_UPSTREAM:enabled",
+      "--var",
+      "PUBLIC_READS:true",
       "--persist-to",
       stateDir,
       "--show-interactive-dev-session=false",

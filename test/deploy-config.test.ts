@@ -1,0 +1,42 @@
+// A plain `wrangler deploy` is safe (issue 15, item 2): the top level of wrangler.toml is a local
+// Worker with its own name, bucket and queues, nothing public and no sample upstream; production
+// never serves the sample upstream or public reads. Read from the config itself.
+import { parse } from "smol-toml";
+import { describe, expect, it } from "vitest";
+import toml from "../wrangler.toml?raw";
+
+interface WorkerConfig {
+  name: string;
+  vars?: Record<string, string>;
+  r2_buckets?: { bucket_name: string }[];
+  queues?: { producers?: { queue: string }[]; consumers?: { queue: string; dead_letter_queue?: string }[] };
+}
+const config = parse(toml) as unknown as WorkerConfig & { env: Record<string, WorkerConfig> };
+const resources = (c: WorkerConfig) => [
+  ...(c.r2_buckets ?? []).map((b) => `bucket:${b.bucket_name}`),
+  ...(c.queues?.producers ?? []).map((q) => `queue:${q.queue}`),
+  ...(c.queues?.consumers ?? []).flatMap((q) => [`queue:${q.queue}`, ...(q.dead_letter_queue ? [`queue:${q.dead_letter_queue}`] : [])]),
+];
+
+describe("wrangler.toml", () => {
+  it("deploys the top level as a local Worker: not production's name or resources, nothing public, no sample upstream", () => {
+    const production = config.env.production!;
+    expect(config.name).not.toBe(production.name);
+    expect(config.vars?.PUBLIC_READS).not.toBe("true");
+    expect(config.vars?.SAMPLE_UPSTREAM).not.toBe("enabled");
+    for (const env of ["production", "staging"]) {
+      for (const r of resources(config)) expect(resources(config.env[env]!)).not.toContain(r);
+    }
+  });
+
+  it("keeps the sample upstream and public reads out of production", () => {
+    expect(config.env.production!.vars).toMatchObject({ SAMPLE_UPSTREAM: "disabled", PUBLIC_READS: "false" });
+  });
+
+  it("gives every environment its own Worker, bucket and queues", () => {
+    const all = [config, ...Object.values(config.env)];
+    expect(new Set(all.map((c) => c.name)).size).toBe(all.length);
+    const owned = all.flatMap((c) => [...new Set(resources(c))]);
+    expect(new Set(owned).size).toBe(owned.length);
+  });
+});
