@@ -241,6 +241,12 @@ export class RunCoordinator extends CoordinatorBase {
     return { tasks: page, next: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
   }
 
+  /** Ingest tasks finished per bucket of time (at most `buckets`, each whole seconds), for the rate chart. */
+  ingestRate(buckets: number): { start: number; bucketMs: number; counts: number[] } | null {
+    if (!this.store.exists()) return null;
+    return this.store.ingestRate(Math.max(1, Math.min(buckets, 1000)));
+  }
+
   /** One alarm for every timer: timeouts, the watchdog (re-send quiet tasks), webhook retries. */
   override async alarm(): Promise<void> {
     const run = this.store.run();

@@ -55,6 +55,7 @@ export interface RunManifest {
   phases: RunView["phases"];
   output: RunView["output"];
   badRows: number;
+  duplicateRows: number;
   dead: { taskId: string; batchId: string | null; error: TaskError | null }[];
   /** Items of batches that were gone upstream (at most 10,000 listed). */
   deadItems?: { taskId: string; batchId: string; item: string; error: TaskError }[];
@@ -83,6 +84,7 @@ export function runManifest(view: RunView, dead: RunManifest["dead"], failed: Ru
     phases: view.phases,
     output: view.output,
     badRows: view.badRows,
+    duplicateRows: view.duplicateRows,
     dead,
     failed,
     createdAt: iso(view.createdAt)!,

@@ -12,7 +12,7 @@ type Rpc<T, K extends keyof T> = {
 
 export type CoordinatorStub = Rpc<
   RunCoordinator,
-  "start" | "begin" | "cancel" | "report" | "waiting" | "view" | "tasks" | "redrive" | "rerun" | "notifications" | "compact"
+  "start" | "begin" | "cancel" | "report" | "waiting" | "view" | "tasks" | "ingestRate" | "redrive" | "rerun" | "notifications" | "compact"
 >;
 export type RegistryStub = Rpc<
   PipelineRegistry,

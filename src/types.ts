@@ -173,6 +173,8 @@ export interface RunView extends Omit<RunSummary, "version"> {
   phases: Record<Phase, PhaseCounts & { startedAt: number | null; finishedAt: number | null }>;
   progress: { done: number; total: number; percent: number };
   badRows: number;
+  /** Rows silver dropped because their key repeated an earlier row of the batch. */
+  duplicateRows: number;
   output: RunOutput | null;
   /** The coordinator's SQLite size and the calls consumers made to it with results. */
   coordinator: { storageBytes: number; reportCalls: number };

@@ -1,6 +1,7 @@
 // What an operator sees: the OpenAPI document, the reference page, the dashboard.
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, configureSample, submit, waitForRun } from "./helpers";
+import { api, configureSample, env, submit, waitForRun } from "./helpers";
 
 describe("OpenAPI", () => {
   it("documents every route, with request schemas generated from the validating zod schemas", async () => {
@@ -75,6 +76,24 @@ describe("dashboard", () => {
     const failed = await (await api(`/runs/${id}?status=failed`)).text();
     expect(failed).toContain("upstream_5xx: upstream answered 503");
     expect((await api("/runs/nope-not-here")).status).toBe(404);
+  });
+
+  it("draws the rate chart of a run whose tasks span 40 hours from at most 240 points (issue 15, item 7)", async () => {
+    await configureSample({});
+    const id = await submit("sample-weather", { stations: ["10000"], from: "2021-03-01", to: "2021-03-05", chunk: "day" });
+    await waitForRun(id);
+    // A redrive the next day: ingest tasks finished over 40 hours (one array entry a second made 500s).
+    const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
+    await runInDurableObject(stub, async (_instance, state) => {
+      state.storage.sql.exec("UPDATE tasks SET finished_at = finished_at + (seq % 4) * 48000000 WHERE phase = 'ingest'");
+    });
+    const res = await api(`/runs/${id}`);
+    expect(res.status).toBe(200);
+    const page = await res.text();
+    const points = /<polyline[^>]*points="([^"]*)"/.exec(page)?.[1]?.split(" ") ?? [];
+    expect(points.length).toBeGreaterThan(100);
+    expect(points.length).toBeLessThanOrEqual(240);
+    expect(page).toMatch(/\(60\d s a point\)/);
   });
 
   it("refreshes itself while a run is live", async () => {

@@ -286,6 +286,23 @@ export class CoordinatorStore {
       .map(toTask);
   }
 
+  /**
+   * Ingest tasks finished over time, in at most `buckets` buckets of whole seconds, counted in
+   * SQL: the run page's rate chart reads this, never the task rows themselves.
+   */
+  ingestRate(buckets: number): { start: number; bucketMs: number; counts: number[] } | null {
+    const where = "phase = 'ingest' AND finished_at IS NOT NULL AND status != 'cancelled'";
+    const span = this.sql.exec(`SELECT min(finished_at) AS a, max(finished_at) AS b, count(*) AS n FROM tasks WHERE ${where}`).one();
+    if (Number(span.n) < 2) return null;
+    const start = Number(span.a);
+    const bucketMs = Math.max(1000, Math.ceil((Number(span.b) - start + 1) / buckets / 1000) * 1000);
+    const counts = new Array<number>(Math.floor((Number(span.b) - start) / bucketMs) + 1).fill(0);
+    for (const r of this.sql.exec(`SELECT (finished_at - ?) / ? AS b, count(*) AS n FROM tasks WHERE ${where} GROUP BY b`, start, bucketMs).toArray()) {
+      counts[Number(r.b)] = Number(r.n);
+    }
+    return { start, bucketMs, counts };
+  }
+
   counts(): Record<Phase, PhaseCounts> {
     const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, cancelled: 0, total: 0 }])) as Record<
       Phase,
@@ -298,6 +315,18 @@ export class CoordinatorStore {
       c.total += Number(r.n);
     }
     return out;
+  }
+
+  /** Rows silver dropped as repeats of a key, over the latest silver task of each batch. */
+  duplicateRows(): number {
+    return Number(
+      this.sql
+        .exec(
+          `SELECT coalesce(sum(json_extract(profile, '$.duplicates')), 0) AS n FROM tasks t WHERE phase = 'silver' AND status = 'succeeded' AND profile IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
+        )
+        .one().n,
+    );
   }
 
   badRows(): number {

@@ -18,6 +18,12 @@ const RETRY_BUDGET_MS = 120_000;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
 
+/** A paginated batch's progress kept in R2: its pages so far and the next page's URL. */
+function isResumable(value: unknown): value is { pages: string[]; next: string } {
+  const v = value as { pages?: unknown; next?: unknown } | null;
+  return typeof v === "object" && v !== null && Array.isArray(v.pages) && v.pages.every((p) => typeof p === "string") && typeof v.next === "string";
+}
+
 /** The task gave up (another lane failed): this lane stops without spending a token. */
 class Stopped extends Error {
   constructor() {
@@ -163,11 +169,19 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     }
   };
   /** Every page of one request. */
-  const fetchAll = async (request: { url: string; headers?: Record<string, string> }) => {
+  /**
+   * Every page of one request, from `resume` (pages an earlier delivery fetched, and the URL of
+   * the next) when given; `progress` sees each page as it lands, so a wait can keep them.
+   */
+  const fetchAll = async (
+    request: { url: string; headers?: Record<string, string> },
+    resume?: { pages: string[]; next: string },
+    progress?: (pages: string[], next: string | null) => void,
+  ) => {
     const headers = { ...request.headers, ...auth };
-    const pages: string[] = [];
-    let rows = 0;
-    for (let url: string | null = request.url; url !== null;) {
+    const pages: string[] = [...(resume?.pages ?? [])];
+    let rows = pages.reduce((n, p) => n + check(p), 0);
+    for (let url: string | null = resume?.next ?? request.url; url !== null;) {
       if (pages.length >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
       }
@@ -176,6 +190,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       pages.push(page.body);
       const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
       if (next !== null) assertSameOrigin(request.url, next, "the next page");
+      progress?.(pages, next);
       url = next;
     }
     return { pages, rows };
@@ -228,7 +243,23 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     }
     body = JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw);
   } else {
-    const r = await fetchAll(pipeline.request(batch));
+    // A paginated batch that waits or fails part way keeps its pages and the next page's URL in
+    // R2: the next delivery goes on from there.
+    const partialKey = layout.partialRaw(message.runId, batch.id);
+    const earlier: unknown = pipeline.paginate && !message.force ? await (await env.BUCKET.get(partialKey))?.json() : null;
+    const resume = isResumable(earlier) ? earlier : undefined;
+    let reached: { pages: string[]; next: string } | undefined;
+    let r: { pages: string[]; rows: number };
+    try {
+      r = await fetchAll(pipeline.request(batch), resume, (pages, next) => (reached = next === null ? undefined : { pages: [...pages], next }));
+    } catch (err) {
+      const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
+      if (!permanent && reached && reached.pages.length > (resume?.pages.length ?? 0)) {
+        await env.BUCKET.put(partialKey, JSON.stringify(reached), { httpMetadata: { contentType: "application/json" } });
+      }
+      throw err;
+    }
+    if (resume) await env.BUCKET.delete(partialKey);
     rows = r.rows;
     // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
     body = pipeline.paginate ? JSON.stringify({ pages: r.pages } satisfies PagedRaw) : r.pages[0]!;

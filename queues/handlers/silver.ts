@@ -1,7 +1,7 @@
 // silver: bronze refined → typed, validated rows. The pipeline's transform runs first (units,
 // derived fields); its zod row schema then decides both what a valid row is and the Parquet
 // types. Bad rows are counted and sampled, never silently dropped; duplicate keys keep their
-// first row; rows are sorted by the key; implausible values are flagged, not dropped. The batch's
+// first row and are counted (the profile's `duplicates`, summed in the run view); rows are sorted by the key; implausible values are flagged, not dropped. The batch's
 // profile (rows, nulls, keys, flags) goes into the done marker for the quality phase.
 import { arrowSchema, type Row } from "../../src/arrow/columns";
 import { readParquetRows, schemaFingerprint } from "../../src/parquet/read";
@@ -99,6 +99,7 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
     checks,
     flags,
   );
+  profile.duplicates = good.length - unique.length;
   const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet", profile);
   return { output, reused: false, badRows: bad, badRowSamples: samples, profile };
 }

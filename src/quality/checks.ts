@@ -56,6 +56,8 @@ export interface BatchProfile {
   flaggedSamples: string[];
   /** Continuity: rows per key value, with the first and last time (epoch ms). */
   series: Record<string, { rows: number; first: number; last: number }>;
+  /** Rows dropped because an earlier row of the batch had the same key (the first is kept). */
+  duplicates?: number;
 }
 
 export const FLAGS_COLUMN = "quality_flags";

@@ -9,7 +9,7 @@ import type { Env } from "../env";
 import { isRunId } from "../ids";
 import { PIPELINES, findPipeline } from "../pipelines";
 import { coordinatorStub, registryStub } from "../stubs";
-import type { PhaseCounts, RunSummary, RunView, TaskStatus, TaskView } from "../types";
+import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
@@ -75,25 +75,24 @@ function eta(run: RunView | RunSummary, now: number): string {
 }
 
 /** Request rate over time (ingest tasks finished per second) against the upstream's limit. */
-function rateChart(tasks: TaskView[], limit: number): Html {
-  const times = tasks.filter((t) => t.finishedAt !== null && t.status !== "cancelled").map((t) => t.finishedAt!);
-  if (times.length < 2) return html`<p>No requests yet.</p>`;
-  const start = Math.min(...times);
-  const seconds = Math.max(1, Math.ceil((Math.max(...times) - start) / 1000) + 1);
-  const counts = new Array<number>(seconds).fill(0);
-  for (const t of times) counts[Math.floor((t - start) / 1000)]!++;
-  const top = Math.max(limit * 1.25, ...counts);
+/** Ingest tasks finished per second against the limit, from at most 240 buckets counted in SQL. */
+function rateChart(rate: { start: number; bucketMs: number; counts: number[] } | null, limit: number): Html {
+  if (!rate) return html`<p>No requests yet.</p>`;
+  const perSecond = rate.counts.map((n) => n / (rate.bucketMs / 1000));
+  const top = perSecond.reduce((a, b) => Math.max(a, b), limit * 1.25);
   const w = 720;
   const h = 160;
-  const x = (i: number) => (seconds === 1 ? 0 : (i / (seconds - 1)) * w);
+  const n = perSecond.length;
+  const x = (i: number) => (n === 1 ? 0 : (i / (n - 1)) * w);
   const y = (v: number) => h - (v / top) * h;
-  const points = counts.map((c, i) => `${x(i).toFixed(1)},${y(c).toFixed(1)}`).join(" ");
+  const points = perSecond.map((c, i) => `${x(i).toFixed(1)},${y(c).toFixed(1)}`).join(" ");
+  const spanS = Math.round((n * rate.bucketMs) / 1000);
   return html`<svg role="img" aria-label="requests per second against the limit" width="${w}" height="${h + 20}" viewBox="0 -4 ${w} ${h + 24}">
     <line x1="0" x2="${w}" y1="${y(limit)}" y2="${y(limit)}" stroke="#c53030" stroke-dasharray="6 4" />
-    <text x="4" y="${y(limit) - 4}" fill="#c53030" font-size="11">limit ${limit}/s</text>
+    <text x="4" y="${y(limit) - 4}" fill="#c53030" font-size="11">limit ${limit.toFixed(limit < 10 ? 2 : 0)}/s</text>
     <polyline fill="none" stroke="#2b6cb0" stroke-width="1.5" points="${points}" />
     <text x="4" y="${h + 16}" font-size="11" fill="#52606d">0 s</text>
-    <text x="${w - 40}" y="${h + 16}" font-size="11" fill="#52606d">${seconds} s</text>
+    <text x="${w - 120}" y="${h + 16}" font-size="11" fill="#52606d">${spanS} s (${rate.bucketMs / 1000} s a point)</text>
   </svg>`;
 }
 
@@ -171,14 +170,15 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     const now = Date.now();
     const filter = c.req.query("status");
     const status = filter && ["failed", "dead", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
-    const [tasks, ingest] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.tasks({ phase: "ingest", limit: 100_000 })]);
+    const [tasks, rate] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.ingestRate(240)]);
     const declared = findPipeline(run.pipeline);
     const limit = declared ? sustainedPerSecond(sourceFor(c.env, declared.source).rateLimit) : 0;
     const body = html`<h1>${run.id}</h1>
       <p>
         <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·
-        version ${run.version ?? "-"} · ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%) · started
-        ${when(run.startedAt)} ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""}
+        version ${run.version ?? "-"} · ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%)
+        ${run.badRows > 0 ? html` · ${run.badRows} bad rows` : ""} ${run.duplicateRows > 0 ? html` · ${run.duplicateRows} duplicate rows dropped` : ""} ·
+        started ${when(run.startedAt)} ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""}
         ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
       </p>
       <p>
@@ -206,7 +206,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
         )}
       </table>
       <h2>Request rate</h2>
-      ${rateChart(ingest.tasks, limit)}
+      ${rateChart(rate, limit)}
       <h2>Tasks</h2>
       <p>Show: <a href="?">all</a> · <a href="?status=failed">failed</a> · <a href="?status=dead">dead</a> · <a href="?status=running">running</a></p>
       <table>

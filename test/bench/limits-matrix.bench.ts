@@ -4,12 +4,13 @@
 //   npm run bench -- --only limits          (one cell: --cells 1s/sliding-log/none)
 //
 // Utilization = ideal / the span the upstream saw (first to last request of the run, plus one
-// latency). The ideal is the run's requests at the limit's sustained rate (its tightest window's
-// requests / length; with a second client on the key, what that client leaves of it), plus one
-// latency: what an upstream that counts in any of these ways allows over time. The greedy span
-// (each request as early as a sliding log of every window allows, a bound only a client that knows
-// its upstream keeps a log could reach) is printed beside it. Pages fetched twice are 200s the
-// upstream gave twice for one URL.
+// latency). The ideal is the run's requests paced at the rate of each window they exceed (its
+// requests / length; with a second client on the key, what that client leaves of it), the slowest
+// of them, plus one latency: the fastest schedule that no upstream counting in any of these ways
+// refuses (bursts are refused by a sliding counter after a full window, and by a sliding log for
+// a window's length after them). The greedy span (each request as early as a sliding log of every
+// window allows, bursts included: a bound only a client that knows its upstream keeps a log could
+// reach) is printed beside it. Pages fetched twice are 200s the upstream gave twice for one URL.
 import { expect, it } from "vitest";
 import type { RateLimit } from "../../src/pipelines/define";
 import type { LimitAlgorithm } from "../../src/sample/limit-algorithms";
@@ -50,6 +51,11 @@ function idealSpanMs(limit: { requests: number; ms: number }[], n: number): numb
   return times.at(-1)!;
 }
 
+/** The run's requests paced at the rate of every window they exceed (a window they fit in costs nothing). */
+export function pacedMs(limit: { requests: number; ms: number }[], n: number): number {
+  return Math.max(0, ...limit.filter((w) => n > w.requests).map((w) => (n * w.ms) / w.requests));
+}
+
 const cells = String((env as unknown as Record<string, unknown>).BENCH_CELLS ?? "")
   .split(",")
   .filter(Boolean)
@@ -86,8 +92,7 @@ for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
           const taken = condition === "shared" ? (spec.otherPerSecond * ms) / 1000 : 0;
           return { requests: w.requests - taken, ms };
         });
-        const sustained = Math.min(...windows.map((w) => (w.requests * 1000) / w.ms));
-        const idealMs = Math.round((spec.requests / sustained) * 1000) + LATENCY_MS;
+        const idealMs = Math.round(pacedMs(windows, spec.requests)) + LATENCY_MS;
         const greedyMs = idealSpanMs(windows, spec.requests) + LATENCY_MS;
         const spanMs = (stats.lastAt ?? 0) - (stats.firstAt ?? 0) + LATENCY_MS;
         const ingest = view.phases.ingest;
