@@ -182,6 +182,7 @@ export class RunCoordinator extends CoordinatorBase {
       );
     });
     await this.allocateVersion();
+    await this.env.BUCKET.delete(layout.stopped(run.id)); // a cancelled or timed-out run's marker goes with the stop
     await this.restarted(now);
     return { view: this.view()!, tasks: failed.length };
   }
@@ -212,6 +213,7 @@ export class RunCoordinator extends CoordinatorBase {
     const generation = run.generation + 1;
     const previous = PREVIOUS_PHASE[phase]!;
     this.ctx.storage.transactionSync(() => this.store.reopen(phase, generation, phase, params, now));
+    await this.env.BUCKET.delete(layout.stopped(run.id)); // a cancelled or timed-out run's marker goes with the stop
     if (phase !== "quality") await this.allocateVersion();
     const current = this.store.run()!;
     const tasks =

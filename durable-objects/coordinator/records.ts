@@ -10,7 +10,8 @@ import type { CoordinatorStore, RunRow, TaskRow } from "./store";
 export function runDeadline(run: RunRow, pipeline: Pipeline, phaseStartedAt: number | null | undefined): { at: number; reason: string } | null {
   const options: { at: number; reason: string }[] = [];
   const runMs = run.options.timeoutMs ?? pipeline.timeouts.runMs;
-  if (runMs !== undefined && run.startedAt !== null) options.push({ at: run.startedAt + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
+  const from = run.reopenedAt ?? run.startedAt; // a redrive or re-run has the whole timeout again
+  if (runMs !== undefined && from !== null) options.push({ at: from + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
   const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
   if (phaseMs !== undefined && phaseStartedAt != null)
     options.push({ at: phaseStartedAt + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });

@@ -9,7 +9,8 @@ CREATE TABLE IF NOT EXISTS run (
   status TEXT NOT NULL, phase TEXT, batches INTEGER NOT NULL, generation INTEGER NOT NULL DEFAULT 1,
   window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
   report_calls INTEGER NOT NULL DEFAULT 0, settled INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT
+  created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT,
+  reopened_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -45,6 +46,8 @@ export interface RunRow {
   dataset: string;
   createdAt: number;
   startedAt: number | null;
+  /** When a redrive or re-run last opened the finished run again: its run deadline counts from here. */
+  reopenedAt: number | null;
   finishedAt: number | null;
   /** False between the end of a run and its manifest and registry summary being written. */
   settled: boolean;

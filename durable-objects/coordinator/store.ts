@@ -18,6 +18,10 @@ export class CoordinatorStore {
     if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'settled'").toArray().length === 0) {
       sql.exec("ALTER TABLE run ADD COLUMN settled INTEGER NOT NULL DEFAULT 1");
     }
+    // …and the reopened_at column (a redrive or re-run's deadline counts from it).
+    if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'reopened_at'").toArray().length === 0) {
+      sql.exec("ALTER TABLE run ADD COLUMN reopened_at INTEGER");
+    }
   }
 
   exists(): boolean {
@@ -26,7 +30,10 @@ export class CoordinatorStore {
 
   /** The run's row; its batches follow with `addBatches` as the planner yields them. */
   create(
-    run: Omit<RunRow, "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled">,
+    run: Omit<
+      RunRow,
+      "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled" | "reopenedAt"
+    >,
   ): void {
     this.sql.exec(DDL);
     this.ready = true;
@@ -104,6 +111,7 @@ export class CoordinatorStore {
       dataset: str(r.dataset) ?? String(r.pipeline),
       createdAt: Number(r.created_at),
       startedAt: num(r.started_at),
+      reopenedAt: num(r.reopened_at),
       finishedAt: num(r.finished_at),
       settled: r.settled !== 0,
       reason: str(r.reason),
@@ -160,11 +168,12 @@ export class CoordinatorStore {
   /** A finished run runs again from `phase` (redrive or re-run), as a new generation. */
   reopen(phase: Phase, generation: number, rerunFrom: Phase | null, params: Json, now: number): void {
     this.sql.exec(
-      "UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?, rerun_from = ?, params = ?",
+      "UPDATE run SET status = 'running', reason = NULL, finished_at = NULL, phase = ?, generation = ?, rerun_from = ?, params = ?, reopened_at = ?",
       phase,
       generation,
       rerunFrom,
       JSON.stringify(params),
+      now,
     );
     this.phaseStarted(phase, now);
   }
