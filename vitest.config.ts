@@ -2,7 +2,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 /** What the local runtime turns on that wrangler.toml keeps off for any deployment. */
-const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true" };
+const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true", SLUICE_QUEUE_IN_MEMORY: "true" };
 
 export default defineConfig({
   test: {

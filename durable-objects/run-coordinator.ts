@@ -259,7 +259,10 @@ export class RunCoordinator extends CoordinatorBase {
       const deadline = this.deadline(run);
       if (deadline && now >= deadline.at) await this.stop("timed_out", deadline.reason, now);
       else {
-        const stale = this.store.stale(now - this.staleMs(), MAX_IN_FLIGHT);
+        // After a local restart the messages of tasks running since before it may be gone.
+        const before = this.resumeCheck ? Math.max(this.bornAt, now - this.staleMs()) : now - this.staleMs();
+        this.resumeCheck = false;
+        const stale = this.store.stale(before, MAX_IN_FLIGHT);
         for (const t of stale) this.store.touch(t.seq, now);
         const { error } = await this.send(run, stale);
         if (error) console.error(`run ${run.id}: re-sending ${stale.length} stale tasks failed; the next alarm tries again`, error);

@@ -29,6 +29,11 @@ export const WATCHDOG_MS = 5 * 60_000;
 const SETTLE_RETRY_MS = 5_000;
 const SEND_BATCH = 100;
 const SEND_BATCH_BYTES = 200_000;
+/**
+ * A local runtime's coordinator, new after a restart, sends the tasks still running since before
+ * it began again this soon (tasks that report meanwhile are not sent twice).
+ */
+const RESUME_MS = 30_000;
 /** After a failed enqueue, try again this soon (the watchdog is the backstop). */
 const SEND_RETRY_MS = 2_000;
 
@@ -37,11 +42,29 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected readonly notifier: Notifier;
   /** The last dispatch could not enqueue: the next alarm comes soon, not at the watchdog. */
   private sendFailed = false;
+  /**
+   * A new instance where the queue keeps its messages in memory (`SLUICE_QUEUE_IN_MEMORY`: wrangler
+   * dev, the tests): the process may have restarted with its queue empty, so an alarm 30 s on sends
+   * every task still running since before this instance began again (consumers are idempotent). Cloudflare Queues keep messages
+   * across restarts: there the watchdog's stale re-send is enough.
+   */
+  protected resumeCheck: boolean;
+  /** When this instance began: tasks running since before it may have lost their messages. */
+  protected readonly bornAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new CoordinatorStore(ctx.storage.sql);
     this.notifier = new Notifier(ctx.storage.sql, env);
+    this.resumeCheck = env.SLUICE_QUEUE_IN_MEMORY === "true";
+    if (this.resumeCheck) {
+      void ctx.blockConcurrencyWhile(async () => {
+        if (this.store.run()?.status !== "running" || this.store.running() === 0) return;
+        const soon = Date.now() + RESUME_MS;
+        const at = await ctx.storage.getAlarm();
+        if (at === null || at > soon) await ctx.storage.setAlarm(soon);
+      });
+    }
   }
 
   /** The run as the API shows it (the subclass's RPC `view()` returns this). */

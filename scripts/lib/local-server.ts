@@ -80,6 +80,8 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
       "SAMPLE_UPSTREAM:enabled",
       "--var",
       "PUBLIC_READS:true",
+      "--var",
+      "SLUICE_QUEUE_IN_MEMORY:true",
       "--persist-to",
       stateDir,
       "--show-interactive-dev-session=false",
