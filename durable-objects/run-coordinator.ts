@@ -259,10 +259,7 @@ export class RunCoordinator extends CoordinatorBase {
       const deadline = this.deadline(run);
       if (deadline && now >= deadline.at) await this.stop("timed_out", deadline.reason, now);
       else {
-        // After a local restart the messages of tasks running since before it may be gone.
-        const before = this.resumeCheck ? Math.max(this.bornAt, now - this.staleMs()) : now - this.staleMs();
-        this.resumeCheck = false;
-        const stale = this.store.stale(before, MAX_IN_FLIGHT);
+        const stale = this.store.stale(this.resendBefore(now), MAX_IN_FLIGHT);
         for (const t of stale) this.store.touch(t.seq, now);
         const { error } = await this.send(run, stale);
         if (error) console.error(`run ${run.id}: re-sending ${stale.length} stale tasks failed; the next alarm tries again`, error);

@@ -48,9 +48,9 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
    * every task still running since before this instance began again (consumers are idempotent). Cloudflare Queues keep messages
    * across restarts: there the watchdog's stale re-send is enough.
    */
-  protected resumeCheck: boolean;
+  private resumeCheck: boolean;
   /** When this instance began: tasks running since before it may have lost their messages. */
-  protected readonly bornAt = Date.now();
+  private readonly bornAt = Date.now();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -99,6 +99,16 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const key = layout.runParams(this.store.run()!.id, await shortHash(text, 16));
     if (!(await this.env.BUCKET.head(key))) await this.env.BUCKET.put(key, text, { httpMetadata: { contentType: "application/json" } });
     return key;
+  }
+
+  /**
+   * Running tasks enqueued before this are sent again: quiet for the stale time, or, once after a
+   * local restart, running since before this instance began (their messages may be gone).
+   */
+  protected resendBefore(now: number): number {
+    const before = this.resumeCheck ? Math.max(this.bornAt, now - this.staleMs()) : now - this.staleMs();
+    this.resumeCheck = false;
+    return before;
   }
 
   protected staleMs(): number {

@@ -2,17 +2,18 @@
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
 import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
-import type { BatchSpec, DeadItem, Json, OutputFile, Phase, PhaseCounts, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus } from "../../src/types";
-import { PHASES } from "../../src/types";
+import type { BatchSpec, DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus } from "../../src/types";
 import { DDL, num, parsed, str, toTask, type RunRow, type TaskRow } from "./rows";
+import { RunTallies } from "./tallies";
 
 export type { RunRow, TaskRow } from "./rows";
 
-export class CoordinatorStore {
+export class CoordinatorStore extends RunTallies {
   /** Tables exist only once a run was started here: reads of an unknown run create nothing. */
   private ready: boolean;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(sql: SqlStorage) {
+    super(sql);
     this.ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length > 0;
     // Coordinators created before the settled column get it (an ended run there is settled).
     if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'settled'").toArray().length === 0) {
@@ -295,53 +296,6 @@ export class CoordinatorStore {
       .map(toTask);
   }
 
-  /**
-   * Ingest tasks finished over time, in at most `buckets` buckets of whole seconds, counted in
-   * SQL: the run page's rate chart reads this, never the task rows themselves.
-   */
-  ingestRate(buckets: number): { start: number; bucketMs: number; counts: number[] } | null {
-    const where = "phase = 'ingest' AND finished_at IS NOT NULL AND status != 'cancelled'";
-    const span = this.sql.exec(`SELECT min(finished_at) AS a, max(finished_at) AS b, count(*) AS n FROM tasks WHERE ${where}`).one();
-    if (Number(span.n) < 2) return null;
-    const start = Number(span.a);
-    const bucketMs = Math.max(1000, Math.ceil((Number(span.b) - start + 1) / buckets / 1000) * 1000);
-    const counts = new Array<number>(Math.floor((Number(span.b) - start) / bucketMs) + 1).fill(0);
-    for (const r of this.sql.exec(`SELECT (finished_at - ?) / ? AS b, count(*) AS n FROM tasks WHERE ${where} GROUP BY b`, start, bucketMs).toArray()) {
-      counts[Number(r.b)] = Number(r.n);
-    }
-    return { start, bucketMs, counts };
-  }
-
-  counts(): Record<Phase, PhaseCounts> {
-    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, cancelled: 0, total: 0 }])) as Record<
-      Phase,
-      PhaseCounts
-    >;
-    for (const r of this.sql.exec("SELECT phase, status, count(*) AS n FROM tasks GROUP BY phase, status").toArray()) {
-      const c = out[String(r.phase) as Phase];
-      if (!c) continue;
-      c[String(r.status) as TaskStatus] += Number(r.n);
-      c.total += Number(r.n);
-    }
-    return out;
-  }
-
-  /** Rows silver dropped as repeats of a key, over the latest silver task of each batch. */
-  duplicateRows(): number {
-    return Number(
-      this.sql
-        .exec(
-          `SELECT coalesce(sum(json_extract(profile, '$.duplicates')), 0) AS n FROM tasks t WHERE phase = 'silver' AND status = 'succeeded' AND profile IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
-        )
-        .one().n,
-    );
-  }
-
-  badRows(): number {
-    return Number(this.sql.exec("SELECT coalesce(sum(bad_rows), 0) AS n FROM tasks").one().n);
-  }
-
   /** Tasks that are the latest of their batch in their phase and ended with `status`. */
   latest(status: "failed" | "dead" | "succeeded", phase?: Phase): TaskRow[] {
     const rows = this.sql
@@ -365,47 +319,9 @@ export class CoordinatorStore {
     return new Set(rows.map((r) => String(r.batch_id)));
   }
 
-  /** Batches missing from the output so far: their latest task in some phase is dead or failed. */
-  lostBatches(): number {
-    return Number(
-      this.sql
-        .exec(
-          `SELECT count(DISTINCT batch_id) AS n FROM tasks t WHERE status IN ('failed', 'dead') AND batch_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
-        )
-        .one().n,
-    );
-  }
-
   /** One more call from a consumer with results (for the calls-per-task figure). */
   countReport(): void {
     this.sql.exec("UPDATE run SET report_calls = report_calls + 1");
-  }
-
-  reportCalls(): number {
-    return Number(this.sql.exec("SELECT report_calls AS n FROM run").one().n);
-  }
-
-  /** Items that were gone, in the latest ingest task of each batch. */
-  deadItemCount(): number {
-    return Number(
-      this.sql
-        .exec(
-          "SELECT coalesce(sum(dead_item_count), 0) AS n FROM tasks t WHERE phase = 'ingest' AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)",
-        )
-        .one().n,
-    );
-  }
-
-  deadItems(limit: number): (DeadItem & { taskId: string; batchId: string })[] {
-    const rows = this.sql
-      .exec(
-        "SELECT id, batch_id, dead_items FROM tasks t WHERE dead_items IS NOT NULL AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq) ORDER BY seq",
-      )
-      .toArray();
-    return rows
-      .flatMap((r) => (JSON.parse(String(r.dead_items)) as DeadItem[]).map((d) => ({ ...d, taskId: String(r.id), batchId: String(r.batch_id) })))
-      .slice(0, limit);
   }
 
   /** Tasks beyond the first per batch and phase (retry passes, redrives, re-runs), for progress. */
@@ -433,9 +349,5 @@ export class CoordinatorStore {
       )
       .toArray()
       .map(toTask);
-  }
-
-  storageBytes(): number {
-    return this.sql.databaseSize;
   }
 }
