@@ -3,13 +3,13 @@
 // of an input list longer than the bound is an error, not a growing string.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseJsonRecords } from "../src/parsers/records";
 import { registerPipeline } from "../src/pipelines";
 import { definePipeline } from "../src/pipelines/define";
 import { linesOf } from "../src/r2/lines";
 import { postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import type { TaskView } from "../src/types";
+import { POSTS } from "./limits-pipelines";
 import { api, configureSample, env, waitForRun } from "./helpers";
 
 const base = `${SAMPLE_ORIGIN}/sample/social`;
@@ -31,9 +31,7 @@ registerPipeline(
       for (const [i, url] of params.urls.entries()) yield { partition: `bounded/${crypto.randomUUID().slice(0, 8)}-${i}`, data: { url } };
     },
     request: (batch) => ({ url: String(batch.data.url) }),
-    parse: (body) => parseJsonRecords(body, "posts").map((r) => ({ ...r, created_at: new Date(String(r.created_at)) })),
-    rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
-    key: ["account_id", "post_id"],
+    ...POSTS,
     maxAttempts: 2,
     retryPasses: 0,
     toleratedFailurePercent: 100,

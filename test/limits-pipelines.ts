@@ -1,5 +1,5 @@
-// Pipelines for rate-limit tests and the limits benchmark: posts per account from the sample
-// social API, each on a source of its own (one limit per source per deployment).
+// Pipelines for tests and the limits benchmark: posts per account from the sample social API,
+// each on a source of its own (one limit per source per deployment), and the posts' row shape.
 import { z } from "zod";
 import { registerPipeline } from "../src/pipelines";
 import { definePipeline, type RateLimit } from "../src/pipelines/define";
@@ -7,6 +7,13 @@ import { parseJsonRecords } from "../src/parsers/records";
 import { isDeletedAccount, postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { cursorPagination } from "../src/upstream/pagination";
+
+/** A page of the sample social API's posts → rows, their schema and key, for a test's own pipeline. */
+export const POSTS = {
+  parse: (body: string) => parseJsonRecords(body, "posts").map((r) => ({ ...r, created_at: new Date(String(r.created_at)) })),
+  rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
+  key: ["account_id", "post_id"],
+};
 
 export interface UpstreamStats {
   requests: number;
@@ -43,9 +50,7 @@ export function postsPipeline(
         request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=${options.pageSize ?? 100}` },
       })),
     paginate: cursorPagination({ cursorPath: "next_cursor", param: "cursor" }),
-    parse: (body) => parseJsonRecords(body, "posts").map((r) => ({ ...r, created_at: new Date(String(r.created_at)) })),
-    rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
-    key: ["account_id", "post_id"],
+    ...POSTS,
     maxAttempts: options.maxAttempts ?? 5,
     retryPasses: 0,
     window: (p) => ({ name: p.tag, hive: `tag=${p.tag}` }),

@@ -2,7 +2,6 @@
 // next page's URL are kept in R2, so the retried task fetches no page twice (issue 14, item 4).
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseJsonRecords } from "../src/parsers/records";
 import { registerPipeline } from "../src/pipelines";
 import { definePipeline } from "../src/pipelines/define";
 import { postCount } from "../src/sample/social";
@@ -10,7 +9,7 @@ import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { cursorPagination } from "../src/upstream/pagination";
 import type { TaskView } from "../src/types";
 import { api, configureSample, waitForRun } from "./helpers";
-import type { UpstreamStats } from "./limits-pipelines";
+import { POSTS, type UpstreamStats } from "./limits-pipelines";
 
 registerPipeline(
   definePipeline({
@@ -31,9 +30,7 @@ registerPipeline(
     },
     request: (batch, source) => ({ url: `${source.baseUrl}/accounts/${String(batch.data.account)}/posts?limit=2` }),
     paginate: cursorPagination({ cursorPath: "next_cursor", param: "cursor" }),
-    parse: (body) => parseJsonRecords(body, "posts").map((r) => ({ ...r, created_at: new Date(String(r.created_at)) })),
-    rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
-    key: ["account_id", "post_id"],
+    ...POSTS,
     maxAttempts: 10,
     retryPasses: 0,
     window: (p) => ({ name: p.tag, hive: `tag=${p.tag}` }),

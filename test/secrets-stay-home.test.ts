@@ -3,13 +3,13 @@
 // as a permanent error naming the origin; within the origin, both are followed.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { parseJsonRecords } from "../src/parsers/records";
 import { registerPipeline } from "../src/pipelines";
 import { definePipeline } from "../src/pipelines/define";
 import { postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { linkPagination } from "../src/upstream/pagination";
 import type { TaskView } from "../src/types";
+import { POSTS } from "./limits-pipelines";
 import { api, configureSample, waitForRun } from "./helpers";
 
 const SECRET = "s3cr3t-social-token-7f2a";
@@ -33,9 +33,7 @@ registerPipeline(
     },
     request: (batch) => ({ url: String(batch.data.url) }),
     paginate: linkPagination(),
-    parse: (body) => parseJsonRecords(body, "posts").map((r) => ({ ...r, created_at: new Date(String(r.created_at)) })),
-    rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
-    key: ["account_id", "post_id"],
+    ...POSTS,
     maxAttempts: 1,
     retryPasses: 0,
     toleratedFailurePercent: 100,
