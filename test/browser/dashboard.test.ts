@@ -50,12 +50,15 @@ describe("dashboard in Chromium", () => {
     await expect.poll(async () => (await page.reload(), progress()), { timeout: 60_000, interval: 500 }).toBeGreaterThan(first);
 
     await api.wait(id, undefined, 300);
-    await page.goto(`${server.url}/runs/${id}?status=failed`);
-    await expect.poll(() => page.locator("td.err").first().innerText()).toContain("upstream_5xx");
-    expect(await page.locator(".status").first().innerText()).toBe("partial");
-    await page.screenshot({ path: join(shots, "run-failed-tasks.png"), fullPage: true });
-    await page.goto(`${server.url}/docs`);
-    expect(await page.title()).toBe("sluice API reference");
+    // A fresh page: the live one's own refresh could interrupt a navigation away from it.
     await page.close();
+    const ended = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await ended.goto(`${server.url}/runs/${id}?status=failed`);
+    await expect.poll(() => ended.locator("td.err").first().innerText()).toContain("upstream_5xx");
+    expect(await ended.locator(".status").first().innerText()).toBe("partial");
+    await ended.screenshot({ path: join(shots, "run-failed-tasks.png"), fullPage: true });
+    await ended.goto(`${server.url}/docs`);
+    expect(await ended.title()).toBe("sluice API reference");
+    await ended.close();
   });
 });
