@@ -8,9 +8,9 @@ import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
 import { nameOf, nextFiring, scheduledRunId, windowFor, windowsSince, type DateWindow } from "../src/pipelines/schedule";
 import { coordinatorStub } from "../src/stubs";
-import type { Json, RunStatus, RunSummary } from "../src/types";
+import type { Json, RunOutput, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
+import { publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
 
 export interface RunPage {
   runs: RunSummary[];
@@ -71,6 +71,7 @@ function placeholder(request: RunRequest, pipeline: string, now: number): RunSum
     reason: null,
     version: null,
     output: null,
+    published: null,
     progress: { done: 0, total: 0, percent: 0 },
   };
 }
@@ -278,8 +279,8 @@ export class PipelineRegistry extends DurableObject<Env> {
     const runId = `${pipelineName}-compact-${name}-${nameOf(window).name.toLowerCase()}`;
     const inputs = this.store
       .scheduled(compaction.from, window.from, window.to)
-      .filter((r) => (r.status === "succeeded" || r.status === "partial") && r.summary.output)
-      .map((r) => r.summary.output!);
+      .map(publishedOutput)
+      .filter((o): o is RunOutput => o !== null);
     if (inputs.length === 0 || this.store.run(runId)) return log("nothing_new", []);
     await coordinatorStub(this.env, runId).compact({ runId, pipeline: pipelineName, dataset: `${pipelineName}-${name}`, window: nameOf(window), inputs, now });
     return log("started", [runId]);
@@ -290,11 +291,11 @@ export class PipelineRegistry extends DurableObject<Env> {
     this.store.set("pipeline", pipelineName);
     const recent = this.store
       .list({ limit: 500 })
-      .filter((r) => (r.status === "succeeded" || r.status === "partial") && (r.summary.finishedAt ?? 0) >= since && r.summary.output);
+      .filter((r) => (r.status === "succeeded" || r.status === "partial") && (r.summary.finishedAt ?? 0) >= since && publishedOutput(r));
     const checked: string[] = [];
     for (const r of recent) {
       const view = await coordinatorStub(this.env, r.id).view();
-      if (!view || view.output === null) continue;
+      if (!view?.published) continue;
       const result = await coordinatorStub(this.env, r.id).rerun("quality", view.params);
       if (!("error" in result)) checked.push(r.id);
     }

@@ -6,6 +6,7 @@
 // ingest: each is a new generation writing a new output version, the old one left intact. An
 // alarm re-sends tasks whose messages went quiet.
 import { putJson } from "../src/manifests";
+import { markPublished } from "../src/r2/done";
 import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
 import type { RunWindow } from "../src/pipelines/windows";
@@ -355,7 +356,10 @@ export class RunCoordinator extends CoordinatorBase {
       const output = only.output!;
       this.store.phaseFinished("aggregate", now);
       await this.writeAggregate(run, pipeline, output, now);
-      if (run.kind === "compaction") return this.finish("succeeded", null, now, output);
+      if (run.kind === "compaction") {
+        await this.publish(run, output, now); // its inputs each passed their run's quality
+        return this.finish("succeeded", null, now, output);
+      }
       this.store.setPhase("quality", now);
       return this.quality(this.store.run()!, pipeline, now, output);
     }
@@ -383,13 +387,30 @@ export class RunCoordinator extends CoordinatorBase {
       writtenAt: new Date(now).toISOString(),
     });
     const finalOutput = output ?? run.output;
-    if (!report.passed) return this.finish("failed", report.reason, now, finalOutput);
+    if (!report.passed) {
+      // The served output itself measured again (a quality re-run, the sweep) and failed: withdrawn.
+      if (finalOutput && run.published?.key === finalOutput.key) await this.withdraw(finalOutput);
+      return this.finish("failed", report.reason, now, finalOutput);
+    }
+    if (finalOutput) await this.publish(run, finalOutput, now);
     const lost = this.store.lostBatches();
     const gone = this.store.deadItemCount();
     const gaps = [lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : "", gone > 0 ? `${gone} items gone upstream (dead list)` : ""]
       .filter(Boolean)
       .join("; ");
     return this.finish(gaps ? "partial" : "succeeded", gaps || null, now, finalOutput);
+  }
+
+  /** Mark gold that passed as published, in R2 and then here: from now on it is the output served. */
+  private async publish(run: RunRow, output: OutputFile, now: number): Promise<void> {
+    const version = run.version ? versionName(run.version, "gold") : "";
+    await markPublished(this.env.BUCKET, { ...output, runId: run.id, version, publishedAt: new Date(now).toISOString() });
+    this.store.publish(output);
+  }
+
+  private async withdraw(output: OutputFile): Promise<void> {
+    await this.env.BUCKET.delete(layout.published(output.key));
+    this.store.publish(null);
   }
 
   /** Webhook deliveries of this run. */

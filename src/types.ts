@@ -154,7 +154,13 @@ export interface RunSummary {
   reason: string | null;
   /** The output version's name and file, once written. */
   version: string | null;
+  /** The latest gold file written: its quality may not have been measured yet, or may have failed. */
   output: RunOutput | null;
+  /**
+   * The latest output that passed the quality phase (a compaction's, once merged): the one served,
+   * marked `<key>.published` in R2. A redrive or re-run leaves it in place until its own passes.
+   */
+  published: RunOutput | null;
   progress: { done: number; total: number; percent: number };
 }
 
@@ -175,7 +181,6 @@ export interface RunView extends Omit<RunSummary, "version"> {
   badRows: number;
   /** Rows silver dropped because their key repeated an earlier row of the batch. */
   duplicateRows: number;
-  output: RunOutput | null;
   /** The coordinator's SQLite size and the calls consumers made to it with results. */
   coordinator: { storageBytes: number; reportCalls: number };
 }

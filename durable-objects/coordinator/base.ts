@@ -243,8 +243,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
 
   protected summary(): RunSummary {
     const v = this.viewOf()!;
-    const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress } = v;
-    return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, progress };
+    const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, published, progress } = v;
+    return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, published, progress };
   }
 
   protected async recordSummary(): Promise<void> {

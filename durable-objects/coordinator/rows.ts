@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS run (
   window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
   report_calls INTEGER NOT NULL DEFAULT 0, settled INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT,
-  reopened_at INTEGER
+  reopened_at INTEGER, published TEXT
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -53,6 +53,8 @@ export interface RunRow {
   settled: boolean;
   reason: string | null;
   output: OutputFile | null;
+  /** The latest output that passed quality: the one served. */
+  published: OutputFile | null;
 }
 
 export interface TaskRow extends TaskView {

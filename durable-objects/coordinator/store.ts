@@ -15,14 +15,20 @@ export class CoordinatorStore extends RunTallies {
   constructor(sql: SqlStorage) {
     super(sql);
     this.ready = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'run'").toArray().length > 0;
-    // Coordinators created before the settled column get it (an ended run there is settled).
-    if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'settled'").toArray().length === 0) {
-      sql.exec("ALTER TABLE run ADD COLUMN settled INTEGER NOT NULL DEFAULT 1");
+    // Coordinators created before a column get it: settled (an ended run there is settled),
+    // reopened_at (a redrive or re-run's deadline counts from it), published (the served output;
+    // one that ended succeeded or partial before there was a marker passed its quality).
+    if (this.ready) {
+      this.addColumn("settled", "INTEGER NOT NULL DEFAULT 1");
+      this.addColumn("reopened_at", "INTEGER");
+      if (this.addColumn("published", "TEXT")) sql.exec("UPDATE run SET published = output WHERE status IN ('succeeded', 'partial')");
     }
-    // …and the reopened_at column (a redrive or re-run's deadline counts from it).
-    if (this.ready && sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = 'reopened_at'").toArray().length === 0) {
-      sql.exec("ALTER TABLE run ADD COLUMN reopened_at INTEGER");
-    }
+  }
+
+  private addColumn(name: string, type: string): boolean {
+    if (this.sql.exec("SELECT 1 FROM pragma_table_info('run') WHERE name = ?", name).toArray().length > 0) return false;
+    this.sql.exec(`ALTER TABLE run ADD COLUMN ${name} ${type}`);
+    return true;
   }
 
   exists(): boolean {
@@ -33,7 +39,19 @@ export class CoordinatorStore extends RunTallies {
   create(
     run: Omit<
       RunRow,
-      "output" | "reason" | "finishedAt" | "generation" | "version" | "rerunFrom" | "quality" | "kind" | "dataset" | "batches" | "settled" | "reopenedAt"
+      | "output"
+      | "published"
+      | "reason"
+      | "finishedAt"
+      | "generation"
+      | "version"
+      | "rerunFrom"
+      | "quality"
+      | "kind"
+      | "dataset"
+      | "batches"
+      | "settled"
+      | "reopenedAt"
     >,
   ): void {
     this.sql.exec(DDL);
@@ -117,6 +135,7 @@ export class CoordinatorStore extends RunTallies {
       settled: r.settled !== 0,
       reason: str(r.reason),
       output: parsed<OutputFile>(r.output),
+      published: parsed<OutputFile>(r.published),
     };
   }
 
@@ -133,6 +152,11 @@ export class CoordinatorStore extends RunTallies {
       output ? JSON.stringify(output) : null,
       now,
     );
+  }
+
+  /** `output` passed quality (its `.published` marker is written): it is the one served now. Null withdraws it. */
+  publish(output: OutputFile | null): void {
+    this.sql.exec("UPDATE run SET published = ?", output ? JSON.stringify(output) : null);
   }
 
   /** The ended run's manifest and registry summary are written. */

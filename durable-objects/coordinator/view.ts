@@ -40,5 +40,6 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
     duplicateRows: store.duplicateRows(),
     coordinator: { storageBytes: store.storageBytes(), reportCalls: store.reportCalls() },
     output: run.output,
+    published: run.published,
   };
 }

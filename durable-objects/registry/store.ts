@@ -1,7 +1,7 @@
 // The pipeline registry's SQLite tables: the run index and admission queue, output version
 // counters, schedule watermarks and firings, backfills, and the paused flag.
 import type { DateWindow } from "../../src/pipelines/schedule";
-import type { Json, RunOptions, RunStatus, RunSummary } from "../../src/types";
+import type { Json, RunOptions, RunOutput, RunStatus, RunSummary } from "../../src/types";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -62,6 +62,12 @@ const toRun = (r: Row): IndexedRun => ({
   summary: JSON.parse(String(r.summary)) as RunSummary,
   request: r.request === null ? null : (JSON.parse(String(r.request)) as RunRequest),
 });
+
+/** A run's output that passed quality (summaries stored before `published` existed: a succeeded or partial run's output). */
+export function publishedOutput(r: IndexedRun): RunOutput | null {
+  if (r.summary.published !== undefined) return r.summary.published;
+  return r.status === "succeeded" || r.status === "partial" ? r.summary.output : null;
+}
 
 export class RegistryStore {
   constructor(private readonly sql: SqlStorage) {

@@ -98,7 +98,7 @@ export function openApiDocument(): JsonSchema {
       },
       "/v1/jobs/{id}/output": {
         get: {
-          summary: "The run's Parquet output",
+          summary: "The run's latest Parquet output that passed quality",
           parameters: [runId],
           responses: {
             "200": {
@@ -106,7 +106,7 @@ export function openApiDocument(): JsonSchema {
               content: { "application/vnd.apache.parquet": { schema: { type: "string", contentMediaType: "application/vnd.apache.parquet" } } },
             },
             "404": error("Unknown run"),
-            "409": error("No output yet, or the run failed"),
+            "409": error("No output has passed quality yet, or the run failed it"),
           },
         },
       },

@@ -1,4 +1,5 @@
-// Written → validated → marked done. Readers take only what has a done marker.
+// Written → validated → marked done → (gold) passed quality → marked published. Readers of
+// silver take what has a done marker; readers of gold take what has a published marker.
 import type { OutputFile } from "../types";
 import { sha256Hex } from "../hash";
 import { layout } from "./layout";
@@ -36,4 +37,21 @@ export async function putDone(bucket: R2Bucket, key: string, bytes: Uint8Array, 
   const file: OutputFile = { key, rows, bytes: bytes.length, sha256 };
   await markDone(bucket, profile === undefined ? file : { ...file, profile });
   return file;
+}
+
+/** A published marker: gold that passed its run's quality phase (or a compaction of such gold). */
+export type PublishedMarker = OutputFile & { runId: string; version: string; publishedAt: string };
+
+/** Mark `file` published: written before the coordinator records it as the output it serves. */
+export async function markPublished(bucket: R2Bucket, marker: PublishedMarker): Promise<void> {
+  await bucket.put(layout.published(marker.key), JSON.stringify(marker), { httpMetadata: { contentType: "application/json" } });
+}
+
+/** The published marker of `key`, or null when that output never passed quality. */
+export async function readPublished(bucket: R2Bucket, key: string): Promise<PublishedMarker | null> {
+  const marker = await bucket.get(layout.published(key));
+  if (!marker) return null;
+  const value: unknown = await marker.json();
+  if (!isOutputFile(value) || value.key !== key) throw new Error(`corrupt published marker for ${key}`);
+  return value as PublishedMarker;
 }

@@ -7,7 +7,8 @@
 //   runs/<runId>/manifest.json, tasks/<taskId>.json, aggregate-v<n>.json, quality-v<n>.json, retries/…
 // <n> counts the versions of one pipeline's window (registry): a re-run never overwrites a
 // version that readers may use. A `<key>.done` marker beside each Parquet object says it was
-// written and validated; readers take only marked objects.
+// written and validated; readers take only marked objects. Gold also gets `<key>.published` once
+// its run's quality phase passed: readers of gold take only published objects.
 import { assertPartition, isRunId } from "../ids";
 import type { OutputVersion } from "../types";
 
@@ -48,4 +49,5 @@ export const layout = {
   qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,
   retryManifest: (runId: string, phase: string, group: string) => `runs/${run(runId)}/retries/${assertPartition(phase)}-${assertPartition(group)}.json`,
   done: (key: string) => `${key}.done`,
+  published: (key: string) => `${key}.published`,
 };

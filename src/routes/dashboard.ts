@@ -183,7 +183,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       </p>
       <p>
         <a href="/v1/jobs/${run.id}/manifest">Run manifest</a> ·
-        ${run.output && run.status !== "failed" ? html`<a href="/v1/jobs/${run.id}/output">Download output</a> (${run.output.rows} rows, <code>${run.output.key}</code>)` : "No output to download"}
+        ${run.published ? html`<a href="/v1/jobs/${run.id}/output">Download output</a> (${run.published.rows} rows, <code>${run.published.key}</code>, passed quality)` : "No output that passed quality to download"}
       </p>
       <h2>Phases</h2>
       <table>

@@ -5,7 +5,7 @@ import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { newRunId, runIdSchema } from "../ids";
 import { PIPELINES, findPipeline } from "../pipelines";
-import { readDone } from "../r2/done";
+import { readPublished } from "../r2/done";
 import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../stubs";
 import { listQuery, rerunPhase, rerunSchema, submitSchema, tasksQuery } from "../api/schemas";
@@ -135,11 +135,16 @@ export const jobs = new Hono<{ Bindings: Env }>()
   .get("/:id/output", async (c) => {
     const id = runId(c.req.param("id"));
     const view = await viewOrThrow(c.env, id);
-    if (!view.output) throw new ApiError(409, "output_not_ready", `run ${id} has no output yet (status ${view.status})`);
-    if (view.status === "failed")
-      throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
-    const marker = await readDone(c.env.BUCKET, view.output.key);
-    const object = marker && marker.sha256 === view.output.sha256 ? await c.env.BUCKET.get(view.output.key) : null;
+    // Only gold that passed quality is served: the latest such version, also while a redrive or
+    // re-run makes the next one, and after a cancel.
+    const served = view.published;
+    if (!served) {
+      if (view.output && view.status === "failed")
+        throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
+      throw new ApiError(409, "output_not_ready", `run ${id} has no output that passed quality yet (status ${view.status})`);
+    }
+    const marker = await readPublished(c.env.BUCKET, served.key);
+    const object = marker && marker.sha256 === served.sha256 ? await c.env.BUCKET.get(served.key) : null;
     if (!object) throw notFound(`output of run ${id}`);
     return new Response(object.body, {
       headers: {
@@ -147,8 +152,9 @@ export const jobs = new Hono<{ Bindings: Env }>()
         "content-length": String(object.size),
         "content-disposition": `attachment; filename="${id}.parquet"`,
         etag: object.httpEtag,
-        "x-sluice-rows": String(view.output.rows),
-        "x-sluice-sha256": view.output.sha256,
+        "x-sluice-rows": String(served.rows),
+        "x-sluice-sha256": served.sha256,
+        "x-sluice-version": marker!.version,
       },
     });
   });
