@@ -115,7 +115,11 @@ async function watch(api: Client, id: string): Promise<number> {
   );
   bars?.stop();
   console.log(`${run.id} ${run.status} in ${duration(Date.now() - started)}${run.reason ? `: ${run.reason}` : ""}`);
-  if (run.output) console.log(`output ${run.output.key} · ${run.output.rows} rows · ${bytes(run.output.bytes)} · sha256 ${run.output.sha256}`);
+  if (run.output) {
+    const mark = run.published?.key === run.output.key ? "published" : "not published (quality not passed)";
+    console.log(`output ${run.output.key} · ${run.output.rows} rows · ${bytes(run.output.bytes)} · sha256 ${run.output.sha256} · ${mark}`);
+  }
+  if (run.published && run.published.key !== run.output?.key) console.log(`served ${run.published.key} · ${run.published.rows} rows`);
   return EXIT[run.status] ?? 1;
 }
 
