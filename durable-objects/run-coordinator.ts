@@ -142,10 +142,14 @@ export class RunCoordinator extends CoordinatorBase {
     if (!run) return { accepted: 0, ignored: results.length };
     this.store.countReport();
     let accepted = 0;
+    const ended = TERMINAL_RUN_STATUSES.includes(run.status);
     for (const r of results) {
       const task = this.store.task(r.taskId);
-      if (!task || task.status === "succeeded" || task.status === "dead" || task.status === "failed") continue;
-      this.store.settle(task.seq, r.status, r);
+      if (!task || task.status === "succeeded" || task.status === "dead" || task.status === "failed" || task.status === "split") continue;
+      this.ctx.storage.transactionSync(() => {
+        this.store.settle(task.seq, r.status, r);
+        if (r.status === "dead" && !ended) this.splitIfMany(run, task);
+      });
       accepted++;
     }
     if (accepted > 0 && !TERMINAL_RUN_STATUSES.includes(run.status)) {
@@ -153,6 +157,21 @@ export class RunCoordinator extends CoordinatorBase {
       await this.dispatch(now);
     }
     return { accepted, ignored: results.length - accepted };
+  }
+
+  /**
+   * An ingest task that failed for good with several keys (a deleted station among eight): its
+   * batch is cut as the pipeline says, halves by default, and the pieces run. Pieces that fail
+   * again with several keys are cut again, until the failing keys stand alone and go dead.
+   */
+  private splitIfMany(run: RunRow, task: TaskRow): void {
+    if (task.phase !== "ingest" || task.input.kind !== "ingest" || !task.batchId) return;
+    const pieces = getPipeline(run.pipeline).split(task.input.batch);
+    if (!pieces || pieces.length < 2) return;
+    this.store.splitBatch(
+      task,
+      pieces.map((p, i) => ({ id: `${task.batchId}-${i}`, partition: p.partition, data: p.data })),
+    );
   }
 
   /**

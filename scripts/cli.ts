@@ -98,8 +98,13 @@ async function watch(api: Client, id: string): Promise<number> {
       header.update(0, { note: line });
       for (const [name, p] of Object.entries(r.phases)) {
         if (p.total === 0 && name !== r.phase) continue;
-        const settled = p.succeeded + p.failed + p.dead + p.cancelled;
-        const note = [p.failed ? `${p.failed} failed` : "", p.dead ? `${p.dead} dead` : "", p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : ""]
+        const settled = p.succeeded + p.failed + p.dead + p.split + p.cancelled;
+        const note = [
+          p.failed ? `${p.failed} failed` : "",
+          p.dead ? `${p.dead} dead` : "",
+          p.split ? `${p.split} split` : "",
+          p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : "",
+        ]
           .filter(Boolean)
           .join(" · ");
         let bar = phaseBars.get(name);

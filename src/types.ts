@@ -9,7 +9,8 @@ export const RUN_STATUSES = ["queued", "running", "succeeded", "partial", "faile
 export type RunStatus = (typeof RUN_STATUSES)[number];
 export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ["succeeded", "partial", "failed", "cancelled", "timed_out"];
 
-export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "dead", "cancelled"] as const;
+/** `split`: the task failed for good with several keys and its batch was cut into smaller ones. */
+export const TASK_STATUSES = ["pending", "running", "succeeded", "failed", "dead", "split", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 /** A JSON value: what batch specs and manifests are made of. */
@@ -132,6 +133,7 @@ export interface PhaseCounts {
   succeeded: number;
   failed: number;
   dead: number;
+  split: number;
   cancelled: number;
   total: number;
 }

@@ -80,6 +80,24 @@ export class CoordinatorStore extends RunTallies {
     return this.run()!.batches;
   }
 
+  /**
+   * A batch whose ingest failed for good is cut into `pieces` (bisect on error): its task is
+   * marked `split`, each piece is a new batch with an ingest task in the task's group. The run
+   * counts the pieces in place of the batch. Returns the new tasks' ids.
+   */
+  splitBatch(task: TaskRow, pieces: readonly BatchSpec[]): string[] {
+    this.sql.exec("UPDATE tasks SET status = 'split' WHERE seq = ? AND status = 'dead'", task.seq);
+    const ids: string[] = [];
+    for (const b of pieces) {
+      this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", b.id, b.partition, JSON.stringify(b.data));
+      const id = `ingest-${b.id}${task.generation > 1 ? `-g${task.generation}` : ""}`;
+      this.insertTask(id, "ingest", task.group, b.id, task.generation, { kind: "ingest", batch: b });
+      ids.push(id);
+    }
+    this.sql.exec("UPDATE run SET batches = batches + ?", pieces.length - 1);
+    return ids;
+  }
+
   /** A compaction: a run that starts at aggregate with other runs' outputs as its inputs. */
   createCompaction(run: { id: string; pipeline: string; dataset: string; window: RunWindow; inputs: number; now: number }): void {
     this.sql.exec(DDL);

@@ -25,10 +25,9 @@ export class RunTallies {
   }
 
   counts(): Record<Phase, PhaseCounts> {
-    const out = Object.fromEntries(PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, cancelled: 0, total: 0 }])) as Record<
-      Phase,
-      PhaseCounts
-    >;
+    const out = Object.fromEntries(
+      PHASES.map((p) => [p, { pending: 0, running: 0, succeeded: 0, failed: 0, dead: 0, split: 0, cancelled: 0, total: 0 }]),
+    ) as Record<Phase, PhaseCounts>;
     for (const r of this.sql.exec("SELECT phase, status, count(*) AS n FROM tasks GROUP BY phase, status").toArray()) {
       const c = out[String(r.phase) as Phase];
       if (!c) continue;

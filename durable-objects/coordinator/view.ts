@@ -12,7 +12,7 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
   const phases = Object.fromEntries(
     PHASES.map((p) => [p, { ...counts[p], startedAt: times.get(p)?.startedAt ?? null, finishedAt: times.get(p)?.finishedAt ?? null }]),
   ) as RunView["phases"];
-  const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead, 0);
+  const done = PHASES.reduce((sum, p) => sum + counts[p].succeeded + counts[p].failed + counts[p].dead + counts[p].split, 0);
   const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
   const finished = TERMINAL_RUN_STATUSES.includes(run.status);
   // A compaction has only merge tasks; a run has three per batch before them.

@@ -28,10 +28,10 @@ export function phaseLines(run: RunView, now = Date.now()): string[] {
     const p = run.phases[name];
     if (name === "quality")
       return `  ${name.padEnd(9)} ${p.finishedAt ? (run.status === "failed" && run.reason?.startsWith("quality") ? "failed" : "checked") : p.startedAt ? "checking" : ""}`;
-    const settled = p.succeeded + p.failed + p.dead;
+    const settled = p.succeeded + p.failed + p.dead + p.split;
     const total = name === "aggregate" ? Math.max(p.total, 1) : Math.max(p.total, run.batches);
     const elapsed = p.startedAt ? duration((p.finishedAt ?? now) - p.startedAt) : "";
-    const extra = [p.failed ? `${p.failed} failed` : "", p.dead ? `${p.dead} dead` : ""].filter(Boolean).join(", ");
+    const extra = [p.failed ? `${p.failed} failed` : "", p.dead ? `${p.dead} dead` : "", p.split ? `${p.split} split` : ""].filter(Boolean).join(", ");
     return `  ${name.padEnd(9)} ${bar(p.total === 0 ? 0 : settled / total)} ${String(settled).padStart(5)}/${String(total).padEnd(5)} ${elapsed.padEnd(10)} ${extra}`;
   });
 }

@@ -8,6 +8,7 @@ import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 import { checkRateLimit, type RateLimit } from "../upstream/limits";
+import { fnv1a64 } from "../hash";
 
 export type { RateLimit, LimitWindow } from "../upstream/limits";
 
@@ -89,8 +90,16 @@ export interface PipelineDefinition<Params> {
   quality?: QualityCheck[] | ((params: Params) => QualityCheck[]);
   /** A batch's time window (for continuity checks and partial windows). */
   batchWindow?(batch: BatchSpec): { start: number; end: number };
-  /** The key values a batch asked for (for continuity checks). */
+  /** The key values a batch asked for (for continuity checks, and to split a failing batch). */
   batchKeys?(batch: BatchSpec): string[];
+  /**
+   * A batch whose request failed for good, cut into smaller batches so the keys that fail stand
+   * alone (bisect on error): the pieces run, and those that fail again with several keys are cut
+   * again. Default, for a pipeline with one request per batch: its `batchKeys` halved, when the
+   * batch's data holds them as a list; each half in the partition `<partition>/keys=<…>`.
+   * Return null to leave the batch dead.
+   */
+  split?(batch: BatchSpec): PlannedBatch[] | null;
   /** Columns that identify a row: silver drops duplicates by them and sorts by them. */
   key: string[];
   /** Attempts per task, first included. */
@@ -144,6 +153,8 @@ export interface Pipeline {
   quality(params: unknown): QualityCheck[];
   batchWindow(batch: BatchSpec): { start: number; end: number } | undefined;
   batchKeys(batch: BatchSpec): string[] | undefined;
+  /** The pieces a batch that failed for good is cut into, or null (see `PipelineDefinition.split`). */
+  split(batch: BatchSpec): PlannedBatch[] | null;
   /** Silver columns: the row schema's, plus `quality_flags` when values are range-checked. */
   columns: ColumnSpec[];
   /** Refined columns: the silver columns, all nullable (nothing is validated yet). */
@@ -216,6 +227,11 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     quality,
     batchWindow: (batch) => def.batchWindow?.(batch),
     batchKeys: (batch) => def.batchKeys?.(batch),
+    split: (batch) => {
+      if (def.split) return def.split(batch);
+      const keys = def.items ? undefined : def.batchKeys?.(batch);
+      return keys ? halveByKeys(batch, keys) : null;
+    },
     columns,
     refinedColumns: schemaColumns.map((c) => ({ ...c, nullable: true })),
     maxAttempts: def.maxAttempts ?? 5,
@@ -236,4 +252,29 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
       return typeof p.from === "string" && typeof p.to === "string" ? windowOf(p.from, p.to) : { name: "all", hive: "window=all" };
     },
   };
+}
+
+/**
+ * The default split: the list in the batch's data that equals its keys, halved, each half in the
+ * partition `<partition>/keys=<first>-<last>-n<count>-<hash>` (its bronze raw file). Null when
+ * there is one key, or no such list.
+ */
+export function halveByKeys(batch: BatchSpec, keys: string[]): PlannedBatch[] | null {
+  if (keys.length < 2) return null;
+  const field = Object.keys(batch.data).find((f) => {
+    const v = batch.data[f];
+    return Array.isArray(v) && v.length === keys.length && v.every((x, i) => x === keys[i]);
+  });
+  if (field === undefined) return null;
+  const middle = Math.ceil(keys.length / 2);
+  return [keys.slice(0, middle), keys.slice(middle)].map((half) => ({
+    partition: `${batch.partition}/keys=${keysLabel(half)}`,
+    data: { ...batch.data, [field]: half },
+  }));
+}
+
+function keysLabel(keys: string[]): string {
+  const safe = (k: string) => k.replace(/[^A-Za-z0-9_.+-]/g, "_").slice(0, 32);
+  if (keys.length === 1) return /^[A-Za-z0-9_.+-]{1,32}$/.test(keys[0]!) ? keys[0]! : `${safe(keys[0]!)}-${fnv1a64(keys[0]!).slice(0, 8)}`;
+  return `${safe(keys[0]!)}-${safe(keys[keys.length - 1]!)}-n${keys.length}-${fnv1a64(keys.join(",")).slice(0, 8)}`;
 }

@@ -6,7 +6,7 @@ import { parseCoverageJson } from "../parsers/coveragejson";
 import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
 import { check } from "../quality/checks";
-import { definePipeline } from "./define";
+import { definePipeline, type PlannedBatch } from "./define";
 import { MAX_ROWS_PER_TASK, tooManyRowsPerTask } from "./task-limits";
 import { CHUNKS, isoDate, windows } from "./windows";
 
@@ -80,6 +80,13 @@ const stationsOf = (data: unknown): string[] => {
   return stations;
 };
 
+/** One request's batch: a group of stations over [start, end), some products or all. */
+function weatherBatch(group: string[], start: string, end: string, products: string[]): PlannedBatch {
+  const set = group.length === 1 ? group[0]! : `h${fnv1a64(group.join(","))}`;
+  const only = products.length === WEATHER_PARAMETERS.length ? "" : `/products=${products.join(",")}`;
+  return { partition: `hourly/stations=${set}${only}/start=${start}/end=${end}`, data: { stations: group, start, end, products } };
+}
+
 export const sampleWeather = definePipeline({
   name: "sample-weather",
   description: "Hourly weather observations per station from the sample OGC EDR upstream (CoverageJSON).",
@@ -99,16 +106,19 @@ export const sampleWeather = definePipeline({
     const size = params.stationsPerBatch ?? stations.length;
     const groups: string[][] = [];
     for (let i = 0; i < stations.length; i += size) groups.push(stations.slice(i, i + size));
+    const products = [...params.products].sort();
     for (const { start, end } of windows(Date.parse(params.from), Date.parse(params.to), params.chunk)) {
-      for (const group of groups) {
-        const set = group.length === 1 ? group[0]! : `h${fnv1a64(group.join(","))}`;
-        const products = params.products.length === WEATHER_PARAMETERS.length ? "" : `/products=${[...params.products].sort().join(",")}`;
-        yield {
-          partition: `hourly/stations=${set}${products}/start=${isoDate(start)}/end=${isoDate(end)}`,
-          data: { stations: group, start: isoDate(start), end: isoDate(end), products: [...params.products].sort() },
-        };
-      }
+      for (const group of groups) yield weatherBatch(group, isoDate(start), isoDate(end), products);
     }
+  },
+  // A request with a deleted station fails whole (404): halves of the group, named as the plan
+  // names a group of that size, so a station alone reuses the raw a one-station run stored.
+  split(batch) {
+    const stations = stationsOf(batch.data);
+    if (stations.length < 2) return null;
+    const { start, end, products } = batch.data as { start: string; end: string; products?: string[] };
+    const middle = Math.ceil(stations.length / 2);
+    return [stations.slice(0, middle), stations.slice(middle)].map((half) => weatherBatch(half, start, end, products ?? [...WEATHER_PARAMETERS]));
   },
   request(batch, source) {
     const { start, end } = batch.data as { start: string; end: string };

@@ -52,7 +52,7 @@ function bar(done: number, total: number, failing = false): Html {
 }
 
 function phaseBar(c: PhaseCounts): Html {
-  return bar(c.succeeded + c.failed + c.dead + c.cancelled, c.total, c.failed + c.dead > 0);
+  return bar(c.succeeded + c.failed + c.dead + c.split + c.cancelled, c.total, c.failed + c.dead > 0);
 }
 
 /** One small bar per phase: the home page's view of where a run is. */
@@ -60,7 +60,7 @@ function phaseStrip(run: RunView | undefined): Html {
   if (!run) return html``;
   return html`${PHASES.filter((p) => p !== "quality").map((p) => {
     const c = run.phases[p];
-    const settled = c.succeeded + c.failed + c.dead + c.cancelled;
+    const settled = c.succeeded + c.failed + c.dead + c.split + c.cancelled;
     const pct = c.total === 0 ? 0 : Math.round((settled / c.total) * 100);
     return html`<span class="mini" title="${p} ${settled}/${c.total}"
       ><span class="${c.failed + c.dead > 0 ? "failing" : ""}" style="width:${pct}%"></span
@@ -169,7 +169,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     if (!run) return c.html(page("Not found", html`<h1>No run ${id}</h1>`, false), 404);
     const now = Date.now();
     const filter = c.req.query("status");
-    const status = filter && ["failed", "dead", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
+    const status = filter && ["failed", "dead", "split", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
     const [tasks, rate] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.ingestRate(240)]);
     const declared = findPipeline(run.pipeline);
     const limit = declared ? sustainedPerSecond(sourceFor(c.env, declared.source).rateLimit) : 0;
@@ -200,7 +200,7 @@ export const dashboard = new Hono<{ Bindings: Env }>()
               <td>${p}</td>
               <td>${phaseBar(run.phases[p])}</td>
               <td>${run.phases[p].failed}</td>
-              <td>${run.phases[p].dead}</td>
+              <td>${run.phases[p].dead}${run.phases[p].split ? ` (${run.phases[p].split} split)` : ""}</td>
               <td>${run.phases[p].startedAt ? ms((run.phases[p].finishedAt ?? now) - run.phases[p].startedAt!) : ""}</td>
             </tr>`,
         )}
@@ -208,7 +208,10 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       <h2>Request rate</h2>
       ${rateChart(rate, limit)}
       <h2>Tasks</h2>
-      <p>Show: <a href="?">all</a> · <a href="?status=failed">failed</a> · <a href="?status=dead">dead</a> · <a href="?status=running">running</a></p>
+      <p>
+        Show: <a href="?">all</a> · <a href="?status=failed">failed</a> · <a href="?status=dead">dead</a> · <a href="?status=split">split</a> ·
+        <a href="?status=running">running</a>
+      </p>
       <table>
         <tr>
           <th>Task</th>
