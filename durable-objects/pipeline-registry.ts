@@ -6,7 +6,18 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import { getPipeline } from "../src/pipelines";
 import type { Pipeline } from "../src/pipelines/define";
-import { nameOf, nextFiring, scheduledRunId, windowFor, windowsSince, type DateWindow } from "../src/pipelines/schedule";
+import { fnv1a64 } from "../src/hash";
+import {
+  compactionWindow,
+  nameOf,
+  nextFiring,
+  scheduledRunId,
+  windowContaining,
+  windowFor,
+  windowsSince,
+  type Compaction,
+  type DateWindow,
+} from "../src/pipelines/schedule";
 import { coordinatorStub } from "../src/stubs";
 import type { Json, RunOutput, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
@@ -104,14 +115,28 @@ export class PipelineRegistry extends DurableObject<Env> {
     }
     const now = Date.now();
     this.store.insert(request, placeholder(request, pipelineName, now));
-    await coordinatorStub(this.env, request.runId).start({
-      runId: request.runId,
-      pipeline: pipelineName,
-      params: request.params,
-      options: request.options,
-      now,
-      queued: true,
-    });
+    const start = () =>
+      coordinatorStub(this.env, request.runId).start({
+        runId: request.runId,
+        pipeline: pipelineName,
+        params: request.params,
+        options: request.options,
+        now,
+        queued: true,
+      });
+    try {
+      await start();
+    } catch {
+      // Once more (a reset coordinator comes back and plans again from the start); a second
+      // failure ends the run here, with its reason, so it holds no place in the lane.
+      try {
+        await start();
+      } catch (err) {
+        const reason = `could not start: ${err instanceof Error ? err.message : String(err)}`;
+        this.store.record({ ...placeholder(request, pipelineName, now), status: "failed", reason, finishedAt: Date.now() });
+        return { runId: request.runId, status: "failed", created: true };
+      }
+    }
     await this.pump();
     const run = this.store.run(request.runId)!;
     return { runId: request.runId, status: run.status === "starting" ? "running" : run.status, created: true };
@@ -120,11 +145,15 @@ export class PipelineRegistry extends DurableObject<Env> {
   /** A coordinator's summary. A run that ended makes room for the next one. */
   async record(summary: RunSummary): Promise<void> {
     const run = this.store.record(summary);
-    if (!run || !isTerminal(summary.status)) return;
+    if (!run) return;
+    // A queued run's coordinator has its plan (again, after a reset cut it short): it may begin.
+    if (summary.status === "queued" && this.store.get("pipeline")) return this.pump();
+    if (!isTerminal(summary.status)) return;
     const request = run.request;
     if (request?.schedule && request.window && (summary.status === "succeeded" || summary.status === "partial")) {
       this.store.advanceWatermark(request.schedule, request.window.to);
     }
+    if (request?.schedule && request.window && publishedOutput(run)) await this.compactLate(this.pipeline(), request.schedule, request.window);
     if (this.store.get("pipeline")) await this.pump();
   }
 
@@ -265,25 +294,67 @@ export class PipelineRegistry extends DurableObject<Env> {
 
   /**
    * A compaction's cron firing: merge the outputs of the previous month's (or quarter's) runs of
-   * one schedule into one file of the dataset `<pipeline>-<compaction>`. Idempotent per window.
+   * one schedule into one file of the dataset `<pipeline>-<compaction>`. Idempotent per window
+   * and inputs.
    */
   async compactFiring(pipelineName: string, name: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
     const pipeline = getPipeline(pipelineName);
     const compaction = pipeline.compactions.find((c) => c.name === name);
     if (!compaction) throw new Error(`pipeline ${pipelineName} has no compaction ${name}`);
-    const now = Date.now();
     const log = this.firingLog(`compact:${name}`, compaction.cron, scheduledTime);
     if (this.store.get("paused") === "true") return log("skipped_paused", []);
-    const window = windowFor(compaction.into === "month" ? "previous-month" : "previous-quarter", scheduledTime);
-    const runId = `${pipelineName}-compact-${name}-${nameOf(window).name.toLowerCase()}`;
+    const runId = await this.compactWindow(pipelineName, compaction, windowFor(compactionWindow(compaction), scheduledTime));
+    return runId ? log("started", [runId]) : log("nothing_new", []);
+  }
+
+  /**
+   * Merge the published outputs of `compaction.from`'s runs in `window`, unless they are the very
+   * ones its last compaction merged: a run that ended after that (catch-up, redrive, a slow day)
+   * makes a new compaction, `<id>-r2`, `-r3`, … as a new version. Returns the run started.
+   */
+  private async compactWindow(pipelineName: string, compaction: Compaction, window: DateWindow): Promise<string | null> {
     const inputs = this.store
       .scheduled(compaction.from, window.from, window.to)
       .map(publishedOutput)
       .filter((o): o is RunOutput => o !== null);
-    if (inputs.length === 0 || this.store.run(runId)) return log("nothing_new", []);
-    await coordinatorStub(this.env, runId).compact({ runId, pipeline: pipelineName, dataset: `${pipelineName}-${name}`, window: nameOf(window), inputs, now });
-    return log("started", [runId]);
+    if (inputs.length === 0) return null;
+    const fingerprint = fnv1a64(
+      inputs
+        .map((o) => `${o.key}:${o.sha256}`)
+        .sort()
+        .join("\n"),
+    );
+    const base = `${pipelineName}-compact-${compaction.name}-${nameOf(window).name.toLowerCase()}`;
+    const last = this.store.compacted(compaction.name, window.from) ?? (this.store.run(base) ? { inputs: fingerprint, runId: base, round: 1 } : null);
+    if (last?.inputs === fingerprint) {
+      if (!this.store.compacted(compaction.name, window.from)) this.store.setCompacted(compaction.name, window.from, fingerprint, base, 1);
+      return null;
+    }
+    const round = (last?.round ?? 0) + 1;
+    const runId = round === 1 ? base : `${base}-r${round}`;
+    await coordinatorStub(this.env, runId).compact({
+      runId,
+      pipeline: pipelineName,
+      dataset: `${pipelineName}-${compaction.name}`,
+      window: nameOf(window),
+      inputs,
+      now: Date.now(),
+    });
+    this.store.setCompacted(compaction.name, window.from, fingerprint, runId, round);
+    return runId;
+  }
+
+  /** A scheduled run ended with a published output in a window already compacted: compact it again. */
+  private async compactLate(pipeline: Pipeline, schedule: string, window: DateWindow): Promise<void> {
+    for (const compaction of pipeline.compactions.filter((c) => c.from === schedule)) {
+      const covering = windowContaining(compactionWindow(compaction), window.from);
+      if (
+        this.store.compacted(compaction.name, covering.from) ||
+        this.store.run(`${pipeline.name}-compact-${compaction.name}-${nameOf(covering).name.toLowerCase()}`)
+      )
+        await this.compactWindow(pipeline.name, compaction, covering);
+    }
   }
 
   /** Re-run the quality phase of the runs that ended since `since` (succeeded or partial). */

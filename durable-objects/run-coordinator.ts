@@ -6,17 +6,18 @@
 // ingest: each is a new generation writing a new output version, the old one left intact. An
 // alarm re-sends tasks whose messages went quiet.
 import { putJson } from "../src/manifests";
-import { markPublished } from "../src/r2/done";
 import { getPipeline } from "../src/pipelines";
-import type { Pipeline } from "../src/pipelines/define";
+import type { PlanContext, Pipeline } from "../src/pipelines/define";
 import type { RunWindow } from "../src/pipelines/windows";
-import { layout, versionName } from "../src/r2/layout";
-import type { BatchSpec, Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
+import { layout } from "../src/r2/layout";
+import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { CoordinatorBase, MAX_IN_FLIGHT } from "./coordinator/base";
-import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel } from "./coordinator/planning";
+import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
+import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, splitPieces } from "./coordinator/planning";
+import { samePlan, storePlan } from "./coordinator/plan-stream";
+import { publish } from "./coordinator/publish";
 import type { Notifier } from "./coordinator/notify";
-import { runQuality } from "./coordinator/quality";
+import { judgeQuality } from "./coordinator/quality";
 import { retryManifest } from "./coordinator/records";
 import type { RunRow, TaskRow } from "./coordinator/store";
 
@@ -33,11 +34,16 @@ export interface StartRequest {
 export type RerunResult =
   { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed" | "not_rerunnable"; message?: string };
 
-const PLAN_CHUNK = 500;
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
 export class RunCoordinator extends CoordinatorBase {
-  /** Create the run (planning its batches) and start it, or leave it queued. Idempotent. */
+  /** This instance's plan in progress: a second caller waits for it instead of planning too. */
+  private planning: Promise<{ error?: string }> | null = null;
+
+  /**
+   * Create the run (planning its batches) and start it, or leave it queued. Idempotent: a start
+   * again after a reset cut planning short plans again from the start.
+   */
   async start(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
       const pipeline = getPipeline(req.pipeline);
@@ -54,36 +60,37 @@ export class RunCoordinator extends CoordinatorBase {
         startedAt: null,
       };
       this.ctx.storage.transactionSync(() => this.store.create(run));
-      const planned = await this.plan(pipeline, req.params);
-      if (planned.error) return this.finish("failed", planned.error, req.now).then(() => this.view()!);
+      await this.ctx.storage.setAlarm(req.now + PLAN_CHECK_MS); // a reset cuts planning short: this alarm plans again
+      if (!(await this.planAll(req.now))) return this.view()!;
       if (req.queued) {
         await this.recordSummary();
         await this.writeManifest(req.now);
       } else await this.begin();
-    }
+    } else if (!this.store.run()!.planned) await this.planAll(Date.now());
     return this.view()!;
   }
 
-  /** Store the plan's batches as the planner yields them, PLAN_CHUNK per transaction. */
-  private async plan(pipeline: Pipeline, params: Json): Promise<{ error?: string }> {
-    let chunk: BatchSpec[] = [];
-    let n = 0;
-    const flush = () => {
-      const batches = chunk;
-      chunk = [];
-      this.ctx.storage.transactionSync(() => this.store.addBatches(batches));
-    };
-    try {
-      for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) {
-        if (n >= pipeline.maxBatches) return { error: `the plan has more than ${pipeline.maxBatches} batches, the most one run of ${pipeline.name} may have` };
-        chunk.push({ id: `b${String(n++).padStart(6, "0")}`, partition: b.partition, data: b.data });
-        if (chunk.length >= PLAN_CHUNK) flush();
-      }
-      flush();
-    } catch (err) {
-      return { error: `planning failed: ${err instanceof Error ? err.message : String(err)}` };
+  /**
+   * Plan every batch, from the start (what a reset left of an earlier try is dropped first). A
+   * plan that fails ends the run failed. Calls while this instance plans wait for that plan.
+   */
+  private async planAll(now: number): Promise<boolean> {
+    if (!this.planning) {
+      const run = this.store.run()!;
+      this.planning = storePlan(this.ctx.storage, this.store, getPipeline(run.pipeline), run.params, this.planContext("plan")).finally(
+        () => (this.planning = null),
+      );
     }
-    return n === 0 ? { error: "the params plan no batches" } : {};
+    const { error } = await this.planning;
+    if (error && !TERMINAL_RUN_STATUSES.includes(this.store.run()!.status)) {
+      this.ctx.storage.transactionSync(() => this.store.clearPlan()); // no task of a plan that failed stays pending
+      await this.finish("failed", error, now);
+    }
+    return !error;
+  }
+
+  private planContext(scope: "plan" | "check"): PlanContext {
+    return { bucket: this.env.BUCKET, firstSeen: (id) => this.store.firstSeen(scope, id) };
   }
 
   /** Merge finished runs' outputs into one file of `dataset` (the small-files problem). Idempotent. */
@@ -108,11 +115,13 @@ export class RunCoordinator extends CoordinatorBase {
     return this.view()!;
   }
 
-  /** A queued run starts: its version is allocated and its first tasks sent. */
+  /** A queued run starts: its version is allocated and its first tasks sent. Never with part of its plan. */
   async begin(): Promise<RunView | null> {
     const run = this.store.run();
     if (!run || run.status !== "queued") return this.view();
     const now = Date.now();
+    if (!run.planned && !(await this.planAll(now))) return this.view();
+    if (this.store.run()!.status !== "queued") return this.view();
     this.store.begin(now);
     await this.allocateVersion();
     await this.restarted(now);
@@ -146,9 +155,12 @@ export class RunCoordinator extends CoordinatorBase {
     for (const r of results) {
       const task = this.store.task(r.taskId);
       if (!task || task.status === "succeeded" || task.status === "dead" || task.status === "failed" || task.status === "split") continue;
+      // An ingest task that failed for good with several keys (a deleted station among eight):
+      // its batch is cut (halves by default) and the pieces run, until the failing keys stand alone.
+      const pieces = r.status === "dead" && !ended ? splitPieces(getPipeline(run.pipeline), task) : null;
       this.ctx.storage.transactionSync(() => {
         this.store.settle(task.seq, r.status, r);
-        if (r.status === "dead" && !ended) this.splitIfMany(run, task);
+        if (pieces) this.store.splitBatch(task, pieces);
       });
       accepted++;
     }
@@ -160,21 +172,6 @@ export class RunCoordinator extends CoordinatorBase {
   }
 
   /**
-   * An ingest task that failed for good with several keys (a deleted station among eight): its
-   * batch is cut as the pipeline says, halves by default, and the pieces run. Pieces that fail
-   * again with several keys are cut again, until the failing keys stand alone and go dead.
-   */
-  private splitIfMany(run: RunRow, task: TaskRow): void {
-    if (task.phase !== "ingest" || task.input.kind !== "ingest" || !task.batchId) return;
-    const pieces = getPipeline(run.pipeline).split(task.input.batch);
-    if (!pieces || pieces.length < 2) return;
-    this.store.splitBatch(
-      task,
-      pieces.map((p, i) => ({ id: `${task.batchId}-${i}`, partition: p.partition, data: p.data })),
-    );
-  }
-
-  /**
    * Tasks put back on the queue to wait for rate-limit budget (an hourly or daily window): they
    * are still running, and not stale (to be re-sent) before they wake.
    */
@@ -182,12 +179,16 @@ export class RunCoordinator extends CoordinatorBase {
     for (const t of tasks) this.store.waitUntil(t.taskId, t.until);
   }
 
-  /** Re-run the failed (not dead) tasks of a finished run, then re-aggregate as a new version. */
+  /** Re-run the failed (not dead) and cut-short tasks of a finished run, then re-aggregate as a new version. */
   async redrive(): Promise<RerunResult & { tasks?: number }> {
     const run = this.store.run();
     if (!run) return { error: "not_found" };
     if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
-    const failed = this.store.latest("failed");
+    // The failed tasks, and those a cancel or timeout cut short; a run stopped in aggregation or
+    // quality has none of those: it runs that phase again.
+    const failed = [...this.store.latest("failed"), ...this.store.latest("cancelled")].sort((a, b) => a.seq - b.seq);
+    const stopped = run.status === "cancelled" || run.status === "timed_out";
+    if (failed.length === 0 && stopped && (run.phase === "aggregate" || run.phase === "quality")) return this.rerun(run.phase, run.params);
     if (failed.length === 0) return { error: "nothing_to_redrive" };
     const now = Date.now();
     const first = BATCH_PHASES.find((p) => failed.some((t) => t.phase === p))!;
@@ -218,15 +219,7 @@ export class RunCoordinator extends CoordinatorBase {
     if (run.kind === "compaction")
       return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
     const pipeline = getPipeline(run.pipeline);
-    const stored = this.store.batchPartitions();
-    let same = true;
-    for await (const b of pipeline.planStream(params, { bucket: this.env.BUCKET })) {
-      if (stored.next().value !== b.partition) {
-        same = false;
-        break;
-      }
-    }
-    if (!same || !stored.next().done) {
+    if (!(await samePlan(this.store, pipeline, params, this.planContext("check")))) {
       return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
     }
     const now = Date.now();
@@ -275,6 +268,14 @@ export class RunCoordinator extends CoordinatorBase {
     if (!run) return;
     const now = Date.now();
     await this.notifier.deliver(now);
+    if (!run.planned && !TERMINAL_RUN_STATUSES.includes(run.status)) {
+      // A reset cut planning short: plan again, then tell the registry the run is ready to begin.
+      if (await this.planAll(now)) {
+        await this.recordSummary();
+        await this.writeManifest(now);
+      }
+      return this.scheduleAlarm(now);
+    }
     if (run.status === "running") {
       const deadline = this.deadline(run);
       if (deadline && now >= deadline.at) await this.stop("timed_out", deadline.reason, now);
@@ -376,7 +377,7 @@ export class RunCoordinator extends CoordinatorBase {
       this.store.phaseFinished("aggregate", now);
       await this.writeAggregate(run, pipeline, output, now);
       if (run.kind === "compaction") {
-        await this.publish(run, output, now); // its inputs each passed their run's quality
+        await publish(this.env.BUCKET, this.store, run, output, now); // its inputs each passed their run's quality
         return this.finish("succeeded", null, now, output);
       }
       this.store.setPhase("quality", now);
@@ -392,44 +393,10 @@ export class RunCoordinator extends CoordinatorBase {
     this.ctx.storage.transactionSync(() => this.insert(next));
   }
 
-  /** Measure the checks, write the quality manifest, and end the run by their verdict. */
+  /** Measure the checks, write the quality manifest, publish what passed, and end the run by the verdict. */
   private async quality(run: RunRow, pipeline: Pipeline, now: number, output?: OutputFile): Promise<void> {
-    const report = runQuality(pipeline, run.params, this.store.latest("succeeded", "silver"), (id) => this.store.batchSpec(id));
-    this.store.setQuality(report);
-    this.store.phaseFinished("quality", now);
-    const version = run.version!;
-    await putJson(this.env.BUCKET, layout.qualityManifest(run.id, version.n), {
-      kind: "quality",
-      runId: run.id,
-      version: versionName(version, "gold"),
-      ...report,
-      writtenAt: new Date(now).toISOString(),
-    });
-    const finalOutput = output ?? run.output;
-    if (!report.passed) {
-      // The served output itself measured again (a quality re-run, the sweep) and failed: withdrawn.
-      if (finalOutput && run.published?.key === finalOutput.key) await this.withdraw(finalOutput);
-      return this.finish("failed", report.reason, now, finalOutput);
-    }
-    if (finalOutput) await this.publish(run, finalOutput, now);
-    const lost = this.store.lostBatches();
-    const gone = this.store.deadItemCount();
-    const gaps = [lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : "", gone > 0 ? `${gone} items gone upstream (dead list)` : ""]
-      .filter(Boolean)
-      .join("; ");
-    return this.finish(gaps ? "partial" : "succeeded", gaps || null, now, finalOutput);
-  }
-
-  /** Mark gold that passed as published, in R2 and then here: from now on it is the output served. */
-  private async publish(run: RunRow, output: OutputFile, now: number): Promise<void> {
-    const version = run.version ? versionName(run.version, "gold") : "";
-    await markPublished(this.env.BUCKET, { ...output, runId: run.id, version, publishedAt: new Date(now).toISOString() });
-    this.store.publish(output);
-  }
-
-  private async withdraw(output: OutputFile): Promise<void> {
-    await this.env.BUCKET.delete(layout.published(output.key));
-    this.store.publish(null);
+    const verdict = await judgeQuality(this.env.BUCKET, this.store, run, pipeline, now, output ?? run.output ?? undefined);
+    return this.finish(verdict.status, verdict.reason, now, verdict.output);
   }
 
   /** Webhook deliveries of this run. */

@@ -1,9 +1,10 @@
 // The chaos suite: sluice on the local runtime (wrangler dev: workerd, local R2, Queues and
 // Durable Objects on disk) against the sample upstream, under transient fault mixes and with the
-// whole process killed (SIGKILL) and restarted on the same state directory in each phase. Each
-// run's output is read with DuckDB and compared with the upstream's own data. Then the fast
-// subset in workerd (every message twice and out of order, every Durable Object evicted in every
-// phase, two runs of one window at once, an interrupted end) runs too.
+// whole process killed (SIGKILL) and restarted on the same state directory in each phase and
+// while a streamed plan is stored; a cancel followed by a new run, and by a redrive. Each run's
+// output is read with DuckDB and compared with the upstream's own data. Then the fast subset in
+// workerd (every message twice and out of order, every Durable Object evicted in every phase,
+// two runs of one window at once, an interrupted end) runs too.
 //   npm run chaos [-- --only faults-10,kill-refine] [--skip-workerd]
 // Prints one line per scenario and writes out/chaos.json.
 import { spawnSync } from "node:child_process";
@@ -11,103 +12,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Phase, RunView } from "../src/types.ts";
-import { client, TERMINAL, type Client } from "./lib/client.ts";
-import { openDuck, type Duck } from "./lib/duckdb.ts";
+import type { RunView } from "../src/types.ts";
+import { apiOf, FAULTY, finishAndVerify, inPhase, phaseDone, SEEDS, server, watch, type Ctx, type Outcome } from "./lib/chaos-kit.ts";
+import { openDuck } from "./lib/duckdb.ts";
 import { duration } from "./lib/format.ts";
-import { startLocalServer, type LocalServer } from "./lib/local-server.ts";
+import { putLocalR2 } from "./lib/local-r2.ts";
 import { runMain } from "./lib/run.ts";
-import { verifyWeatherOutput, type Exactness, type WeatherWindow } from "./lib/verify-weather.ts";
+import { verifyPostsOutput } from "./lib/verify-posts.ts";
+import type { WeatherWindow } from "./lib/verify-weather.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const { values: args } = parseArgs({ options: { only: { type: "string" }, "skip-workerd": { type: "boolean", default: false } } });
-
-/** The seeds' workload: 8 stations, 156 monthly chunks (one request per month, all stations). */
-const SEEDS: WeatherWindow & { chunk: "month" } = {
-  stations: ["10000", "10037", "10074", "10111", "10148", "10185", "10222", "10259"],
-  from: "2012-01-01",
-  to: "2025-01-01",
-  chunk: "month",
-};
-/** The fault mixes' workload: 8 stations over two years, two stations per request: 96 requests. */
-const FAULTY: WeatherWindow & { chunk: "month"; stationsPerBatch: number } = { ...SEEDS, from: "2023-01-01", to: "2025-01-01", stationsPerBatch: 2 };
-
-/** Tasks not reported for this long are sent again: a restarted local runtime has lost its queue. */
-const STALE_MS = 10_000;
-const TOKEN = "chaos-token";
-
-interface Outcome {
-  scenario: string;
-  proves: string;
-  status: string;
-  seconds: number;
-  exact: Exactness | null;
-  /** 429s the upstream counted beyond its real limit (injected ones are faults, not violations). */
-  violations: number;
-  /** Output answers with 200 before the run ended: must be 0. */
-  servedEarly: number;
-  manifest: boolean;
-  notes: string[];
-  ok: boolean;
-}
-
-interface Ctx {
-  dir: string;
-  duck: Duck;
-}
-
-const server = (stateDir: string) => startLocalServer({ stateDir, token: TOKEN, vars: { SLUICE_STALE_TASK_MS: String(STALE_MS) } });
-const apiOf = (s: LocalServer) => client({ baseUrl: s.url, token: TOKEN });
-
-/** Watch a run until it ends, probing its output on the way: nothing may be served before the end. */
-async function watch(
-  api: Client,
-  id: string,
-  until?: (run: RunView) => boolean,
-  intervalMs = 250,
-): Promise<{ run: RunView; servedEarly: number; stopped: boolean }> {
-  let servedEarly = 0;
-  let probed = 0;
-  for (;;) {
-    const run = await api.run(id);
-    if (process.env.CHAOS_DEBUG) console.log(Date.now(), run.status, run.phase, JSON.stringify(run.phases[run.phase ?? "ingest"]));
-    if (until?.(run)) return { run, servedEarly, stopped: true };
-    if (TERMINAL.has(run.status)) return { run, servedEarly, stopped: false };
-    if (Date.now() - probed > 1000) {
-      probed = Date.now();
-      const out = await api.call(`/v1/jobs/${id}/output`).then(
-        () => 200,
-        (err: { status?: number }) => err.status ?? 0,
-      );
-      const now = await api.run(id);
-      if (out === 200 && !TERMINAL.has(now.status)) servedEarly++;
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-async function finishAndVerify(
-  ctx: Ctx,
-  s: LocalServer,
-  id: string,
-  w: WeatherWindow,
-  started: number,
-  outcome: Omit<Outcome, "status" | "seconds" | "exact" | "violations" | "manifest" | "ok">,
-): Promise<Outcome> {
-  const api = apiOf(s);
-  const { run, servedEarly } = await watch(api, id);
-  const seconds = (Date.now() - started) / 1000;
-  const stats = await api.sampleStats();
-  await api.sampleConfig({});
-  const exact = run.status === "succeeded" ? await verifyWeatherOutput(api, s.url, id, w, ctx.duck, ctx.dir) : null;
-  const manifest = await api.json<{ status?: string }>(`/v1/jobs/${id}/manifest`).then(
-    (m) => m.status === run.status,
-    () => false,
-  );
-  const early = outcome.servedEarly + servedEarly;
-  const ok = run.status === "succeeded" && exact?.exact === true && stats.violations === 0 && early === 0 && manifest;
-  return { ...outcome, status: run.status, seconds, exact, violations: stats.violations, servedEarly: early, manifest, ok };
-}
 
 /** Transient faults at `rate`: 5xx, hangs past the 30 s client timeout, half bodies, 429 bursts. */
 function faultMix(rate: number) {
@@ -234,14 +149,6 @@ async function calibrate(w: WeatherWindow, when: (run: RunView) => boolean, note
   }
 }
 
-const phaseDone = (run: RunView, phase: Phase | null) => {
-  if (!phase) return "";
-  const p = run.phases[phase];
-  return `${p.succeeded} done, ${p.running} running of ${p.total}`;
-};
-
-const inPhase = (phase: Phase) => (run: RunView) => run.status === "running" && run.phase === phase && run.phases[phase].running > 0;
-
 /** The last merge is running: what follows is its report, the run's end and the final manifest write. */
 const lastMerge = (run: RunView) =>
   run.status === "running" &&
@@ -279,6 +186,107 @@ const cancelThenRerun = {
   },
 };
 
+/**
+ * A streamed plan long enough to be killed in: 1,000,000 listed ids, the same 2,000 accounts over
+ * and over (20 batches of 100 once the repeats are skipped), read from local R2.
+ */
+const PLAN_LINES = 1_000_000;
+const PLAN_ACCOUNTS = Array.from({ length: 2063 }, (_, i) => String(i + 1)).filter((id) => Number(id) % 97 !== 0); // 97ths are deleted
+
+const killPlanning = {
+  name: "kill-planning",
+  proves:
+    "process killed while a streamed plan (1,000,000 listed ids, 2,000 distinct) is being stored: the run plans again from the start, begins, and ends exact",
+  async run(ctx: Ctx): Promise<Outcome> {
+    const stateDir = mkdtempSync(join(tmpdir(), "sluice-chaos-"));
+    const list = join(stateDir, "accounts.txt");
+    writeFileSync(list, Array.from({ length: PLAN_LINES }, (_, i) => PLAN_ACCOUNTS[i % PLAN_ACCOUNTS.length]).join("\n") + "\n");
+    const key = "inputs/chaos-accounts.txt";
+    putLocalR2(stateDir, key, list);
+    let s = await server(stateDir);
+    try {
+      let api = apiOf(s);
+      await api.sampleConfig({});
+      const started = Date.now();
+      const submitted = api.submit("sample-posts", { accountsKey: key, batchSize: 100 }).then(
+        () => "answered",
+        () => "cut",
+      );
+      // The registry lists the run (queued) before its coordinator plans it.
+      let id = "";
+      while (!id) {
+        const page = await api.json<{ runs: { id: string; pipeline: string }[] }>("/v1/jobs?limit=5");
+        id = page.runs.find((r) => r.pipeline === "sample-posts")?.id ?? "";
+        if (!id) await new Promise((r) => setTimeout(r, 20));
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      const before = await api.run(id);
+      await s.kill();
+      const answer = await submitted;
+      s = await server(stateDir);
+      api = apiOf(s);
+      const first = await api.run(id);
+      const { run, servedEarly } = await watch(api, id);
+      const seconds = (Date.now() - started) / 1000;
+      const stats = await api.sampleStats();
+      await api.sampleConfig({});
+      const exact = run.status === "succeeded" ? await verifyPostsOutput(api, s.url, id, PLAN_ACCOUNTS, ctx.duck, ctx.dir) : null;
+      const manifest = await api.json<{ status?: string }>(`/v1/jobs/${id}/manifest`).then(
+        (m) => m.status === run.status,
+        () => false,
+      );
+      const notes = [
+        `killed 1.5 s into planning (${before.status}, ${before.batches} batches stored; the submit was ${answer}); at restart ${first.status} with ${first.batches}`,
+        `ended ${run.status} with ${run.batches} batches, ${run.duplicateIds} repeated ids skipped, ${run.output?.rows ?? 0} rows; upstream ${stats.requests} requests`,
+      ];
+      const ok = run.status === "succeeded" && exact?.exact === true && run.batches === 20 && servedEarly === 0 && manifest && stats.violations === 0;
+      return { scenario: this.name, proves: this.proves, status: run.status, seconds, exact, violations: stats.violations, servedEarly, manifest, notes, ok };
+    } finally {
+      await s.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  },
+};
+
+const cancelThenRedrive = {
+  name: "cancel-redrive",
+  proves: "a run cancelled mid-refine, then redriven: the tasks the cancel cut short run as a new generation, exact, nothing served in between",
+  async run(ctx: Ctx): Promise<Outcome> {
+    const stateDir = mkdtempSync(join(tmpdir(), "sluice-chaos-"));
+    const s = await server(stateDir);
+    try {
+      const api = apiOf(s);
+      await api.sampleConfig({ perSecond: 50 });
+      const started = Date.now();
+      const { id } = await api.submit("sample-weather", SEEDS);
+      const seen = await watch(api, id, inPhase("refine"), 10);
+      await new Promise((r) => setTimeout(r, 500));
+      await api.cancel(id);
+      const cancelled = await watch(api, id);
+      const served = await api.call(`/v1/jobs/${id}/output`).then(
+        () => 1,
+        () => 0,
+      );
+      const redrive = await api.json<{ tasks?: number }>(`/v1/jobs/${id}/redrive`, { method: "POST" });
+      const notes = [
+        `cancelled in ${seen.run.phase} (${phaseDone(seen.run, seen.run.phase)}), ended ${cancelled.run.status} with ${cancelled.run.phases.refine.cancelled} refine tasks cancelled; redrive re-ran ${redrive.tasks ?? "?"}`,
+      ];
+      const outcome = await finishAndVerify(ctx, s, id, SEEDS, started, {
+        scenario: this.name,
+        proves: this.proves,
+        servedEarly: served + seen.servedEarly,
+        notes,
+      });
+      const run = await api.run(id);
+      outcome.notes.push(`generation ${run.generation}, lost batches ${run.lostBatches}`);
+      return { ...outcome, ok: outcome.ok && run.generation === 2 };
+    } finally {
+      await s.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  },
+};
+
 const SCENARIOS = [
   faultMix(0.1),
   faultMix(0.3),
@@ -289,6 +297,8 @@ const SCENARIOS = [
   killDuring("kill-aggregate", "process killed during aggregation (first merge level)", SEEDS, inPhase("aggregate"), [0]),
   killDuring("kill-final-write", "process killed around the last merge's report, the run's end and its manifest writes", FAULTY, lastMerge, "calibrate"),
   cancelThenRerun,
+  killPlanning,
+  cancelThenRedrive,
 ];
 
 async function main(): Promise<number> {

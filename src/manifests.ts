@@ -56,6 +56,7 @@ export interface RunManifest {
   output: RunView["output"];
   badRows: number;
   duplicateRows: number;
+  duplicateIds: number;
   dead: { taskId: string; batchId: string | null; error: TaskError | null }[];
   /** Items of batches that were gone upstream (at most 10,000 listed). */
   deadItems?: { taskId: string; batchId: string; item: string; error: TaskError }[];
@@ -85,6 +86,7 @@ export function runManifest(view: RunView, dead: RunManifest["dead"], failed: Ru
     output: view.output,
     badRows: view.badRows,
     duplicateRows: view.duplicateRows,
+    duplicateIds: view.duplicateIds,
     dead,
     failed,
     createdAt: iso(view.createdAt)!,

@@ -183,6 +183,8 @@ export interface RunView extends Omit<RunSummary, "version"> {
   badRows: number;
   /** Rows silver dropped because their key repeated an earlier row of the batch. */
   duplicateRows: number;
+  /** Ids the input listed more than once: each was planned once (a planner using `firstSeen`). */
+  duplicateIds: number;
   /** The coordinator's SQLite size and the calls consumers made to it with results. */
   coordinator: { storageBytes: number; reportCalls: number };
 }

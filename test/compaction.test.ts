@@ -1,4 +1,5 @@
-// The scheduled compaction: a month of small daily outputs merged into one file.
+// The scheduled compaction: a month of small daily outputs merged into one file, again as a new
+// version when a run of the month ends after it (issue 15, item 10).
 import { createScheduledController } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
@@ -40,6 +41,29 @@ describe("compaction", () => {
     expect((await getRun("sample-weather-compact-monthly-2027-03")).generation).toBe(1);
     const state = await registry.state("sample-weather");
     expect(state.firings[0]).toMatchObject({ schedule: "compact:monthly", outcome: "nothing_new" });
+
+    // A daily run of the month that ends after its compaction (catch-up, a redrive, a slow day):
+    // the month is compacted again, as a new version holding the late day too.
+    const late = "sample-weather-daily-2027-03-04";
+    await registry.submit("sample-weather", {
+      runId: late,
+      params: { stations: ["10000", "10037"], from: "2027-03-04", to: "2027-03-05", chunk: "day" },
+      options: {},
+      lane: "main",
+      trigger: "schedule",
+      schedule: "daily",
+      window: { from: "2027-03-04", to: "2027-03-05" },
+    });
+    expect((await waitForRun(late)).status).toBe("succeeded");
+    const again = await waitForRun("sample-weather-compact-monthly-2027-03-r2");
+    expect([again.status, again.output?.rows]).toEqual(["succeeded", 4 * 2 * 24]);
+    expect(again.version).not.toBe(run.version);
+    const m = again.version!.split("_v")[1];
+    const inputs = await (await env.BUCKET.get(`runs/${again.id}/aggregate-v${m}.json`))!.json<{ inputs: { key: string }[] }>();
+    expect(inputs.inputs.map((i) => i.key.match(/day=(\d+)/)?.[1])).toEqual(["01", "02", "03", "04"]);
+    expect(await env.BUCKET.head(`${run.output!.key}.published`)).not.toBeNull(); // the first version stays where it was
+    await fire();
+    expect((await registry.state("sample-weather")).firings[0]).toMatchObject({ schedule: "compact:monthly", outcome: "nothing_new" });
   });
 
   it("the quality sweep re-checks recent runs without touching their data", async () => {

@@ -1,6 +1,6 @@
-// A finished run opened again (issue 15, item 4, in part): a re-run's run timeout counts from the
+// A finished run opened again (issue 15, item 4): a re-run's run timeout counts from the
 // reopening, not from the run's first start, and a cancelled or timed-out run's stop marker goes
-// with the stop, so consumers run its new tasks.
+// with the stop, so consumers run its new tasks, the run ends and its pipeline's lane is free.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { layout } from "../src/r2/layout";
@@ -21,13 +21,35 @@ describe("a run opened again", () => {
     });
     await env.BUCKET.put(layout.stopped(id), JSON.stringify({ status: "cancelled", reason: "test", at: new Date().toISOString() }));
 
+    const lane = async () => (await (await api("/v1/pipelines/sample-weather")).json<{ state: { running: string[] } }>()).state.running;
     const rerun = await api(`/v1/jobs/${id}/phases/silver/rerun`, { method: "POST", json: {} });
     expect(rerun.status).toBe(202);
+    expect(await lane()).toContain(id); // the reopened run holds its pipeline's lane while it runs…
     expect(await env.BUCKET.head(layout.stopped(id))).toBeNull();
     await runDurableObjectAlarm(stub); // the alarm that would have ended it timed_out at once
     const after = await waitForRun(id);
     expect([after.status, after.reason]).toEqual(["succeeded", null]);
     expect(after.output?.rows).toBe(first.output?.rows);
     expect(after.version).not.toBe(first.version);
+    expect(await lane()).not.toContain(id); // …and frees it when it ends
+  });
+
+  it("redrives a cancelled run: the tasks the cancel cut short run, and it ends with every batch", async () => {
+    await configureSample({ latencyMs: 400 });
+    const params = { stations: ["10074", "10111"], from: "2022-06-01", to: "2022-06-05", chunk: "day", stationsPerBatch: 1 };
+    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params } });
+    const id = ((await res.json()) as { id: string }).id;
+    expect((await api(`/v1/jobs/${id}/cancel`, { method: "POST" })).status).toBe(202);
+    const cancelled = await waitForRun(id);
+    expect(cancelled.status).toBe("cancelled");
+    expect(cancelled.phases.ingest.cancelled).toBeGreaterThan(0);
+
+    await configureSample({});
+    const redrive = await api(`/v1/jobs/${id}/redrive`, { method: "POST" });
+    expect(redrive.status).toBe(202);
+    const after = await waitForRun(id);
+    expect([after.status, after.generation, after.lostBatches]).toEqual(["succeeded", 2, 0]);
+    expect(after.output?.rows).toBe(2 * 4 * 24);
+    expect(after.published?.key).toBe(after.output?.key);
   });
 });

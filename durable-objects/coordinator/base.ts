@@ -34,6 +34,8 @@ const SEND_BATCH_BYTES = 200_000;
  * it began again this soon (tasks that report meanwhile are not sent twice).
  */
 const RESUME_MS = 30_000;
+/** A run whose planning a reset cut short plans again this soon (its alarm). */
+export const PLAN_CHECK_MS = 30_000;
 /** After a failed enqueue, try again this soon (the watchdog is the backstop). */
 const SEND_RETRY_MS = 2_000;
 
@@ -82,6 +84,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const times = [this.notifier.nextDue()];
     if (run?.status === "running") times.push(now + Math.min(WATCHDOG_MS, this.staleMs()), this.deadline(run)?.at ?? null);
     if (run && !run.settled) times.push(now + SETTLE_RETRY_MS);
+    if (run && !run.planned && !TERMINAL_RUN_STATUSES.includes(run.status)) times.push(now + PLAN_CHECK_MS);
     if (run?.status === "running" && this.sendFailed) times.push(now + SEND_RETRY_MS);
     this.sendFailed = false;
     const next = times.filter((t): t is number => t !== null).sort((a, b) => a - b)[0];

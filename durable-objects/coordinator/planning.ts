@@ -1,7 +1,7 @@
 // What the next tasks are, from the outputs of the phase before. Pure functions.
 import type { Pipeline } from "../../src/pipelines/define";
 import { layout } from "../../src/r2/layout";
-import type { OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
+import type { BatchSpec, OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
 import type { TaskRow } from "./store";
 
 export interface PlannedTask {
@@ -95,4 +95,16 @@ export function expectedTasks(batches: number, fanIn: number): number {
     files = tasks;
   } while (files > 1);
   return batches * 3 + merges;
+}
+
+/**
+ * The pieces of a batch whose ingest failed for good with several keys (a deleted station among
+ * eight), as the pipeline cuts it (halves by default), named `<batch>-0`, `<batch>-1`; null when
+ * it is not cut. Pieces that fail again with several keys are cut again.
+ */
+export function splitPieces(pipeline: Pipeline, task: TaskRow): BatchSpec[] | null {
+  if (task.phase !== "ingest" || task.input.kind !== "ingest" || !task.batchId) return null;
+  const pieces = pipeline.split(task.input.batch);
+  if (!pieces || pieces.length < 2) return null;
+  return pieces.map((p, i) => ({ id: `${task.batchId}-${i}`, partition: p.partition, data: p.data }));
 }

@@ -1,12 +1,15 @@
 // The quality phase inside the coordinator: the silver tasks' profiles, measured against the
-// pipeline's checks. No data is read again.
+// pipeline's checks (no data is read again), its manifest, and the verdict that ends the run.
 import { arrowSchema } from "../../src/arrow/columns";
 import { schemaFingerprint } from "../../src/parquet/read";
 import type { Pipeline } from "../../src/pipelines/define";
 import type { BatchProfile } from "../../src/quality/checks";
 import { evaluateQuality, type ProfiledBatch, type QualityReport } from "../../src/quality/evaluate";
-import type { BatchSpec, Json } from "../../src/types";
-import type { TaskRow } from "./store";
+import { putJson } from "../../src/manifests";
+import { layout, versionName } from "../../src/r2/layout";
+import type { BatchSpec, Json, OutputFile, RunStatus } from "../../src/types";
+import { publish, withdraw } from "./publish";
+import type { CoordinatorStore, RunRow, TaskRow } from "./store";
 
 export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batchSpec: (id: string) => BatchSpec | null): QualityReport {
   const profiled: ProfiledBatch[] = silver.flatMap((t) => {
@@ -15,4 +18,40 @@ export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], 
     return [{ batchId: batch.id, profile: t.profile as unknown as BatchProfile, window: pipeline.batchWindow(batch), keys: pipeline.batchKeys(batch) }];
   });
   return evaluateQuality(pipeline.quality(params), profiled, schemaFingerprint(arrowSchema(pipeline.columns)));
+}
+
+/**
+ * Measure the run's checks, write `quality-v<n>.json`, publish gold that passed (withdraw the
+ * served output if it was measured again and failed), and say how the run ends.
+ */
+export async function judgeQuality(
+  bucket: R2Bucket,
+  store: CoordinatorStore,
+  run: RunRow,
+  pipeline: Pipeline,
+  now: number,
+  output: OutputFile | undefined,
+): Promise<{ status: RunStatus; reason: string | null; output: OutputFile | null }> {
+  const report = runQuality(pipeline, run.params, store.latest("succeeded", "silver"), (id) => store.batchSpec(id));
+  store.setQuality(report);
+  store.phaseFinished("quality", now);
+  const version = run.version!;
+  await putJson(bucket, layout.qualityManifest(run.id, version.n), {
+    kind: "quality",
+    runId: run.id,
+    version: versionName(version, "gold"),
+    ...report,
+    writtenAt: new Date(now).toISOString(),
+  });
+  if (!report.passed) {
+    if (output && run.published?.key === output.key) await withdraw(bucket, store, output);
+    return { status: "failed", reason: report.reason, output: output ?? null };
+  }
+  if (output) await publish(bucket, store, run, output, now);
+  const lost = store.lostBatches();
+  const gone = store.deadItemCount();
+  const gaps = [lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : "", gone > 0 ? `${gone} items gone upstream (dead list)` : ""]
+    .filter(Boolean)
+    .join("; ");
+  return { status: gaps ? "partial" : "succeeded", reason: gaps || null, output: output ?? null };
 }

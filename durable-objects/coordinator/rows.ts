@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS run (
   window TEXT NOT NULL, version_n INTEGER, rerun_from TEXT, kind TEXT NOT NULL DEFAULT 'run', dataset TEXT,
   report_calls INTEGER NOT NULL DEFAULT 0, settled INTEGER NOT NULL DEFAULT 1,
   created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, reason TEXT, output TEXT, quality TEXT,
-  reopened_at INTEGER, published TEXT
+  reopened_at INTEGER, published TEXT, planned INTEGER NOT NULL DEFAULT 1, duplicate_ids INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, partition TEXT NOT NULL, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -23,6 +23,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
 CREATE INDEX IF NOT EXISTS tasks_by_phase_batch ON tasks (phase, batch_id, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+CREATE TABLE IF NOT EXISTS plan_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER, retry_passes INTEGER NOT NULL DEFAULT 0);
 `;
 
@@ -55,6 +56,10 @@ export interface RunRow {
   output: OutputFile | null;
   /** The latest output that passed quality: the one served. */
   published: OutputFile | null;
+  /** Every batch of the plan is stored (false while planning, or after a reset cut planning short). */
+  planned: boolean;
+  /** Ids the plan listed more than once (each planned once). */
+  duplicateIds: number;
 }
 
 export interface TaskRow extends TaskView {

@@ -2,13 +2,13 @@
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
 import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
-import type { BatchSpec, DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskInput, TaskStatus } from "../../src/types";
+import type { DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskStatus } from "../../src/types";
 import { DDL, num, parsed, str, toTask, type RunRow, type TaskRow } from "./rows";
-import { RunTallies } from "./tallies";
+import { PlanTables } from "./plan-tables";
 
 export type { RunRow, TaskRow } from "./rows";
 
-export class CoordinatorStore extends RunTallies {
+export class CoordinatorStore extends PlanTables {
   /** Tables exist only once a run was started here: reads of an unknown run create nothing. */
   private ready: boolean;
 
@@ -22,6 +22,9 @@ export class CoordinatorStore extends RunTallies {
       this.addColumn("settled", "INTEGER NOT NULL DEFAULT 1");
       this.addColumn("reopened_at", "INTEGER");
       if (this.addColumn("published", "TEXT")) sql.exec("UPDATE run SET published = output WHERE status IN ('succeeded', 'partial')");
+      this.addColumn("planned", "INTEGER NOT NULL DEFAULT 1");
+      this.addColumn("duplicate_ids", "INTEGER NOT NULL DEFAULT 0");
+      sql.exec("CREATE TABLE IF NOT EXISTS plan_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID");
     }
   }
 
@@ -52,12 +55,14 @@ export class CoordinatorStore extends RunTallies {
       | "batches"
       | "settled"
       | "reopenedAt"
+      | "planned"
+      | "duplicateIds"
     >,
   ): void {
     this.sql.exec(DDL);
     this.ready = true;
     this.sql.exec(
-      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+      "INSERT INTO run (id, pipeline, params, options, status, phase, batches, window, created_at, started_at, planned) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, 0)",
       run.id,
       run.pipeline,
       JSON.stringify(run.params),
@@ -68,34 +73,6 @@ export class CoordinatorStore extends RunTallies {
       run.createdAt,
       run.startedAt,
     );
-  }
-
-  /** Store planned batches and their ingest tasks; returns the run's batch count. */
-  addBatches(batches: readonly BatchSpec[]): number {
-    for (const b of batches) {
-      this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?)", b.id, b.partition, JSON.stringify(b.data));
-      this.insertTask(`ingest-${b.id}`, "ingest", "initial", b.id, 1, { kind: "ingest", batch: b });
-    }
-    this.sql.exec("UPDATE run SET batches = batches + ?", batches.length);
-    return this.run()!.batches;
-  }
-
-  /**
-   * A batch whose ingest failed for good is cut into `pieces` (bisect on error): its task is
-   * marked `split`, each piece is a new batch with an ingest task in the task's group. The run
-   * counts the pieces in place of the batch. Returns the new tasks' ids.
-   */
-  splitBatch(task: TaskRow, pieces: readonly BatchSpec[]): string[] {
-    this.sql.exec("UPDATE tasks SET status = 'split' WHERE seq = ? AND status = 'dead'", task.seq);
-    const ids: string[] = [];
-    for (const b of pieces) {
-      this.sql.exec("INSERT INTO batches (id, partition, data) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING", b.id, b.partition, JSON.stringify(b.data));
-      const id = `ingest-${b.id}${task.generation > 1 ? `-g${task.generation}` : ""}`;
-      this.insertTask(id, "ingest", task.group, b.id, task.generation, { kind: "ingest", batch: b });
-      ids.push(id);
-    }
-    this.sql.exec("UPDATE run SET batches = batches + ?", pieces.length - 1);
-    return ids;
   }
 
   /** A compaction: a run that starts at aggregate with other runs' outputs as its inputs. */
@@ -154,6 +131,8 @@ export class CoordinatorStore extends RunTallies {
       reason: str(r.reason),
       output: parsed<OutputFile>(r.output),
       published: parsed<OutputFile>(r.published),
+      planned: r.planned !== 0,
+      duplicateIds: Number(r.duplicate_ids),
     };
   }
 
@@ -221,17 +200,6 @@ export class CoordinatorStore extends RunTallies {
     this.phaseStarted(phase, now);
   }
 
-  /** One batch's spec (the quality phase looks them up one at a time: a run may have 20,000). */
-  batchSpec(id: string): BatchSpec | null {
-    const r = this.sql.exec("SELECT id, partition, data FROM batches WHERE id = ?", id).toArray()[0];
-    return r ? { id: String(r.id), partition: String(r.partition), data: JSON.parse(String(r.data)) as BatchSpec["data"] } : null;
-  }
-
-  /** The batches' partitions in plan order, read lazily from a cursor. */
-  *batchPartitions(): Generator<string> {
-    for (const r of this.sql.exec("SELECT partition FROM batches ORDER BY id")) yield String(r.partition);
-  }
-
   phaseFinished(phase: Phase, now: number): void {
     this.sql.exec("UPDATE phases SET finished_at = ? WHERE phase = ? AND finished_at IS NULL", now, phase);
   }
@@ -239,18 +207,6 @@ export class CoordinatorStore extends RunTallies {
   phaseTimes(): Map<Phase, { startedAt: number | null; finishedAt: number | null }> {
     const rows = this.sql.exec("SELECT phase, started_at, finished_at FROM phases").toArray();
     return new Map(rows.map((r) => [String(r.phase) as Phase, { startedAt: num(r.started_at), finishedAt: num(r.finished_at) }]));
-  }
-
-  insertTask(id: string, phase: Phase, group: string, batchId: string | null, generation: number, input: TaskInput): void {
-    this.sql.exec(
-      "INSERT INTO tasks (id, phase, grp, batch_id, generation, status, input) VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (id) DO NOTHING",
-      id,
-      phase,
-      group,
-      batchId,
-      generation,
-      JSON.stringify(input),
-    );
   }
 
   task(id: string): TaskRow | null {
@@ -339,7 +295,7 @@ export class CoordinatorStore extends RunTallies {
   }
 
   /** Tasks that are the latest of their batch in their phase and ended with `status`. */
-  latest(status: "failed" | "dead" | "succeeded", phase?: Phase): TaskRow[] {
+  latest(status: "failed" | "dead" | "succeeded" | "cancelled", phase?: Phase): TaskRow[] {
     const rows = this.sql
       .exec(
         `SELECT * FROM tasks t WHERE status = ? AND batch_id IS NOT NULL ${phase ? "AND phase = ?" : ""}

@@ -38,6 +38,7 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
     progress: { done, total, percent: total === 0 ? 0 : Math.floor((done / total) * 1000) / 10 },
     badRows: store.badRows(),
     duplicateRows: store.duplicateRows(),
+    duplicateIds: run.duplicateIds,
     coordinator: { storageBytes: store.storageBytes(), reportCalls: store.reportCalls() },
     output: run.output,
     published: run.published,

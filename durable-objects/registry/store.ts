@@ -17,6 +17,10 @@ CREATE TABLE IF NOT EXISTS firings (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, schedule TEXT NOT NULL, cron TEXT NOT NULL,
   scheduled_time INTEGER NOT NULL, outcome TEXT NOT NULL, runs TEXT NOT NULL, at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS compacted (
+  compaction TEXT NOT NULL, window_from TEXT NOT NULL, inputs TEXT NOT NULL, run_id TEXT NOT NULL, round INTEGER NOT NULL,
+  PRIMARY KEY (compaction, window_from)
+);
 CREATE TABLE IF NOT EXISTS backfills (
   id TEXT PRIMARY KEY, spec TEXT NOT NULL, max_parallel INTEGER NOT NULL, created_at INTEGER NOT NULL
 );
@@ -156,6 +160,23 @@ export class RegistryStore {
       .exec("SELECT * FROM runs WHERE schedule = ? AND window_from >= ? AND window_to <= ? ORDER BY window_from", schedule, from, to)
       .toArray()
       .map(toRun);
+  }
+
+  /** The last compaction of a window: the fingerprint of the outputs it merged, its run, its round (1, 2, …). */
+  compacted(compaction: string, windowFrom: string): { inputs: string; runId: string; round: number } | null {
+    const r = this.sql.exec("SELECT * FROM compacted WHERE compaction = ? AND window_from = ?", compaction, windowFrom).toArray()[0];
+    return r ? { inputs: String(r.inputs), runId: String(r.run_id), round: Number(r.round) } : null;
+  }
+
+  setCompacted(compaction: string, windowFrom: string, inputs: string, runId: string, round: number): void {
+    this.sql.exec(
+      "INSERT INTO compacted (compaction, window_from, inputs, run_id, round) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET inputs = excluded.inputs, run_id = excluded.run_id, round = excluded.round",
+      compaction,
+      windowFrom,
+      inputs,
+      runId,
+      round,
+    );
   }
 
   allocateVersion(window: string): number {

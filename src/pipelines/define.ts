@@ -57,6 +57,12 @@ export interface PlannedBatch {
 /** What a streamed planner may read. */
 export interface PlanContext {
   bucket: R2Bucket;
+  /**
+   * True the first time this run's plan lists `id`, false for a repeat: plan each id once (the
+   * repeats are counted in the run's `duplicateIds`). Kept in the coordinator's SQLite, so a
+   * million ids cost no memory.
+   */
+  firstSeen(id: string): boolean;
 }
 
 export interface PipelineDefinition<Params> {

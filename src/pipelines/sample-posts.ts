@@ -1,6 +1,7 @@
 // sample-posts: every post of a list of social accounts, 100 accounts per batch, each account's
 // posts behind cursor pagination. The list is an R2 object (one id per line) read as a stream,
-// or given inline. Deleted accounts (410) go to the dead list, not to retries.
+// or given inline; an id listed twice is fetched once. Deleted accounts (410) go to the dead list,
+// not to retries.
 import { z } from "zod";
 import { fnv1a64 } from "../hash";
 import { parseJsonRecords } from "../parsers/records";
@@ -27,7 +28,8 @@ export const samplePostsParams = z
   .strict()
   .refine((p) => (p.accountsKey === undefined) !== (p.accounts === undefined), { message: "give accountsKey or accounts", path: ["accounts"] });
 
-async function* batchesOf(ids: AsyncIterable<string>, size: number): AsyncGenerator<PlannedBatch> {
+/** `size` ids a batch, each id once (a repeat in the list is skipped and counted). */
+async function* batchesOf(ids: AsyncIterable<string>, size: number, firstSeen: (id: string) => boolean): AsyncGenerator<PlannedBatch> {
   let group: string[] = [];
   const emit = (): PlannedBatch => {
     const batch = {
@@ -39,6 +41,7 @@ async function* batchesOf(ids: AsyncIterable<string>, size: number): AsyncGenera
   };
   for await (const id of ids) {
     if (!/^[0-9]{1,9}$/.test(id)) throw new Error(`not an account id: ${JSON.stringify(id.slice(0, 40))}`);
+    if (!firstSeen(id)) continue;
     group.push(id);
     if (group.length === size) yield emit();
   }
@@ -56,7 +59,7 @@ export const samplePosts = definePipeline({
       : (async function* () {
           yield* params.accounts!;
         })();
-    return batchesOf(ids, params.batchSize);
+    return batchesOf(ids, params.batchSize, ctx.firstSeen);
   },
   items: (batch, source) => (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } })),
   paginate: cursorPagination({ cursorPath: "next_cursor", param: "cursor" }),

@@ -91,6 +91,15 @@ export function windowsSince(kind: ScheduleWindow, afterTo: string | null, last:
   return out;
 }
 
+/** The window of `kind` (a whole day, month, quarter or year) that the day `day` (YYYY-MM-DD) falls in. */
+export function windowContaining(kind: ScheduleWindow, day: string): DateWindow {
+  const start = startOf(Date.parse(`${day}T00:00:00Z`), UNIT[kind]);
+  return { from: isoDate(start), to: isoDate(nextBoundary(start, UNIT[kind])) };
+}
+
+/** The windows a compaction merges: the previous month's or quarter's. */
+export const compactionWindow = (c: Compaction): ScheduleWindow => (c.into === "month" ? "previous-month" : "previous-quarter");
+
 export function nameOf(window: DateWindow): RunWindow {
   return windowOf(window.from, window.to);
 }

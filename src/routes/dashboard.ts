@@ -177,9 +177,9 @@ export const dashboard = new Hono<{ Bindings: Env }>()
       <p>
         <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·
         version ${run.version ?? "-"} · ${run.batches} batches · ${run.progress.done}/${run.progress.total} tasks (${run.progress.percent}%)
-        ${run.badRows > 0 ? html` · ${run.badRows} bad rows` : ""} ${run.duplicateRows > 0 ? html` · ${run.duplicateRows} duplicate rows dropped` : ""} ·
-        started ${when(run.startedAt)} ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""}
-        ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
+        ${run.badRows > 0 ? html` · ${run.badRows} bad rows` : ""} ${run.duplicateRows > 0 ? html` · ${run.duplicateRows} duplicate rows dropped` : ""}
+        ${run.duplicateIds > 0 ? html` · ${run.duplicateIds} repeated ids planned once` : ""} · started ${when(run.startedAt)}
+        ${run.startedAt ? html` · elapsed ${ms((run.finishedAt ?? now) - run.startedAt)}` : ""} ${eta(run, now) ? html` · ETA ${eta(run, now)}` : ""}
       </p>
       <p>
         <a href="/v1/jobs/${run.id}/manifest">Run manifest</a> ·
