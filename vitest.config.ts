@@ -6,6 +6,9 @@ const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true", SLUICE_QU
 
 export default defineConfig({
   test: {
+    // Two test files at once (each in its own workerd): the integration tests mostly wait on
+    // queues and clocks, so the suite takes about half as long on these 2-CPU machines.
+    maxWorkers: 2,
     projects: [
       {
         // Unit and integration tests inside workerd: real local Durable Objects, Queues, R2.
