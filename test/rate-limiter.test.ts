@@ -4,7 +4,7 @@
 // bound after its instant.
 import { describe, expect, it } from "vitest";
 import { grantWithPermits, type Holders } from "../durable-objects/rate-limiter";
-import { HORIZON_MS, grant, initialState, learnFrom429, marginMs } from "../durable-objects/limiter/schedule";
+import { HORIZON_MS, grant, initialState, learnFrom429, marginMs, reportLateness } from "../durable-objects/limiter/schedule";
 import { UpstreamLimits, type LimitAlgorithm } from "../src/sample/limit-algorithms";
 import { durationMs, type RateLimit } from "../src/upstream/limits";
 import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../src/upstream/classify";
@@ -97,6 +97,22 @@ describe("rate limiter windows, against every upstream algorithm", () => {
     // the budget comes back over the hour, the first of it after the margin (2% of the hour).
     expect(grant(state, limit, 10, t0 + 3_600_000 + 60_000).slots).toHaveLength(0);
     expect(grant(state, limit, 10, t0 + 3_600_000 + 120_000).slots.length).toBeGreaterThan(0);
+  });
+
+  it("keeps granting a 1-s window when holders report a second of lateness (a starved isolate)", () => {
+    const state = initialState();
+    const limit: RateLimit = [
+      { requests: 50, per: "1s" },
+      { requests: 100_000, per: "1h" },
+    ];
+    const t0 = Date.UTC(2026, 0, 1, 10, 30, 0);
+    reportLateness(state, 1_000, t0);
+    const lease = grant(state, limit, 20, t0);
+    // The margin widens to a quarter of the second, not past it: slots within the horizon,
+    // 50 a second at most in any window of it. (Before: no slot, come back in 49 s.)
+    expect(lease.slots.length).toBeGreaterThan(0);
+    expect(lease.slots[0]! - t0).toBeLessThan(1_000);
+    expect(marginMs(1_000, 1_000)).toBe(250);
   });
 });
 

@@ -19,6 +19,8 @@ const LEAD_MS = 10;
 const MAX_LEAD_MS = 250;
 /** Stay this share of a window's length clear of its edges, for clock and network jitter. */
 export const MARGIN = 0.02;
+/** The reported lateness widens a window's margin up to this share of it. */
+const MAX_MARGIN = 0.25;
 /** At least this much, whatever the window: requests reach the upstream with tens of ms of jitter. */
 const MIN_MARGIN_MS = 25;
 /** A window's log keeps grants in this many buckets of its length (times rounded up). */
@@ -79,9 +81,11 @@ const JITTER_HALF_LIFE_MS = 10_000;
 
 /**
  * How far a window's slots keep clear of its edges: 2% of it, 25 ms at least, and more than the
- * lateness the holders report (a busy isolate sends late; the margin must cover it).
+ * lateness the holders report (a busy isolate sends late; the margin must cover it), but never
+ * more than a quarter of the window: a margin as long as the window would leave it no instant to
+ * grant (a starved isolate reporting a second of lateness stalled a 1-s window for 50 s).
  */
-export const marginMs = (windowMs: number, jitterMs = 0) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN, jitterMs * 1.25);
+export const marginMs = (windowMs: number, jitterMs = 0) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN, Math.min(jitterMs * 1.25, windowMs * MAX_MARGIN));
 
 /** The jitter the margins cover at `now`: the largest lateness reported, decaying. */
 function jitterAt(state: LimiterState, now: number): number {
