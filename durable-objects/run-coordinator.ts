@@ -13,11 +13,9 @@ import { layout } from "../src/r2/layout";
 import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
-import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, splitPieces } from "./coordinator/planning";
-import { samePlan, storePlan } from "./coordinator/plan-stream";
-import { publish } from "./coordinator/publish";
+import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
 import type { Notifier } from "./coordinator/notify";
-import { judgeQuality } from "./coordinator/quality";
+import { judgeQuality, publish } from "./coordinator/quality";
 import { retryManifest } from "./coordinator/records";
 import type { RunRow, TaskRow } from "./coordinator/store";
 

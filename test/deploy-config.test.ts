@@ -1,12 +1,16 @@
 // A plain `wrangler deploy` is safe (issue 15, item 2): the top level of wrangler.toml is a local
 // Worker with its own name, bucket and queues, nothing public and no sample upstream; production
-// never serves the sample upstream or public reads. Read from the config itself.
+// never serves the sample upstream or public reads. And its Cron Triggers are the crons the
+// pipelines' schedules and compactions name (issue 16, item 3, in part). Read from the config itself.
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import toml from "../wrangler.toml?raw";
+import { PIPELINES } from "../src/pipelines";
+import { QUALITY_SWEEP_CRON } from "../src/scheduled";
 
 interface WorkerConfig {
   name: string;
+  triggers?: { crons?: string[] };
   vars?: Record<string, string>;
   r2_buckets?: { bucket_name: string }[];
   queues?: { producers?: { queue: string }[]; consumers?: { queue: string; dead_letter_queue?: string }[] };
@@ -38,5 +42,19 @@ describe("wrangler.toml", () => {
     expect(new Set(all.map((c) => c.name)).size).toBe(all.length);
     const owned = all.flatMap((c) => [...new Set(resources(c))]);
     expect(new Set(owned).size).toBe(owned.length);
+  });
+
+  it("fires exactly the crons the catalog schedules, in every environment that runs schedules", () => {
+    // Schedules and compactions name their crons; Cloudflare fires only the Cron Triggers listed.
+    // A cron in one place and not the other is a schedule that never runs, or a trigger that does nothing.
+    const catalog = [
+      ...new Set([...PIPELINES.flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]), QUALITY_SWEEP_CRON]),
+    ].sort();
+    const crons = (c: WorkerConfig) => [...(c.triggers?.crons ?? config.triggers?.crons ?? [])].sort(); // triggers are inherited
+    expect(crons(config)).toEqual(catalog);
+    for (const [name, env] of Object.entries(config.env)) {
+      const fired = crons(env);
+      if (fired.length > 0 || name !== "dev") expect({ env: name, crons: fired }).toEqual({ env: name, crons: catalog }); // dev turns them off
+    }
   });
 });

@@ -1,5 +1,6 @@
 // The quality phase inside the coordinator: the silver tasks' profiles, measured against the
-// pipeline's checks (no data is read again), its manifest, and the verdict that ends the run.
+// pipeline's checks (no data is read again), its manifest, the verdict that ends the run, and
+// gold that passed published: a `.published` marker in R2, then the run's `published` output.
 import { arrowSchema } from "../../src/arrow/columns";
 import { schemaFingerprint } from "../../src/parquet/read";
 import type { Pipeline } from "../../src/pipelines/define";
@@ -8,7 +9,7 @@ import { evaluateQuality, type ProfiledBatch, type QualityReport } from "../../s
 import { putJson } from "../../src/manifests";
 import { layout, versionName } from "../../src/r2/layout";
 import type { BatchSpec, Json, OutputFile, RunStatus } from "../../src/types";
-import { publish, withdraw } from "./publish";
+import { markPublished } from "../../src/r2/done";
 import type { CoordinatorStore, RunRow, TaskRow } from "./store";
 
 export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batchSpec: (id: string) => BatchSpec | null): QualityReport {
@@ -54,4 +55,17 @@ export async function judgeQuality(
     .filter(Boolean)
     .join("; ");
   return { status: gaps ? "partial" : "succeeded", reason: gaps || null, output: output ?? null };
+}
+
+/** Mark gold that passed as published, in R2 and then in the run: from now on it is the output served. */
+export async function publish(bucket: R2Bucket, store: CoordinatorStore, run: RunRow, output: OutputFile, now: number): Promise<void> {
+  const version = run.version ? versionName(run.version, "gold") : "";
+  await markPublished(bucket, { ...output, runId: run.id, version, publishedAt: new Date(now).toISOString() });
+  store.publish(output);
+}
+
+/** The served output measured again and failed: its marker goes first, so a retry after a crash withdraws it again. */
+export async function withdraw(bucket: R2Bucket, store: CoordinatorStore, output: OutputFile): Promise<void> {
+  await bucket.delete(layout.published(output.key));
+  store.publish(null);
 }

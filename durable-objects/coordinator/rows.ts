@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_phase_status ON tasks (phase, status);
 CREATE INDEX IF NOT EXISTS tasks_by_phase_batch ON tasks (phase, batch_id, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+CREATE VIEW IF NOT EXISTS latest_tasks AS
+  SELECT * FROM tasks t WHERE batch_id IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq);
 CREATE TABLE IF NOT EXISTS plan_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER, retry_passes INTEGER NOT NULL DEFAULT 0);
 `;

@@ -24,7 +24,7 @@ export class CoordinatorStore extends PlanTables {
       if (this.addColumn("published", "TEXT")) sql.exec("UPDATE run SET published = output WHERE status IN ('succeeded', 'partial')");
       this.addColumn("planned", "INTEGER NOT NULL DEFAULT 1");
       this.addColumn("duplicate_ids", "INTEGER NOT NULL DEFAULT 0");
-      sql.exec("CREATE TABLE IF NOT EXISTS plan_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID");
+      sql.exec(DDL); // tables and views added since (every statement is IF NOT EXISTS)
     }
   }
 
@@ -297,11 +297,7 @@ export class CoordinatorStore extends PlanTables {
   /** Tasks that are the latest of their batch in their phase and ended with `status`. */
   latest(status: "failed" | "dead" | "succeeded" | "cancelled", phase?: Phase): TaskRow[] {
     const rows = this.sql
-      .exec(
-        `SELECT * FROM tasks t WHERE status = ? AND batch_id IS NOT NULL ${phase ? "AND phase = ?" : ""}
-         AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq) ORDER BY seq`,
-        ...(phase ? [status, phase] : [status]),
-      )
+      .exec(`SELECT * FROM latest_tasks WHERE status = ? ${phase ? "AND phase = ?" : ""} ORDER BY seq`, ...(phase ? [status, phase] : [status]))
       .toArray();
     return rows.map(toTask);
   }

@@ -42,8 +42,7 @@ export class RunTallies {
     return Number(
       this.sql
         .exec(
-          `SELECT coalesce(sum(json_extract(profile, '$.duplicates')), 0) AS n FROM tasks t WHERE phase = 'silver' AND status = 'succeeded' AND profile IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
+          "SELECT coalesce(sum(json_extract(profile, '$.duplicates')), 0) AS n FROM latest_tasks WHERE phase = 'silver' AND status = 'succeeded' AND profile IS NOT NULL",
         )
         .one().n,
     );
@@ -55,14 +54,7 @@ export class RunTallies {
 
   /** Batches missing from the output so far: their latest task in some phase is dead or failed. */
   lostBatches(): number {
-    return Number(
-      this.sql
-        .exec(
-          `SELECT count(DISTINCT batch_id) AS n FROM tasks t WHERE status IN ('failed', 'dead') AND batch_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)`,
-        )
-        .one().n,
-    );
+    return Number(this.sql.exec("SELECT count(DISTINCT batch_id) AS n FROM latest_tasks WHERE status IN ('failed', 'dead')").one().n);
   }
 
   reportCalls(): number {
@@ -71,20 +63,12 @@ export class RunTallies {
 
   /** Items that were gone, in the latest ingest task of each batch. */
   deadItemCount(): number {
-    return Number(
-      this.sql
-        .exec(
-          "SELECT coalesce(sum(dead_item_count), 0) AS n FROM tasks t WHERE phase = 'ingest' AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq)",
-        )
-        .one().n,
-    );
+    return Number(this.sql.exec("SELECT coalesce(sum(dead_item_count), 0) AS n FROM latest_tasks WHERE phase = 'ingest' AND status = 'succeeded'").one().n);
   }
 
   deadItems(limit: number): (DeadItem & { taskId: string; batchId: string })[] {
     const rows = this.sql
-      .exec(
-        "SELECT id, batch_id, dead_items FROM tasks t WHERE dead_items IS NOT NULL AND status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq) ORDER BY seq",
-      )
+      .exec("SELECT id, batch_id, dead_items FROM latest_tasks WHERE dead_items IS NOT NULL AND status = 'succeeded' ORDER BY seq")
       .toArray();
     return rows
       .flatMap((r) => (JSON.parse(String(r.dead_items)) as DeadItem[]).map((d) => ({ ...d, taskId: String(r.id), batchId: String(r.batch_id) })))

@@ -70,11 +70,15 @@ export async function watch(
   }
 }
 
+/** The output compared with the upstream's own rows: a sample-weather window, or a check of its own. */
+export type Verify = WeatherWindow | ((api: Client, baseUrl: string, runId: string, duck: Duck, dir: string) => Promise<Exactness>);
+
+/** Watch the run to its end, then check its output, its manifest and the upstream's refusals. */
 export async function finishAndVerify(
   ctx: Ctx,
   s: LocalServer,
   id: string,
-  w: WeatherWindow,
+  verify: Verify,
   started: number,
   outcome: Omit<Outcome, "status" | "seconds" | "exact" | "violations" | "manifest" | "ok">,
 ): Promise<Outcome> {
@@ -83,7 +87,11 @@ export async function finishAndVerify(
   const seconds = (Date.now() - started) / 1000;
   const stats = await api.sampleStats();
   await api.sampleConfig({});
-  const exact = run.status === "succeeded" ? await verifyWeatherOutput(api, s.url, id, w, ctx.duck, ctx.dir) : null;
+  const check =
+    typeof verify === "function"
+      ? verify
+      : (a: Client, url: string, runId: string, duck: Duck, dir: string) => verifyWeatherOutput(a, url, runId, verify, duck, dir);
+  const exact = run.status === "succeeded" ? await check(api, s.url, id, ctx.duck, ctx.dir) : null;
   const manifest = await api.json<{ status?: string }>(`/v1/jobs/${id}/manifest`).then(
     (m) => m.status === run.status,
     () => false,

@@ -1,5 +1,5 @@
-// /sample/*: the synthetic upstream, served only where SAMPLE_UPSTREAM=enabled. Its data answers
-// like a public API; its control (`_config`, `_stats`) and the webhook receiver's deliveries are
+// /sample/*: the synthetic upstream, served only where SAMPLE_UPSTREAM=enabled. Its data (the
+// weather API under /edr, the social API under /social) answers like a public API; its control (`_config`, `_stats`) and the webhook receiver's deliveries are
 // the API's own: they need the token to change anything (reads follow PUBLIC_READS).
 import { Hono, type Context } from "hono";
 import type { Env } from "../env";
@@ -23,4 +23,5 @@ export const sample = new Hono<{ Bindings: Env }>()
   .use("/edr/_stats", enabled, requireToken())
   .use("/hooks/*", enabled, requireToken())
   .all("/edr/*", forward)
+  .all("/social/*", forward)
   .all("/hooks/*", forward);
