@@ -1,7 +1,8 @@
 // Cron Triggers: each firing starts the runs of every schedule bound to that cron (with
-// catch-up), the compactions bound to it, and the quality sweep.
+// catch-up), the compactions bound to it, and the quality sweep, of the pipelines this
+// environment runs (no sample pipeline where the sample upstream is off).
 import type { Env } from "./env";
-import { PIPELINES } from "./pipelines";
+import { runnablePipelines } from "./pipelines";
 import { registryStub } from "./stubs";
 
 export interface FiringReport {
@@ -18,12 +19,12 @@ const SWEEP_LOOKBACK_MS = 7 * 86_400_000;
 export async function runScheduled(cron: string, scheduledTime: number, env: Env): Promise<FiringReport[]> {
   const reports: FiringReport[] = [];
   if (cron === QUALITY_SWEEP_CRON) {
-    for (const pipeline of PIPELINES) {
+    for (const pipeline of runnablePipelines(env)) {
       const checked = await registryStub(env, pipeline.name).qualitySweep(pipeline.name, scheduledTime - SWEEP_LOOKBACK_MS);
       reports.push({ pipeline: pipeline.name, schedule: "quality-sweep", outcome: checked.length > 0 ? "started" : "nothing_new", runs: checked });
     }
   }
-  for (const pipeline of PIPELINES) {
+  for (const pipeline of runnablePipelines(env)) {
     for (const schedule of pipeline.schedules.filter((s) => s.cron === cron)) {
       const result = await registryStub(env, pipeline.name).fire(pipeline.name, schedule.name, scheduledTime);
       reports.push({ pipeline: pipeline.name, schedule: schedule.name, ...result });

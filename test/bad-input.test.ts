@@ -249,6 +249,7 @@ describe("security", () => {
     const prod = { ...env, SAMPLE_UPSTREAM: "disabled" };
     for (const [method, path] of [
       ["GET", "/sample/edr/collections/hourly/locations"],
+      ["GET", "/sample/social/accounts/1/posts"],
       ["PUT", "/sample/edr/_config"],
       ["GET", "/sample/edr/_stats"],
       ["POST", "/sample/hooks/x"],

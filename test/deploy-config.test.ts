@@ -1,11 +1,12 @@
 // A plain `wrangler deploy` is safe (issue 15, item 2): the top level of wrangler.toml is a local
 // Worker with its own name, bucket and queues, nothing public and no sample upstream; production
 // never serves the sample upstream or public reads. And its Cron Triggers are the crons the
-// pipelines' schedules and compactions name (issue 16, item 3, in part). Read from the config itself.
+// pipelines each environment runs schedule (issue 16, item 3, in part): no sample schedule in
+// production. Read from the config itself.
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import toml from "../wrangler.toml?raw";
-import { PIPELINES } from "../src/pipelines";
+import { runnablePipelines } from "../src/pipelines";
 import { QUALITY_SWEEP_CRON } from "../src/scheduled";
 
 interface WorkerConfig {
@@ -44,17 +45,22 @@ describe("wrangler.toml", () => {
     expect(new Set(owned).size).toBe(owned.length);
   });
 
-  it("fires exactly the crons the catalog schedules, in every environment that runs schedules", () => {
+  it("fires exactly the crons its pipelines schedule, in every environment that runs schedules", () => {
     // Schedules and compactions name their crons; Cloudflare fires only the Cron Triggers listed.
-    // A cron in one place and not the other is a schedule that never runs, or a trigger that does nothing.
-    const catalog = [
-      ...new Set([...PIPELINES.flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]), QUALITY_SWEEP_CRON]),
-    ].sort();
+    // A cron in one place and not the other is a schedule that never runs, or a trigger that does
+    // nothing. The sample pipelines run only where the sample upstream is on; the top level is the
+    // local Worker, where dev and the tests turn it on.
+    const cronsOf = (samples: string) => {
+      const pipelines = runnablePipelines({ SAMPLE_UPSTREAM: samples });
+      return [...new Set([...pipelines.flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]), QUALITY_SWEEP_CRON])].sort();
+    };
     const crons = (c: WorkerConfig) => [...(c.triggers?.crons ?? config.triggers?.crons ?? [])].sort(); // triggers are inherited
-    expect(crons(config)).toEqual(catalog);
+    expect(crons(config)).toEqual(cronsOf("enabled"));
     for (const [name, env] of Object.entries(config.env)) {
       const fired = crons(env);
-      if (fired.length > 0 || name !== "dev") expect({ env: name, crons: fired }).toEqual({ env: name, crons: catalog }); // dev turns them off
+      const expected = cronsOf(env.vars?.SAMPLE_UPSTREAM ?? "disabled");
+      if (fired.length > 0 || name !== "dev") expect({ env: name, crons: fired }).toEqual({ env: name, crons: expected }); // dev turns them off
     }
+    expect(crons(config.env.production!)).toEqual([QUALITY_SWEEP_CRON]); // no sample schedule fires in production
   });
 });

@@ -35,10 +35,11 @@ describe("token pool", () => {
     expect(order[0]).toHaveLength(150);
     expect(order[1]).toHaveLength(150);
     // First come, first served, but for a taker whose token came up too late to spend (dropped,
-    // as the limiter spaced the next ones from its instant): it takes the next, a few places on.
+    // as the limiter spaced the next ones from its instant): it takes the next, a few places on
+    // (a busy machine drops more: each drop may move it one place further).
     const displacement = (o: number[]) => Math.max(...o.map((v, rank) => Math.abs([...o].sort((a, b) => a - b).indexOf(v) - rank)));
-    expect(displacement(order[0]!)).toBeLessThanOrEqual(src.concurrency);
-    expect(displacement(order[1]!)).toBeLessThanOrEqual(src.concurrency);
+    expect(displacement(order[0]!)).toBeLessThanOrEqual(src.concurrency + pools[0]!.dropped);
+    expect(displacement(order[1]!)).toBeLessThanOrEqual(src.concurrency + pools[1]!.dropped);
     expect(peak).toBeLessThanOrEqual(5);
     await Promise.all(pools.map((p) => p.close()));
     expect((await limiterStub(env, src.name).snapshot()).inFlight).toBe(0);

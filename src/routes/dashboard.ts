@@ -7,7 +7,7 @@ import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import type { Env } from "../env";
 import { isRunId } from "../ids";
-import { PIPELINES, findPipeline } from "../pipelines";
+import { findPipeline, runnablePipelines } from "../pipelines";
 import { coordinatorStub, registryStub } from "../stubs";
 import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
@@ -99,8 +99,9 @@ function rateChart(rate: { start: number; bucketMs: number; counts: number[] } |
 export const dashboard = new Hono<{ Bindings: Env }>()
   .get("/", async (c) => {
     const now = Date.now();
-    const states = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).state(p.name)));
-    const pages = await Promise.all(PIPELINES.map((p) => registryStub(c.env, p.name).list({ limit: 30 })));
+    const catalog = runnablePipelines(c.env);
+    const states = await Promise.all(catalog.map((p) => registryStub(c.env, p.name).state(p.name)));
+    const pages = await Promise.all(catalog.map((p) => registryStub(c.env, p.name).list({ limit: 30 })));
     const runs = pages
       .flatMap((p) => p.runs)
       .sort((a, b) => b.createdAt - a.createdAt)

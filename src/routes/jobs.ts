@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { newRunId, runIdSchema } from "../ids";
-import { PIPELINES, findPipeline } from "../pipelines";
+import { findPipeline, runnablePipeline, runnablePipelines } from "../pipelines";
 import { readPublished } from "../r2/done";
 import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../stubs";
@@ -33,8 +33,8 @@ async function viewOrThrow(env: Env, id: string) {
 export const jobs = new Hono<{ Bindings: Env }>()
   .post("/", async (c) => {
     const body = parseWith(submitSchema, await readJson(c), "invalid_body", "invalid job");
-    const pipeline = findPipeline(body.pipeline);
-    if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: PIPELINES.map((p) => p.name) });
+    const pipeline = runnablePipeline(c.env, body.pipeline);
+    if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: runnablePipelines(c.env).map((p) => p.name) });
     const params = parseWith(pipeline.paramsSchema, body.params, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
     let batches = 0;
     for (const _ of pipeline.streamed ? [] : pipeline.plan(params)) {
@@ -65,7 +65,7 @@ export const jobs = new Hono<{ Bindings: Env }>()
   .get("/", async (c) => {
     const q = parseWith(listQuery, c.req.query(), "invalid_query", "invalid query");
     if (q.pipeline && !findPipeline(q.pipeline)) throw notFound(`pipeline ${q.pipeline}`);
-    const names = q.pipeline ? [q.pipeline] : PIPELINES.map((p) => p.name);
+    const names = q.pipeline ? [q.pipeline] : runnablePipelines(c.env).map((p) => p.name);
     const pages = await Promise.all(names.map((n) => registryStub(c.env, n).list({ status: q.status, before: q.cursor, limit: q.limit })));
     const runs: RunSummary[] = pages
       .flatMap((p) => p.runs)

@@ -9,7 +9,7 @@ const MAX_REDIRECTS = 5;
 /** Base URL that pipelines use for the sample upstream. */
 export const SAMPLE_ORIGIN = "http://sample-upstream.sluice.internal";
 
-export function sampleEnabled(env: Env): boolean {
+export function sampleEnabled(env: Pick<Env, "SAMPLE_UPSTREAM">): boolean {
   return env.SAMPLE_UPSTREAM === "enabled";
 }
 
