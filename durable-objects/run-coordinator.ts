@@ -10,7 +10,7 @@ import { getPipeline } from "../src/pipelines";
 import type { PlanContext, Pipeline } from "../src/pipelines/define";
 import type { RunWindow } from "../src/pipelines/windows";
 import { layout } from "../src/r2/layout";
-import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult, TaskStatus, TaskView } from "../src/types";
+import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
@@ -245,19 +245,6 @@ export class RunCoordinator extends CoordinatorBase {
 
   view(): RunView | null {
     return this.viewOf();
-  }
-
-  tasks(filter: { phase?: Phase; status?: TaskStatus; afterSeq?: number; limit: number }): { tasks: (TaskView & { seq: number })[]; next: number | null } {
-    if (!this.store.exists()) return { tasks: [], next: null };
-    const rows = this.store.tasks({ ...filter, limit: filter.limit + 1 });
-    const page = rows.slice(0, filter.limit).map(({ input: _i, output: _o, badRows: _b, enqueuedAt: _e, profile: _p, generation: _g, ...view }) => view);
-    return { tasks: page, next: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
-  }
-
-  /** Ingest tasks finished per bucket of time (at most `buckets`, each whole seconds), for the rate chart. */
-  ingestRate(buckets: number): { start: number; bucketMs: number; counts: number[] } | null {
-    if (!this.store.exists()) return null;
-    return this.store.ingestRate(Math.max(1, Math.min(buckets, 1000)));
   }
 
   /** One alarm for every timer: timeouts, the watchdog (re-send quiet tasks), webhook retries. */

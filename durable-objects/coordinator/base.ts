@@ -8,7 +8,7 @@ import type { Pipeline } from "../../src/pipelines/define";
 import { registryStub } from "../../src/stubs";
 import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
-import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage } from "../../src/types";
+import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage, TaskStatus, TaskView } from "../../src/types";
 import { TERMINAL_RUN_STATUSES } from "../../src/types";
 import { Notifier } from "./notify";
 import { phaseIndex, planMergeLevel, type PlannedTask } from "./planning";
@@ -73,6 +73,20 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected viewOf(): RunView | null {
     const run = this.store.run();
     return run ? runView(this.store, run, getPipeline(run.pipeline)) : null;
+  }
+
+  /** A page of the run's tasks, for the API and the run page. */
+  tasks(filter: { phase?: Phase; status?: TaskStatus; afterSeq?: number; limit: number }): { tasks: (TaskView & { seq: number })[]; next: number | null } {
+    if (!this.store.exists()) return { tasks: [], next: null };
+    const rows = this.store.tasks({ ...filter, limit: filter.limit + 1 });
+    const page = rows.slice(0, filter.limit).map(({ input: _i, output: _o, badRows: _b, enqueuedAt: _e, profile: _p, generation: _g, ...view }) => view);
+    return { tasks: page, next: rows.length > filter.limit ? page[page.length - 1]!.seq : null };
+  }
+
+  /** Ingest tasks finished per bucket of time (at most `buckets`, each whole seconds), for the rate chart. */
+  ingestRate(buckets: number): { start: number; bucketMs: number; counts: number[] } | null {
+    if (!this.store.exists()) return null;
+    return this.store.ingestRate(Math.max(1, Math.min(buckets, 1000)));
   }
 
   protected deadline(run: RunRow): { at: number; reason: string } | null {
