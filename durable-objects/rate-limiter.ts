@@ -1,9 +1,3 @@
-// One rate limiter per upstream, shared by every run that calls it. It holds a per-second token
-// bucket (GCRA, with burst) and a per-UTC-hour budget at once, and leases tokens in blocks: each
-// token comes with the instant it may be spent, never more than HORIZON_MS ahead. Each token is
-// also a permit for one request in flight, returned by the holder when its request ends (or
-// when its lease expires), so concurrency against the upstream is bounded across all consumers.
-// A 429 from the upstream pauses the upstream and halves the rate, which recovers over RECOVERY_MS.
 // One rate limiter per upstream, shared by every run that calls it. It holds the upstream's
 // windows (limiter/schedule.ts: sliding log and counter per window, or a token bucket where a
 // burst is declared) and leases tokens in blocks: each token comes with the instant it may be

@@ -162,7 +162,7 @@ export class SampleUpstream extends DurableObject<Env> {
   private async serveData(request: Request, url: URL, path: string): Promise<Response> {
     const now = Date.now();
     const s = this.stats;
-    s.requests++;
+    const index = ++s.requests; // faults are drawn by arrival, whatever else arrives during the latency
     s.firstAt ??= now;
     s.lastAt = now;
     const second = Math.floor(now / 1000);
@@ -194,9 +194,9 @@ export class SampleUpstream extends DurableObject<Env> {
       return this.refuse(kind);
     }
     if (faultRate > 0) {
-      const draw = hash32(`${seed}|${s.requests}`) / 0x1_0000_0000;
+      const draw = hash32(`${seed}|${index}`) / 0x1_0000_0000;
       if (draw < faultRate) {
-        const kind = faultKinds[hash32(`${seed}|kind|${s.requests}`) % faultKinds.length]!;
+        const kind = faultKinds[hash32(`${seed}|kind|${index}`) % faultKinds.length]!;
         if (kind === "429" || kind === "429-bare") {
           if (this.config.burst429 > 1) this.burst = { kind, left: this.config.burst429 - 1 };
           return this.refuse(kind);
