@@ -4,6 +4,9 @@ import { defineConfig } from "vitest/config";
 /** What the local runtime turns on that wrangler.toml keeps off for any deployment. */
 const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true", SLUICE_QUEUE_IN_MEMORY: "true" };
 
+/** The starter's files import the package by name: here that is this checkout's source. */
+const resolve = { alias: [{ find: /^sluice(\/.*)?$/, replacement: `${new URL("./src/public", import.meta.url).pathname}$1` }] };
+
 export default defineConfig({
   test: {
     // Two test files at once (each in its own workerd): the integration tests mostly wait on
@@ -12,6 +15,7 @@ export default defineConfig({
     projects: [
       {
         // Unit and integration tests inside workerd: real local Durable Objects, Queues, R2.
+        resolve,
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },

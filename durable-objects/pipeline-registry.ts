@@ -4,7 +4,7 @@
 // (their own lane, at most max_parallel at once), and counts output versions per window.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
-import { getPipeline } from "../src/pipelines";
+import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
 import { fnv1a64 } from "../src/hash";
 import {
@@ -87,7 +87,10 @@ function placeholder(request: RunRequest, pipeline: string, now: number): RunSum
   };
 }
 
-export class PipelineRegistry extends DurableObject<Env> {
+/** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
+export abstract class PipelineRegistry extends DurableObject<Env> {
+  /** The deployment's pipelines: `createSluice` binds the class to them. */
+  protected abstract get catalog(): Catalog;
   private readonly store: RegistryStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -98,7 +101,7 @@ export class PipelineRegistry extends DurableObject<Env> {
   private pipeline(): Pipeline {
     const name = this.store.get("pipeline");
     if (!name) throw new Error("registry has no pipeline yet");
-    return getPipeline(name);
+    return this.catalog.get(name);
   }
 
   /**
@@ -109,7 +112,7 @@ export class PipelineRegistry extends DurableObject<Env> {
     this.store.set("pipeline", pipelineName);
     const existing = this.store.run(request.runId);
     if (existing) return { runId: request.runId, status: existing.status === "starting" ? "running" : existing.status, created: false };
-    const pipeline = getPipeline(pipelineName);
+    const pipeline = this.catalog.get(pipelineName);
     if (request.lane === "main" && pipeline.whenBusy === "skip" && this.store.active("main") >= pipeline.maxConcurrentRuns) {
       return { runId: request.runId, status: "skipped", created: false };
     }
@@ -191,7 +194,7 @@ export class PipelineRegistry extends DurableObject<Env> {
   /** A cron firing of one schedule: the window it covers, plus missed ones (catch-up). */
   async fire(pipelineName: string, scheduleName: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = getPipeline(pipelineName);
+    const pipeline = this.catalog.get(pipelineName);
     const schedule = pipeline.schedules.find((s) => s.name === scheduleName);
     if (!schedule) throw new Error(`pipeline ${pipelineName} has no schedule ${scheduleName}`);
     const log = this.firingLog(scheduleName, schedule.cron, scheduledTime);
@@ -217,7 +220,7 @@ export class PipelineRegistry extends DurableObject<Env> {
   }
 
   state(pipelineName: string): PipelineState {
-    const pipeline = getPipeline(pipelineName);
+    const pipeline = this.catalog.get(pipelineName);
     const now = new Date();
     const recent = this.store.list({ limit: 1000 });
     const ids = (status: string) => recent.filter((r) => r.status === status).map((r) => r.id);
@@ -247,7 +250,7 @@ export class PipelineRegistry extends DurableObject<Env> {
     spec: { id: string; windows: DateWindow[]; params: Json; force: boolean; maxParallel: number; request: Json },
   ): Promise<BackfillView> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = getPipeline(pipelineName);
+    const pipeline = this.catalog.get(pipelineName);
     const now = Date.now();
     this.store.addBackfill(spec.id, spec.request, spec.maxParallel, now);
     for (const window of spec.windows) {
@@ -299,7 +302,7 @@ export class PipelineRegistry extends DurableObject<Env> {
    */
   async compactFiring(pipelineName: string, name: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = getPipeline(pipelineName);
+    const pipeline = this.catalog.get(pipelineName);
     const compaction = pipeline.compactions.find((c) => c.name === name);
     if (!compaction) throw new Error(`pipeline ${pipelineName} has no compaction ${name}`);
     const log = this.firingLog(`compact:${name}`, compaction.cron, scheduledTime);

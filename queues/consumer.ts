@@ -4,7 +4,7 @@
 import type { Env } from "../src/env";
 import { writeTaskManifest } from "../src/manifests";
 import { bounded } from "../src/concurrency";
-import { findPipeline } from "../src/pipelines";
+import type { Catalog } from "../src/catalog";
 import { layout } from "../src/r2/layout";
 import { coordinatorStub } from "../src/stubs";
 import type { Pipeline } from "../src/pipelines/define";
@@ -17,7 +17,6 @@ import { refine } from "./handlers/refine";
 import { silver } from "./handlers/silver";
 import { parseTaskMessage } from "./message";
 import { TokenPool } from "./tokens";
-import { sourceFor } from "../src/pipelines/source-limits";
 
 const HANDLERS: Record<TaskKind, (ctx: TaskContext) => Promise<TaskOutcome>> = { ingest, refine, silver, merge };
 
@@ -107,17 +106,17 @@ export async function reportResults(env: Env, settled: { message: Message<unknow
   );
 }
 
-export async function consumeTasks(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catalog: Catalog): Promise<void> {
   const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline }[] = [];
   for (const message of batch.messages) {
     const body = parseTaskMessage(message.body);
-    const declared = body ? findPipeline(body.pipeline) : undefined;
+    const declared = body ? catalog.find(body.pipeline) : undefined;
     if (!body || !declared) {
       console.error(`dropping malformed task message ${message.id}`);
       message.ack();
       continue;
     }
-    jobs.push({ message, body, pipeline: { ...declared, source: sourceFor(env, declared.source) } });
+    jobs.push({ message, body, pipeline: catalog.withLimits(env, declared) });
   }
 
   // Runs that were cancelled or timed out: their remaining messages are dropped unrun.

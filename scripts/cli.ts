@@ -7,11 +7,13 @@ import cliProgress from "cli-progress";
 import type { RunView, TaskView } from "../src/types.ts";
 import { ApiCallError, client, type Client } from "./lib/client.ts";
 import { bytes, duration } from "./lib/format.ts";
+import { init } from "./lib/init.ts";
 import { runMain } from "./lib/run.ts";
 
 const USAGE = `usage: sluice <command> [options]
 
 commands:
+  init <dir> [--sluice SPEC]                        a new project: one pipeline, its test, wrangler.toml
   submit <pipeline> [--params JSON] [--options JSON] [--watch]   submit a run (prints its id)
   watch <runId>                                     progress per phase until the run ends; exit code = status
   list [--pipeline P] [--status S] [--limit N]      runs, newest first
@@ -49,6 +51,7 @@ const { values, positionals } = parseArgs({
     "max-parallel": { type: "string" },
     out: { type: "string", short: "o" },
     help: { type: "boolean", short: "h", default: false },
+    sluice: { type: "string" },
   },
 });
 
@@ -133,6 +136,12 @@ async function main(): Promise<number> {
   if (values.help || !command) {
     console.log(USAGE);
     return command ? 0 : 1;
+  }
+  if (command === "init") {
+    const dir = need(arg, "directory");
+    const written = init(dir, { sluiceSpec: values.sluice });
+    console.log(`${dir}: ${written.join(", ")}\n\nnext: cd ${dir} && npm install && npm test`);
+    return 0;
   }
   const api = client({ baseUrl: values.url!, token: values.token });
   switch (command) {

@@ -1,33 +1,42 @@
-// The HTTP API: Hono, every error in one JSON shape.
+// The HTTP API: Hono, every error in one JSON shape, over one deployment's catalog.
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
-import type { Env } from "./env";
+import type { Catalog } from "./catalog";
+import type { Api } from "./http/context";
 import { ApiError, errorBody, errorResponse } from "./errors";
 import { requireToken } from "./http/auth";
 import { dashboard } from "./routes/dashboard";
 import { docs } from "./routes/docs";
 import { jobs } from "./routes/jobs";
 import { pipelines } from "./routes/pipelines";
-import { sample } from "./routes/sample";
 
-export const app = new Hono<{ Bindings: Env }>()
-  .use(secureHeaders())
-  .get("/health", (c) => c.json({ ok: true }))
-  .route("/", docs)
-  .use("/runs/*", requireToken())
-  .use("/", async (c, next) => (c.req.path === "/" ? requireToken()(c, next) : next()))
-  .route("/", dashboard)
-  .route("/sample", sample)
-  .use("/v1/*", requireToken())
-  .route("/v1/jobs", jobs)
-  .route("/v1/pipelines", pipelines);
+/** Routes a deployment adds beside sluice's own (the sample upstream under /sample), by path. */
+export type Mounts = Record<string, Hono<Api>>;
 
-app.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+/** The API over `catalog`: the dashboard, /v1/jobs, /v1/pipelines, the docs, and `mounts`. */
+export function createApp(catalog: Catalog, mounts: Mounts = {}) {
+  const app = new Hono<Api>()
+    .use(secureHeaders())
+    .use(async (c, next) => {
+      c.set("catalog", catalog);
+      await next();
+    })
+    .get("/health", (c) => c.json({ ok: true }))
+    .route("/", docs)
+    .use("/runs/*", requireToken())
+    .use("/", async (c, next) => (c.req.path === "/" ? requireToken()(c, next) : next()))
+    .route("/", dashboard);
+  for (const [path, routes] of Object.entries(mounts)) app.route(path, routes);
+  const api = app.use("/v1/*", requireToken()).route("/v1/jobs", jobs).route("/v1/pipelines", pipelines);
 
-app.onError((err, c) => {
-  if (err instanceof ApiError) return errorResponse(c, err);
-  console.error("unhandled error", err);
-  return c.json(errorBody("internal", "internal error; the server log has details"), 500);
-});
+  api.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  api.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    console.error("unhandled error", err);
+    return c.json(errorBody("internal", "internal error; the server log has details"), 500);
+  });
+  return api;
+}
 
-export type App = typeof app;
+/** The API's type, for the typed client (`hc<App>`). */
+export type App = ReturnType<typeof createApp>;

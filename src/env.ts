@@ -9,7 +9,8 @@ export interface Env {
   RUN_COORDINATOR: DurableObjectNamespace<RunCoordinator>;
   PIPELINE_REGISTRY: DurableObjectNamespace<PipelineRegistry>;
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
-  SAMPLE_UPSTREAM_STATE: DurableObjectNamespace<SampleUpstream>;
+  /** The sample upstream's state: bound only where the sample is deployed (this repository's own Worker). */
+  SAMPLE_UPSTREAM_STATE?: DurableObjectNamespace<SampleUpstream>;
   BUCKET: R2Bucket;
   TASKS: Queue<TaskMessage>;
   /** Bearer token for the API. Unset: mutating endpoints refuse every request. */
@@ -24,13 +25,4 @@ export interface Env {
   SLUICE_QUEUE_IN_MEMORY?: string;
   /** Re-send a task that has not reported for this many ms (default 30 minutes). */
   SLUICE_STALE_TASK_MS?: string;
-}
-
-type SluiceEnv = Env;
-
-declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
-  namespace Cloudflare {
-    interface Env extends SluiceEnv {}
-  }
 }

@@ -2,7 +2,7 @@
 // catch-up), the compactions bound to it, and the quality sweep, of the pipelines this
 // environment runs (no sample pipeline where the sample upstream is off).
 import type { Env } from "./env";
-import { runnablePipelines } from "./pipelines";
+import type { Catalog } from "./catalog";
 import { registryStub } from "./stubs";
 
 export interface FiringReport {
@@ -16,15 +16,15 @@ export interface FiringReport {
 export const QUALITY_SWEEP_CRON = "0 12 * * *";
 const SWEEP_LOOKBACK_MS = 7 * 86_400_000;
 
-export async function runScheduled(cron: string, scheduledTime: number, env: Env): Promise<FiringReport[]> {
+export async function runScheduled(catalog: Catalog, cron: string, scheduledTime: number, env: Env): Promise<FiringReport[]> {
   const reports: FiringReport[] = [];
   if (cron === QUALITY_SWEEP_CRON) {
-    for (const pipeline of runnablePipelines(env)) {
+    for (const pipeline of catalog.runnable(env)) {
       const checked = await registryStub(env, pipeline.name).qualitySweep(pipeline.name, scheduledTime - SWEEP_LOOKBACK_MS);
       reports.push({ pipeline: pipeline.name, schedule: "quality-sweep", outcome: checked.length > 0 ? "started" : "nothing_new", runs: checked });
     }
   }
-  for (const pipeline of runnablePipelines(env)) {
+  for (const pipeline of catalog.runnable(env)) {
     for (const schedule of pipeline.schedules.filter((s) => s.cron === cron)) {
       const result = await registryStub(env, pipeline.name).fire(pipeline.name, schedule.name, scheduledTime);
       reports.push({ pipeline: pipeline.name, schedule: schedule.name, ...result });

@@ -4,7 +4,7 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { POSTS } from "./limits-pipelines";

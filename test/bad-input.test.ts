@@ -2,7 +2,9 @@
 // and nothing is created or changed.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { app } from "../src/app";
+import { sluice } from "../src/index";
+
+const { app } = sluice;
 import { api } from "./helpers";
 
 interface Case {

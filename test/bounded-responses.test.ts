@@ -3,7 +3,7 @@
 // of an input list longer than the bound is an error, not a growing string.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { linesOf } from "../src/r2/lines";
 import { postCount } from "../src/sample/social";

@@ -1,21 +1,22 @@
 // A plain `wrangler deploy` is safe (issue 15, item 2): the top level of wrangler.toml is a local
 // Worker with its own name, bucket and queues, nothing public and no sample upstream; production
 // never serves the sample upstream or public reads. And its Cron Triggers are the crons the
-// pipelines each environment runs schedule (issue 16, item 3, in part): no sample schedule in
-// production. Read from the config itself.
+// pipelines each environment runs schedule (issue 16, item 3): no sample schedule in production,
+// every binding the catalog needs. Read from the config itself.
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
 import toml from "../wrangler.toml?raw";
-import { runnablePipelines } from "../src/pipelines";
+import { sluice } from "../src/index";
 import { QUALITY_SWEEP_CRON } from "../src/scheduled";
+import { configProblems, cronsFor, type WranglerConfig } from "../src/wrangler-config";
 
-interface WorkerConfig {
+interface WorkerConfig extends WranglerConfig {
   name: string;
-  triggers?: { crons?: string[] };
   vars?: Record<string, string>;
-  r2_buckets?: { bucket_name: string }[];
-  queues?: { producers?: { queue: string }[]; consumers?: { queue: string; dead_letter_queue?: string }[] };
+  r2_buckets?: { binding: string; bucket_name: string }[];
 }
+/** The top level is the local Worker: wrangler dev and the tests turn the sample upstream on. */
+const LOCAL = { SAMPLE_UPSTREAM: "enabled" };
 const config = parse(toml) as unknown as WorkerConfig & { env: Record<string, WorkerConfig> };
 const resources = (c: WorkerConfig) => [
   ...(c.r2_buckets ?? []).map((b) => `bucket:${b.bucket_name}`),
@@ -45,22 +46,26 @@ describe("wrangler.toml", () => {
     expect(new Set(owned).size).toBe(owned.length);
   });
 
-  it("fires exactly the crons its pipelines schedule, in every environment that runs schedules", () => {
+  it("binds, migrates, queues and fires exactly what its catalog needs, in every environment (configProblems)", () => {
     // Schedules and compactions name their crons; Cloudflare fires only the Cron Triggers listed.
     // A cron in one place and not the other is a schedule that never runs, or a trigger that does
-    // nothing. The sample pipelines run only where the sample upstream is on; the top level is the
-    // local Worker, where dev and the tests turn it on.
-    const cronsOf = (samples: string) => {
-      const pipelines = runnablePipelines({ SAMPLE_UPSTREAM: samples });
-      return [...new Set([...pipelines.flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]), QUALITY_SWEEP_CRON])].sort();
-    };
-    const crons = (c: WorkerConfig) => [...(c.triggers?.crons ?? config.triggers?.crons ?? [])].sort(); // triggers are inherited
-    expect(crons(config)).toEqual(cronsOf("enabled"));
-    for (const [name, env] of Object.entries(config.env)) {
-      const fired = crons(env);
-      const expected = cronsOf(env.vars?.SAMPLE_UPSTREAM ?? "disabled");
-      if (fired.length > 0 || name !== "dev") expect({ env: name, crons: fired }).toEqual({ env: name, crons: expected }); // dev turns them off
-    }
-    expect(crons(config.env.production!)).toEqual([QUALITY_SWEEP_CRON]); // no sample schedule fires in production
+    // nothing. The sample pipelines run only where the sample upstream is on; dev pauses them all.
+    expect(configProblems(sluice.catalog, config, LOCAL)).toEqual([]);
+    expect(config.env.dev!.triggers?.crons).toEqual([]);
+    expect(config.env.production!.triggers?.crons).toEqual([QUALITY_SWEEP_CRON]); // no sample schedule fires in production
+  });
+
+  it("names what a config lacks: a cron, a binding, a dead-letter consumer, a migration", () => {
+    const broken = structuredClone(config);
+    broken.env.staging!.triggers = { crons: ["0 6 * * *"] };
+    broken.env.production!.durable_objects!.bindings = broken.env.production!.durable_objects!.bindings!.filter((b) => b.name !== "RATE_LIMITER");
+    broken.queues!.consumers = broken.queues!.consumers!.filter((q) => !q.queue.endsWith("-dlq"));
+    broken.migrations = [{ new_sqlite_classes: ["RunCoordinator", "PipelineRegistry"] }];
+    expect(configProblems(sluice.catalog, broken, LOCAL)).toEqual([
+      "migrations: no migration creates RateLimiter (add it to new_sqlite_classes)",
+      "top level: nothing consumes the dead-letter queue sluice-local-tasks-dlq: failed tasks would never be reported",
+      `[env.staging]: crons = ["0 6 * * *"], but the pipelines it runs need ${JSON.stringify(cronsFor(sluice.catalog, config.env.staging!.vars))} (or [] to pause them here)`,
+      '[env.production]: no Durable Object binding RATE_LIMITER (class_name = "RateLimiter")',
+    ]);
   });
 });

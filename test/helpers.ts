@@ -1,6 +1,13 @@
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import type { RunView } from "../src/types";
+import type { Pipeline } from "../src/pipelines/define";
+import { sluice } from "../src/index";
+
+/** Add a test's own pipeline to the deployment the tests run (src/index.ts); adding it again does nothing. */
+export const registerPipeline = (pipeline: Pipeline) => sluice.catalog.add(pipeline);
+/** A pipeline of that deployment, by name. */
+export const getPipeline = (name: string) => sluice.catalog.get(name);
 
 export const TOKEN = "test-token";
 

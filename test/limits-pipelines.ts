@@ -1,7 +1,7 @@
 // Pipelines for tests and the limits benchmark: posts per account from the sample social API,
 // each on a source of its own (one limit per source per deployment), and the posts' row shape.
 import { z } from "zod";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline, type RateLimit } from "../src/pipelines/define";
 import { parseJsonRecords } from "../src/parsers/records";
 import { isDeletedAccount, postCount } from "../src/sample/social";

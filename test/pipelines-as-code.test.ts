@@ -8,7 +8,7 @@ import { z } from "zod";
 import { columnsFromZod } from "../src/arrow/columns";
 import { readParquetRows } from "../src/parquet/read";
 import { parseCsv, parseJsonRecords, parseNdjson } from "../src/parsers/records";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { check } from "../src/quality/checks";
 import { postCount } from "../src/sample/social";

@@ -1,18 +1,26 @@
-// The README's pipeline example is real code: it compiles (test/readme-example.ts) and plans.
+// The README's pipeline is the starter's (starter/src/pipelines/orders.ts, compiled with the
+// tests through the "sluice" path that tsconfig and vitest map to src/public): shown whole, and
+// it plans and types what the README says.
 import { describe, expect, it } from "vitest";
 import readme from "../README.md?raw";
-import example from "./readme-example.ts?raw";
-import { meterReadings } from "./readme-example";
+import example from "../starter/src/pipelines/orders.ts?raw";
+import { orders } from "../starter/src/pipelines/orders";
 
 describe("README", () => {
-  it("shows the pipeline example that compiles here", () => {
-    const body = example.split("\n").slice(1).join("\n").replaceAll("../src/quality/checks", "../quality/checks").replaceAll("../src/pipelines/define", "./define").replaceAll("../src/pipelines/windows", "./windows");
-    expect(readme).toContain(body.trim());
+  it("shows the starter's pipeline as the starter has it", () => {
+    expect(readme).toContain("```ts\n" + example + "```");
   });
 
-  it("plans meters × months", () => {
-    const batches = [...meterReadings.plan({ meters: ["m-1", "m-2"], from: "2024-01-01", to: "2024-03-01" })];
-    expect(batches.map((b) => b.partition)).toEqual(["meter=m-1/month=2024-01", "meter=m-2/month=2024-01", "meter=m-1/month=2024-02", "meter=m-2/month=2024-02"]);
-    expect(meterReadings.columns.map((c) => `${c.name}:${c.type}`)).toEqual(["meter_id:string", "read_at:timestamp", "kwh:float64", "quality_flags:string"]);
+  it("plans one batch a day, and types the silver columns from the row schema", () => {
+    const batches = [...orders.plan({ from: "2026-11-01", to: "2026-11-04" })];
+    expect(batches.map((b) => b.partition)).toEqual(["orders/day=2026-11-01", "orders/day=2026-11-02", "orders/day=2026-11-03"]);
+    expect(orders.columns.map((c) => `${c.name}:${c.type}`)).toEqual([
+      "order_id:string",
+      "customer_id:string",
+      "status:string",
+      "total_cents:int64",
+      "created_at:timestamp",
+    ]);
+    expect(orders.schedules.map((s) => s.cron)).toEqual(["0 6 * * *"]);
   });
 });

@@ -2,7 +2,7 @@
 // next page's URL are kept in R2, so the retried task fetches no page twice (issue 14, item 4).
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";

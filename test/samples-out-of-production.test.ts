@@ -2,20 +2,19 @@
 // 2): in production (SAMPLE_UPSTREAM disabled) they are not listed, not accepted and not fired
 // by their crons, so they cannot start a failing run every day.
 import { describe, expect, it } from "vitest";
-import { app } from "../src/app";
-import { PIPELINES, runnablePipelines } from "../src/pipelines";
+import { sluice } from "../src/index";
 import { runScheduled } from "../src/scheduled";
 import { env, TOKEN } from "./helpers";
 
 const prod = { ...env, SAMPLE_UPSTREAM: "disabled" };
 const call = (path: string, init: RequestInit = {}) =>
-  app.fetch(new Request(`http://x${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } }), prod);
+  sluice.app.fetch(new Request(`http://x${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } }), prod);
 
 describe("sample pipelines where the sample upstream is off", () => {
   it("are not in the catalog, not listed and not accepted", async () => {
-    expect(PIPELINES.map((p) => p.name)).toEqual(expect.arrayContaining(["sample-weather", "sample-posts"]));
-    expect(runnablePipelines(prod).map((p) => p.name)).not.toContain("sample-weather");
-    expect(runnablePipelines(env).map((p) => p.name)).toContain("sample-weather"); // where it is on (local, staging)
+    expect(sluice.catalog.pipelines.map((p) => p.name)).toEqual(expect.arrayContaining(["sample-weather", "sample-posts"]));
+    expect(sluice.catalog.runnable(prod).map((p) => p.name)).not.toContain("sample-weather");
+    expect(sluice.catalog.runnable(env).map((p) => p.name)).toContain("sample-weather"); // where it is on (local, staging)
 
     const listed = await (await call("/v1/pipelines")).json<{ pipelines: { name: string }[] }>();
     expect(listed.pipelines.map((p) => p.name)).not.toContain("sample-weather");
@@ -29,7 +28,7 @@ describe("sample pipelines where the sample upstream is off", () => {
   });
 
   it("are not fired by their crons", async () => {
-    const reports = await runScheduled("0 6 * * *", Date.UTC(2027, 5, 2, 6), prod);
+    const reports = await runScheduled(sluice.catalog, "0 6 * * *", Date.UTC(2027, 5, 2, 6), prod);
     expect(reports.filter((r) => r.pipeline.startsWith("sample-"))).toEqual([]);
     const registry = env.PIPELINE_REGISTRY.get(env.PIPELINE_REGISTRY.idFromName("sample-weather"));
     const state = await (registry as unknown as { state(p: string): Promise<{ firings: unknown[] }> }).state("sample-weather");

@@ -38,7 +38,7 @@ describe("schedule windows", () => {
   });
 
   it("lists in wrangler.toml every cron a pipeline uses", async () => {
-    const { PIPELINES } = await import("../src/pipelines");
+    const PIPELINES = (await import("../src/index")).sluice.catalog.pipelines;
     const toml = (await import("../wrangler.toml?raw")).default;
     const crons = [...(/\[triggers\]\s*crons\s*=\s*\[([^\]]*)\]/.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     for (const p of PIPELINES) for (const s of [...p.schedules, ...p.compactions]) expect(crons).toContain(s.cron);

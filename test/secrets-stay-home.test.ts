@@ -3,7 +3,7 @@
 // as a permanent error naming the origin; within the origin, both are followed.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "../src/pipelines";
+import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";

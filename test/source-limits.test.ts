@@ -2,7 +2,7 @@
 // conflicting declarations of one source refused.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { getPipeline, registerPipeline } from "../src/pipelines";
+import { getPipeline, registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
 import { checkSharedSources, sourceFor } from "../src/pipelines/source-limits";
 

@@ -3,7 +3,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
-import { getPipeline } from "../../src/pipelines";
+import type { Catalog } from "../../src/catalog";
 import type { Pipeline } from "../../src/pipelines/define";
 import { registryStub } from "../../src/stubs";
 import { shortHash } from "../../src/hash";
@@ -40,6 +40,8 @@ export const PLAN_CHECK_MS = 30_000;
 const SEND_RETRY_MS = 2_000;
 
 export abstract class CoordinatorBase extends DurableObject<Env> {
+  /** The deployment's pipelines: `createSluice` binds the class to them. */
+  protected abstract get catalog(): Catalog;
   protected readonly store: CoordinatorStore;
   protected readonly notifier: Notifier;
   /** The last dispatch could not enqueue: the next alarm comes soon, not at the watchdog. */
@@ -72,7 +74,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   /** The run as the API shows it (the subclass's RPC `view()` returns this). */
   protected viewOf(): RunView | null {
     const run = this.store.run();
-    return run ? runView(this.store, run, getPipeline(run.pipeline)) : null;
+    return run ? runView(this.store, run, this.catalog.find(run.pipeline)) : null;
   }
 
   /** A page of the run's tasks, for the API and the run page. */
@@ -90,7 +92,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected deadline(run: RunRow): { at: number; reason: string } | null {
-    return runDeadline(run, getPipeline(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
+    return runDeadline(run, this.catalog.get(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
   }
 
   protected async scheduleAlarm(now: number): Promise<void> {
@@ -169,7 +171,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected async send(run: RunRow, tasks: TaskRow[]): Promise<{ sent: number; error: unknown }> {
-    const maxAttempts = run.options.maxAttempts ?? getPipeline(run.pipeline).maxAttempts;
+    const maxAttempts = run.options.maxAttempts ?? this.catalog.get(run.pipeline).maxAttempts;
     const version = run.version!;
     const messages = tasks.map((t): { body: TaskMessage } => ({
       body: {
@@ -240,7 +242,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
     this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
     const run = this.store.run()!;
-    const notify = getPipeline(run.pipeline).notify;
+    const notify = this.catalog.find(run.pipeline)?.notify;
     if (notify?.on.includes(status)) {
       const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
       this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);

@@ -1,12 +1,13 @@
 // A run as the API shows it: status, per-phase counts and times, progress, output.
-import type { Pipeline } from "../../src/pipelines/define";
+import { DEFAULT_MERGE_FAN_IN, type Pipeline } from "../../src/pipelines/define";
 import { versionName } from "../../src/r2/layout";
 import type { RunView } from "../../src/types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../../src/types";
 import { expectedTasks } from "./planning";
 import type { CoordinatorStore, RunRow } from "./store";
 
-export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline): RunView {
+/** The run as the API shows it; `pipeline` is undefined when it was removed from the catalog since. */
+export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline | undefined): RunView {
   const counts = store.counts();
   const times = store.phaseTimes();
   const phases = Object.fromEntries(
@@ -16,7 +17,7 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
   const all = PHASES.reduce((sum, p) => sum + counts[p].total, 0);
   const finished = TERMINAL_RUN_STATUSES.includes(run.status);
   // A compaction has only merge tasks; a run has three per batch before them.
-  const expected = expectedTasks(run.batches, pipeline.mergeFanIn) - (run.kind === "compaction" ? 3 * run.batches : 0);
+  const expected = expectedTasks(run.batches, pipeline?.mergeFanIn ?? DEFAULT_MERGE_FAN_IN) - (run.kind === "compaction" ? 3 * run.batches : 0);
   const total = finished ? done : Math.max(expected + store.extraTasks(), all);
   return {
     id: run.id,

@@ -1,7 +1,7 @@
 // OpenAPI 3.1, generated from the zod schemas that validate the requests (src/api/schemas.ts and
 // each pipeline's params), so the document cannot drift from what the API accepts.
 import { z } from "zod";
-import { PIPELINES } from "../pipelines";
+import type { Pipeline } from "../pipelines/define";
 import { RUN_STATUSES } from "../types";
 import { backfillSchema, errorSchema, listQuery, optionsSchema, rerunSchema, tasksQuery } from "./schemas";
 
@@ -25,13 +25,14 @@ function queryParameters(s: z.ZodObject<z.ZodRawShape>): JsonSchema[] {
 const error = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
 const ok = (description: string, s: JsonSchema = { type: "object" }) => ({ description, content: { "application/json": { schema: s } } });
 const runId = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^[a-z0-9](?:[a-z0-9-]{0,126}[a-z0-9])?$" } };
-const pipelineName = { name: "name", in: "path", required: true, schema: { type: "string", enum: PIPELINES.map((p) => p.name) } };
 const jsonBody = (s: JsonSchema, required = true) => ({ required, content: { "application/json": { schema: s } } });
 const mutating = { security: [{ bearer: [] }] };
 
-export function openApiDocument(): JsonSchema {
+/** The API over these pipelines (the ones this environment runs). */
+export function openApiDocument(pipelines: readonly Pipeline[]): JsonSchema {
+  const pipelineName = { name: "name", in: "path", required: true, schema: { type: "string", enum: pipelines.map((p) => p.name) } };
   const submit = {
-    oneOf: PIPELINES.map((p) => ({
+    oneOf: pipelines.map((p) => ({
       type: "object",
       additionalProperties: false,
       required: ["pipeline"],
@@ -58,7 +59,7 @@ export function openApiDocument(): JsonSchema {
         Backfill: schema(backfillSchema),
         Rerun: schema(rerunSchema),
         RunStatus: { type: "string", enum: [...RUN_STATUSES] },
-        ...Object.fromEntries(PIPELINES.map((p) => [`Params.${p.name}`, schema(p.paramsSchema)])),
+        ...Object.fromEntries(pipelines.map((p) => [`Params.${p.name}`, schema(p.paramsSchema)])),
       },
     },
     paths: {

@@ -1,7 +1,7 @@
 // Bearer-token auth. Mutating requests always need the token; reads too unless PUBLIC_READS
 // is "true". With no token configured, everything that needs one is refused (fail closed).
 import type { MiddlewareHandler } from "hono";
-import type { Env } from "../env";
+import type { Api } from "./context";
 import { ApiError } from "../errors";
 
 async function digest(text: string): Promise<ArrayBuffer> {
@@ -16,7 +16,7 @@ export async function sameSecret(a: string, b: string): Promise<boolean> {
 
 const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-export function requireToken(): MiddlewareHandler<{ Bindings: Env }> {
+export function requireToken(): MiddlewareHandler<Api> {
   return async (c, next) => {
     if (READ_METHODS.has(c.req.method) && c.env.PUBLIC_READS === "true") return next();
     const expected = c.env.SLUICE_API_TOKEN;

@@ -10,6 +10,9 @@ import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 import { checkRateLimit, type RateLimit } from "../upstream/limits";
 import { fnv1a64 } from "../hash";
 
+/** Merge tasks combine this many files each unless a pipeline says otherwise. */
+export const DEFAULT_MERGE_FAN_IN = 16;
+
 export type { RateLimit, LimitWindow } from "../upstream/limits";
 
 export interface Source {
@@ -243,7 +246,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     maxAttempts: def.maxAttempts ?? 5,
     toleratedFailurePercent: def.toleratedFailurePercent ?? 0,
     retryPasses: def.retryPasses ?? 2,
-    mergeFanIn: def.mergeFanIn ?? 16,
+    mergeFanIn: def.mergeFanIn ?? DEFAULT_MERGE_FAN_IN,
     maxBatches: def.maxBatches ?? 100_000,
     schedules: def.schedules ?? [],
     compactions: def.compactions ?? [],

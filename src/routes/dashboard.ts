@@ -1,13 +1,11 @@
 // The dashboard: server-rendered HTML, readable without JavaScript, refreshing itself (a meta
 // refresh) while a run is live. Pipelines and runs at `/`, one run at `/runs/:id`.
 import { sustainedPerSecond } from "../upstream/limits";
-import { sourceFor } from "../pipelines/source-limits";
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
-import type { Env } from "../env";
 import { isRunId } from "../ids";
-import { findPipeline, runnablePipelines } from "../pipelines";
+import type { Api } from "../http/context";
 import { coordinatorStub, registryStub } from "../stubs";
 import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
@@ -96,10 +94,10 @@ function rateChart(rate: { start: number; bucketMs: number; counts: number[] } |
   </svg>`;
 }
 
-export const dashboard = new Hono<{ Bindings: Env }>()
+export const dashboard = new Hono<Api>()
   .get("/", async (c) => {
     const now = Date.now();
-    const catalog = runnablePipelines(c.env);
+    const catalog = c.var.catalog.runnable(c.env);
     const states = await Promise.all(catalog.map((p) => registryStub(c.env, p.name).state(p.name)));
     const pages = await Promise.all(catalog.map((p) => registryStub(c.env, p.name).list({ limit: 30 })));
     const runs = pages
@@ -172,8 +170,8 @@ export const dashboard = new Hono<{ Bindings: Env }>()
     const filter = c.req.query("status");
     const status = filter && ["failed", "dead", "split", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
     const [tasks, rate] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.ingestRate(240)]);
-    const declared = findPipeline(run.pipeline);
-    const limit = declared ? sustainedPerSecond(sourceFor(c.env, declared.source).rateLimit) : 0;
+    const declared = c.var.catalog.find(run.pipeline);
+    const limit = declared ? sustainedPerSecond(c.var.catalog.withLimits(c.env, declared).source.rateLimit) : 0;
     const body = html`<h1>${run.id}</h1>
       <p>
         <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { html, raw } from "hono/html";
 import { openApiDocument } from "../api/openapi";
-import type { Env } from "../env";
+import type { Api } from "../http/context";
 
 type Operation = {
   summary?: string;
@@ -14,10 +14,10 @@ type Operation = {
 
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
 
-export const docs = new Hono<{ Bindings: Env }>()
-  .get("/openapi.json", (c) => c.json(openApiDocument()))
+export const docs = new Hono<Api>()
+  .get("/openapi.json", (c) => c.json(openApiDocument(c.var.catalog.runnable(c.env))))
   .get("/docs", (c) => {
-    const doc = openApiDocument() as {
+    const doc = openApiDocument(c.var.catalog.runnable(c.env)) as {
       info: { title: string; description: string };
       paths: Record<string, Record<string, Operation>>;
       components: { schemas: Record<string, unknown> };

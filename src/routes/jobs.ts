@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { ApiError, badRequest, conflict, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { newRunId, runIdSchema } from "../ids";
-import { findPipeline, runnablePipeline, runnablePipelines } from "../pipelines";
+import type { Api } from "../http/context";
 import { readPublished } from "../r2/done";
 import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../stubs";
@@ -30,11 +30,11 @@ async function viewOrThrow(env: Env, id: string) {
   return view;
 }
 
-export const jobs = new Hono<{ Bindings: Env }>()
+export const jobs = new Hono<Api>()
   .post("/", async (c) => {
     const body = parseWith(submitSchema, await readJson(c), "invalid_body", "invalid job");
-    const pipeline = runnablePipeline(c.env, body.pipeline);
-    if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: runnablePipelines(c.env).map((p) => p.name) });
+    const pipeline = c.var.catalog.runnableNamed(c.env, body.pipeline);
+    if (!pipeline) throw notFound(`pipeline ${body.pipeline}`, { known: c.var.catalog.runnable(c.env).map((p) => p.name) });
     const params = parseWith(pipeline.paramsSchema, body.params, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
     let batches = 0;
     for (const _ of pipeline.streamed ? [] : pipeline.plan(params)) {
@@ -64,8 +64,8 @@ export const jobs = new Hono<{ Bindings: Env }>()
   })
   .get("/", async (c) => {
     const q = parseWith(listQuery, c.req.query(), "invalid_query", "invalid query");
-    if (q.pipeline && !findPipeline(q.pipeline)) throw notFound(`pipeline ${q.pipeline}`);
-    const names = q.pipeline ? [q.pipeline] : runnablePipelines(c.env).map((p) => p.name);
+    if (q.pipeline && !c.var.catalog.find(q.pipeline)) throw notFound(`pipeline ${q.pipeline}`);
+    const names = q.pipeline ? [q.pipeline] : c.var.catalog.runnable(c.env).map((p) => p.name);
     const pages = await Promise.all(names.map((n) => registryStub(c.env, n).list({ status: q.status, before: q.cursor, limit: q.limit })));
     const runs: RunSummary[] = pages
       .flatMap((p) => p.runs)
@@ -114,7 +114,8 @@ export const jobs = new Hono<{ Bindings: Env }>()
         ? parseWith(rerunSchema, await readJson(c), "invalid_body", "invalid re-run")
         : { params: {} };
     const view = await viewOrThrow(c.env, id);
-    const pipeline = findPipeline(view.pipeline)!;
+    const pipeline = c.var.catalog.find(view.pipeline);
+    if (!pipeline) throw conflict("pipeline_removed", `pipeline ${view.pipeline} is no longer deployed: its runs can be read, not re-run`);
     const merged = { ...(view.params as Record<string, unknown>), ...body.params };
     const params = parseWith(pipeline.paramsSchema, merged, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
     const result = await coordinatorStub(c.env, id).rerun(phase, params);

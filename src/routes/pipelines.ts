@@ -2,25 +2,38 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { Env } from "../env";
+import type { Catalog } from "../catalog";
+import type { Api } from "../http/context";
 import { badRequest, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
-import { runnablePipeline, runnablePipelines } from "../pipelines";
 import { MAX_BACKFILL_WINDOWS, backfillSchema, backfillWindows } from "../pipelines/backfill";
 import type { Pipeline } from "../pipelines/define";
-import { sourceFor } from "../pipelines/source-limits";
 import { registryStub } from "../stubs";
 import type { Json } from "../types";
 
-function pipelineOr404(env: Env, name: string): Pipeline {
-  const pipeline = runnablePipeline(env, name);
-  if (!pipeline) throw notFound(`pipeline ${name}`, { known: runnablePipelines(env).map((p) => p.name) });
+function pipelineOr404(catalog: Catalog, env: Env, name: string): Pipeline {
+  const pipeline = catalog.runnableNamed(env, name);
+  if (!pipeline) throw notFound(`pipeline ${name}`, { known: catalog.runnable(env).map((p) => p.name) });
   return pipeline;
 }
 
-const describe = (p: Pipeline, env: Env) => ({
+/** A pipeline as `GET /v1/pipelines` shows it. */
+export interface PipelineDescription {
+  name: string;
+  description: string;
+  source: Pick<Pipeline["source"], "name" | "rateLimit" | "concurrency">;
+  /** JSON Schema of the params `POST /v1/jobs` takes. */
+  params: Record<string, unknown>;
+  columns: Pipeline["columns"];
+  key: Pipeline["key"];
+  schedules: { name: string; cron: string; window: string }[];
+}
+
+/** A pipeline as this environment runs it (its source limits applied). */
+const describe = (p: Pipeline): PipelineDescription => ({
   name: p.name,
   description: p.description,
-  source: (({ name, rateLimit, concurrency }) => ({ name, rateLimit, concurrency }))(sourceFor(env, p.source)),
+  source: (({ name, rateLimit, concurrency }) => ({ name, rateLimit, concurrency }))(p.source),
   params: z.toJSONSchema(p.paramsSchema, { io: "input", unrepresentable: "any" }),
   columns: p.columns,
   key: p.key,
@@ -30,23 +43,23 @@ const describe = (p: Pipeline, env: Env) => ({
 const backfillId = (now: number) =>
   `bf-${new Date(now).toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase()}-${Array.from(crypto.getRandomValues(new Uint8Array(2)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 
-export const pipelines = new Hono<{ Bindings: Env }>()
-  .get("/", (c) => c.json({ pipelines: runnablePipelines(c.env).map((p) => describe(p, c.env)) }))
+export const pipelines = new Hono<Api>()
+  .get("/", (c) => c.json({ pipelines: c.var.catalog.runnable(c.env).map(describe) }))
   .get("/:name", async (c) => {
-    const pipeline = pipelineOr404(c.env, c.req.param("name"));
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     const state = await registryStub(c.env, pipeline.name).state(pipeline.name);
-    return c.json({ ...describe(pipeline, c.env), state });
+    return c.json({ ...describe(pipeline), state });
   })
   .post("/:name/pause", async (c) => {
-    const pipeline = pipelineOr404(c.env, c.req.param("name"));
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     return c.json(await registryStub(c.env, pipeline.name).setPaused(pipeline.name, true));
   })
   .post("/:name/resume", async (c) => {
-    const pipeline = pipelineOr404(c.env, c.req.param("name"));
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     return c.json(await registryStub(c.env, pipeline.name).setPaused(pipeline.name, false));
   })
   .post("/:name/backfill", async (c) => {
-    const pipeline = pipelineOr404(c.env, c.req.param("name"));
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     const body = parseWith(backfillSchema, await readJson(c), "invalid_backfill", "invalid backfill");
     const windows = backfillWindows(body);
     if (windows.length > MAX_BACKFILL_WINDOWS)
@@ -76,7 +89,7 @@ export const pipelines = new Hono<{ Bindings: Env }>()
     return c.json({ ...view, links: { self: `/v1/pipelines/${pipeline.name}/backfills/${id}` } }, 202);
   })
   .get("/:name/backfills/:id", async (c) => {
-    const pipeline = pipelineOr404(c.env, c.req.param("name"));
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     const id = c.req.param("id");
     if (!/^bf-[0-9t]{15}-[0-9a-f]{4}$/.test(id)) throw badRequest("invalid_backfill_id", "backfill ids look like bf-20261122t040000-1a2b");
     const view = await registryStub(c.env, pipeline.name).backfillView(pipeline.name, id);

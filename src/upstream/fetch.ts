@@ -14,7 +14,17 @@ export function sampleEnabled(env: Pick<Env, "SAMPLE_UPSTREAM">): boolean {
 }
 
 export function sampleUpstreamStub(env: Env) {
+  if (!env.SAMPLE_UPSTREAM_STATE) throw new Error("this deployment binds no SAMPLE_UPSTREAM_STATE (the sample upstream's Durable Object)");
   return env.SAMPLE_UPSTREAM_STATE.get(env.SAMPLE_UPSTREAM_STATE.idFromName("default"));
+}
+
+/** Answers upstream requests in place of the network: tests only (`useRecordedUpstream` in sluice/testing). */
+export type StandIn = (request: Request) => Response | Promise<Response>;
+let standIn: StandIn | undefined;
+
+/** Route every upstream request of this isolate to `fetcher` (undefined: back to the network). */
+export function setStandInUpstream(fetcher: StandIn | undefined): void {
+  standIn = fetcher;
 }
 
 /** The source's auth header, its value read from the named Worker secret. */
@@ -73,5 +83,5 @@ async function send(env: Env, url: string, init: { method?: string; body?: strin
     if (!sampleEnabled(env)) throw new Error("the sample upstream is disabled in this deployment");
     return sampleUpstreamStub(env).fetch(request);
   }
-  return fetch(request);
+  return standIn ? standIn(request) : fetch(request);
 }

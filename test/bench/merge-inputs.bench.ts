@@ -3,7 +3,7 @@
 // a first-level merge output; Node keeps them on disk for DuckDB and the merge step.
 import { it } from "vitest";
 import { writeParquetRows } from "../../src/parquet/write";
-import { getPipeline } from "../../src/pipelines";
+import { getPipeline } from "../helpers";
 import { benchVar, silverRows } from "./seeds-rows";
 
 it("writes the merge inputs", async () => {

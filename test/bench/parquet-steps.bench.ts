@@ -5,7 +5,7 @@ import { it } from "vitest";
 import { arrowSchema, rowsToTable } from "../../src/arrow/columns";
 import { schemaFingerprint, validateParquet } from "../../src/parquet/read";
 import { loadParquet, writerProperties } from "../../src/parquet/wasm";
-import { getPipeline } from "../../src/pipelines";
+import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
 
 it("times each step of a Parquet write", async () => {

@@ -5,7 +5,7 @@ import { tableToIPC } from "apache-arrow";
 import { it } from "vitest";
 import { rowsToTable } from "../../src/arrow/columns";
 import { loadParquet } from "../../src/parquet/wasm";
-import { getPipeline } from "../../src/pipelines";
+import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
 
 it("variants", async () => {

@@ -2,7 +2,7 @@
 // rows. Prints one "BENCH {json}" line for scripts/bench.ts.
 import { it } from "vitest";
 import { writeParquetRows } from "../../src/parquet/write";
-import { getPipeline } from "../../src/pipelines";
+import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
 
 it("writes the seeds' silver rows as one ZSTD Parquet file", async () => {

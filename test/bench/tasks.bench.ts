@@ -7,7 +7,7 @@ import { refine } from "../../queues/handlers/refine";
 import { silver } from "../../queues/handlers/silver";
 import type { TaskContext } from "../../queues/handlers/context";
 import type { TokenPool } from "../../queues/tokens";
-import { getPipeline } from "../../src/pipelines";
+import { getPipeline } from "../helpers";
 import { layout } from "../../src/r2/layout";
 import { coverageCollection } from "../../src/sample/coverage";
 import { SAMPLE_STATIONS } from "../../src/sample/weather-data";

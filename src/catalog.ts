@@ -1,0 +1,74 @@
+// The pipelines one deployment runs. `createSluice` builds it from the list a user passes and
+// hands it to everything that needs a pipeline by name — the routes, the queue consumer, the cron
+// handler and the Durable Objects — so nothing looks pipelines up in a module-level list.
+import type { Env } from "./env";
+import type { Pipeline } from "./pipelines/define";
+import { checkSharedSources, sourceFor } from "./pipelines/source-limits";
+import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
+
+/** A pipeline that reads the sample upstream: it runs only where that is enabled (never in production). */
+export const readsSample = (pipeline: Pipeline) => pipeline.source.baseUrl.startsWith(SAMPLE_ORIGIN);
+
+type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS">;
+
+export class Catalog {
+  private readonly byName = new Map<string, Pipeline>();
+
+  /** Throws when two pipelines share a name, or declare one source with different limits. */
+  constructor(pipelines: readonly Pipeline[] = []) {
+    for (const p of pipelines) {
+      if (this.byName.has(p.name)) throw new Error(`two pipelines are named ${p.name}: names must be unique`);
+      this.byName.set(p.name, p);
+    }
+    checkSharedSources(pipelines);
+  }
+
+  /** Every pipeline declared, in the order given. */
+  get pipelines(): Pipeline[] {
+    return [...this.byName.values()];
+  }
+
+  /**
+   * Add a pipeline after the deployment was built (tests that define their own). Adding the same
+   * definition again does nothing; another one under a taken name is refused.
+   */
+  add(pipeline: Pipeline): void {
+    const known = this.byName.get(pipeline.name);
+    if (known === pipeline) return;
+    if (known) throw new Error(`a pipeline named ${pipeline.name} is already in the catalog`);
+    checkSharedSources([...this.byName.values(), pipeline]);
+    this.byName.set(pipeline.name, pipeline);
+  }
+
+  /** The declared pipeline, or undefined (never declared, or removed since a run of it). */
+  find(name: string): Pipeline | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The declared pipeline; throws when there is none. */
+  get(name: string): Pipeline {
+    const pipeline = this.byName.get(name);
+    if (!pipeline) throw new Error(`unknown pipeline ${name}`);
+    return pipeline;
+  }
+
+  /**
+   * The pipelines this environment runs, as it runs them: its source limits applied
+   * (`SLUICE_SOURCE_LIMITS`), the sample ones only where the sample upstream is enabled.
+   */
+  runnable(env: Settings): Pipeline[] {
+    return this.pipelines.filter((p) => sampleEnabled(env) || !readsSample(p)).map((p) => this.withLimits(env, p));
+  }
+
+  /** One pipeline as this environment runs it, or undefined when it does not run it. */
+  runnableNamed(env: Settings, name: string): Pipeline | undefined {
+    const pipeline = this.byName.get(name);
+    return pipeline && (sampleEnabled(env) || !readsSample(pipeline)) ? this.withLimits(env, pipeline) : undefined;
+  }
+
+  /** The declared pipeline with this environment's source limits applied. */
+  withLimits(env: Pick<Env, "SLUICE_SOURCE_LIMITS">, pipeline: Pipeline): Pipeline {
+    const source = sourceFor(env, pipeline.source);
+    return source === pipeline.source ? pipeline : { ...pipeline, source };
+  }
+}

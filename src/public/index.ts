@@ -1,0 +1,26 @@
+// The package's main entry ("sluice"): what a deployment's own Worker and pipelines import.
+//   import { createSluice, definePipeline } from "sluice";
+export { createSluice, type Sluice, type SluiceOptions } from "../sluice";
+export { Catalog } from "../catalog";
+export type { Env } from "../env";
+export {
+  definePipeline,
+  halveByKeys,
+  type Pipeline,
+  type PipelineDefinition,
+  type PlanContext,
+  type PlannedBatch,
+  type Source,
+  type UpstreamRequest,
+} from "../pipelines/define";
+export type { LimitWindow, RateLimit, Duration } from "../upstream/limits";
+export type { Schedule, Compaction, ScheduleWindow } from "../pipelines/schedule";
+export { windowOf, windows, isoDate, nextBoundary, CHUNKS, type Chunk, type RunWindow } from "../pipelines/windows";
+export { parseJsonRecords, parseNdjson, parseCsv, atPath } from "../parsers/records";
+export { parseCoverageJson } from "../parsers/coveragejson";
+export { cursorPagination, offsetPagination, linkPagination, type Page, type Paginate } from "../upstream/pagination";
+export { check, type QualityCheck, type Severity } from "../quality/checks";
+export { sluiceClient, type SluiceClient } from "../client";
+export { configProblems, cronsFor, type WranglerConfig } from "../wrangler-config";
+export type { Json, RunView, RunSummary, RunStatus, TaskView } from "../types";
+export type { ColumnSpec, Row } from "../arrow/columns";
