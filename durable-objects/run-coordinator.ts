@@ -136,7 +136,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
   }
 
   /** End a run before its time: drop its tasks, tell consumers, keep the previous output served. */
-  private async stop(status: "cancelled" | "timed_out", reason: string, now: number): Promise<void> {
+  private async stop(status: "cancelled" | "timed_out" | "failed", reason: string, now: number): Promise<void> {
     this.store.cancelOpen();
     await this.env.BUCKET.put(layout.stopped(this.store.run()!.id), JSON.stringify({ status, reason, at: new Date(now).toISOString() }));
     await this.finish(status, reason, now);
@@ -253,6 +253,11 @@ export abstract class RunCoordinator extends CoordinatorBase {
     if (!run) return;
     const now = Date.now();
     await this.notifier.deliver(now);
+    if (!TERMINAL_RUN_STATUSES.includes(run.status) && !this.catalog.find(run.pipeline)) {
+      // The deployment no longer has its pipeline: nothing can plan, run or merge its tasks.
+      await this.stop("failed", `pipeline ${run.pipeline} is no longer deployed`, now);
+      return this.scheduleAlarm(now);
+    }
     if (!run.planned && !TERMINAL_RUN_STATUSES.includes(run.status)) {
       // A reset cut planning short: plan again, then tell the registry the run is ready to begin.
       if (await this.planAll(now)) {

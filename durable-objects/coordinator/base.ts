@@ -92,7 +92,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected deadline(run: RunRow): { at: number; reason: string } | null {
-    return runDeadline(run, this.catalog.get(run.pipeline), run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null);
+    const pipeline = this.catalog.find(run.pipeline);
+    return pipeline ? runDeadline(run, pipeline, run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null) : null;
   }
 
   protected async scheduleAlarm(now: number): Promise<void> {
