@@ -19,7 +19,15 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { ...LOCAL_VARS, SLUICE_API_TOKEN: "test-token", SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a" } },
+            miniflare: {
+              bindings: {
+                ...LOCAL_VARS,
+                SLUICE_API_TOKEN: "test-token",
+                SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a",
+                HOOK_SIGNING_KEY: "whsec-test-4b1d9e",
+                HOOK_TOKEN: "hook-token-test-77c0",
+              },
+            },
           }),
         ],
         test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },

@@ -1,27 +1,19 @@
 // The pipeline registry: one Durable Object per pipeline. It holds the run index, admits runs
 // (at most maxConcurrentRuns at once; the rest wait in a queue, or are refused when the pipeline
-// says `skip`), fires the schedules with catch-up, pauses and resumes them, drives backfills
-// (their own lane, at most max_parallel at once), and counts output versions per window.
+// says `skip`), fires the schedules (registry/windows.ts: catch-up, retries of failed windows,
+// depends-on-past), compacts their outputs (registry/compaction.ts), pauses and resumes them,
+// drives backfills (their own lane, at most max_parallel at once), and counts output versions.
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
-import { fnv1a64 } from "../src/hash";
-import {
-  compactionWindow,
-  nameOf,
-  nextFiring,
-  scheduledRunId,
-  windowContaining,
-  windowFor,
-  windowsSince,
-  type Compaction,
-  type DateWindow,
-} from "../src/pipelines/schedule";
+import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule } from "../src/pipelines/schedule";
 import { coordinatorStub } from "../src/stubs";
-import type { Json, RunOutput, RunStatus, RunSummary } from "../src/types";
+import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
+import { compactLate, compactWindow } from "./registry/compaction";
+import { DEFAULT_CATCH_UP, DEFAULT_WINDOW_ATTEMPTS, planFiring, settledThrough, windowState, type FiringPlan, type WindowState } from "./registry/windows";
 
 export interface RunPage {
   runs: RunSummary[];
@@ -60,14 +52,26 @@ export interface PipelineState {
   paused: boolean;
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
-  schedules: { name: string; cron: string; window: string; catchUp: { enabled: boolean; max: number }; watermark: string | null; nextFiring: string | null }[];
+  schedules: {
+    name: string;
+    cron: string;
+    window: string;
+    catchUp: { enabled: boolean; max: number; attempts: number };
+    dependsOnPast: boolean;
+    paused: boolean;
+    fullRefresh: boolean;
+    watermark: string | null;
+    nextFiring: string | null;
+    windows: WindowState[];
+  }[];
   queued: string[];
   running: string[];
   firings: Firing[];
   backfills: string[];
 }
 
-const DEFAULT_CATCH_UP = { enabled: true, max: 7 };
+/** Windows of each schedule shown in its state. */
+const WINDOWS_SHOWN = 14;
 const isTerminal = (s: string) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(s);
 
 function placeholder(request: RunRequest, pipeline: string, now: number): RunSummary {
@@ -98,10 +102,22 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     this.store = new RegistryStore(ctx.storage.sql);
   }
 
+  /** The pipeline as this environment runs it (its schedules' crons and pauses, its source limits). */
+  private deployed(name: string): Pipeline {
+    return this.catalog.deployed(this.env, this.catalog.get(name));
+  }
+
+  /** Whether a schedule's firings start nothing: the pipeline is paused, or the schedule (by a toggle, else by default). */
+  private paused(schedule: Schedule): boolean {
+    if (this.store.get("paused") === "true") return true;
+    const toggled = this.store.get(`paused:${schedule.name}`);
+    return toggled === null ? schedule.paused === true : toggled === "true";
+  }
+
   private pipeline(): Pipeline {
     const name = this.store.get("pipeline");
     if (!name) throw new Error("registry has no pipeline yet");
-    return this.catalog.get(name);
+    return this.deployed(name);
   }
 
   /**
@@ -112,7 +128,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     this.store.set("pipeline", pipelineName);
     const existing = this.store.run(request.runId);
     if (existing) return { runId: request.runId, status: existing.status === "starting" ? "running" : existing.status, created: false };
-    const pipeline = this.catalog.get(pipelineName);
+    const pipeline = this.deployed(pipelineName);
     if (request.lane === "main" && pipeline.whenBusy === "skip" && this.store.active("main") >= pipeline.maxConcurrentRuns) {
       return { runId: request.runId, status: "skipped", created: false };
     }
@@ -153,10 +169,15 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     if (summary.status === "queued" && this.store.get("pipeline")) return this.pump();
     if (!isTerminal(summary.status)) return;
     const request = run.request;
-    if (request?.schedule && request.window && (summary.status === "succeeded" || summary.status === "partial")) {
-      this.store.advanceWatermark(request.schedule, request.window.to);
+    const schedule = request?.schedule ? this.pipeline().schedules.find((s) => s.name === request.schedule) : undefined;
+    const latest = schedule ? this.store.windows(schedule.name, 1)[0] : undefined;
+    if (schedule && latest) {
+      const mark = settledThrough(this.store, schedule, latest);
+      if (mark !== null) this.store.advanceWatermark(schedule.name, mark);
+      // A window that waited on this one starts now, not at the next firing.
+      if (schedule.dependsOnPast && summary.status === "succeeded") await this.continueSchedule(schedule);
     }
-    if (request?.schedule && request.window && publishedOutput(run)) await this.compactLate(this.pipeline(), request.schedule, request.window);
+    if (request?.schedule && request.window && publishedOutput(run)) await compactLate(this.store, this.env, this.pipeline(), request.schedule, request.window);
     if (this.store.get("pipeline")) await this.pump();
   }
 
@@ -191,26 +212,50 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     };
   }
 
-  /** A cron firing of one schedule: the window it covers, plus missed ones (catch-up). */
+  /**
+   * A cron firing of one schedule: the window it covers, the missed ones (catch-up) and the failed
+   * ones with attempts left; with dependsOnPast, none after a window that has not succeeded.
+   */
   async fire(pipelineName: string, scheduleName: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = this.catalog.get(pipelineName);
+    const pipeline = this.deployed(pipelineName);
     const schedule = pipeline.schedules.find((s) => s.name === scheduleName);
     if (!schedule) throw new Error(`pipeline ${pipelineName} has no schedule ${scheduleName}`);
     const log = this.firingLog(scheduleName, schedule.cron, scheduledTime);
-    if (this.store.get("paused") === "true") return log("skipped_paused", []);
-    const catchUp = schedule.catchUp ?? DEFAULT_CATCH_UP;
-    const current = windowFor(schedule.window, scheduledTime);
-    const candidates = catchUp.enabled ? windowsSince(schedule.window, this.store.watermark(scheduleName), current) : [current];
-    const missing = candidates.filter((w) => !this.store.run(scheduledRunId(pipelineName, scheduleName, w))).slice(0, catchUp.enabled ? catchUp.max : 1);
+    if (this.paused(schedule)) return log("skipped_paused", []);
+    // The first firing anchors the schedule: windows before its own are not caught up.
+    if (this.store.watermark(scheduleName) === null) this.store.advanceWatermark(scheduleName, windowFor(schedule.window, scheduledTime).from);
+    const plan = planFiring(this.store, pipelineName, schedule, scheduledTime);
+    const started = await this.startWindows(pipeline, schedule, plan);
+    return log(started.length > 0 ? "started" : plan.waiting.length > 0 ? "waiting_on_past" : "nothing_new", started);
+  }
+
+  /** Start what the schedule's last firing left waiting (dependsOnPast), as that firing would now. */
+  private async continueSchedule(schedule: Schedule): Promise<void> {
+    const last = this.store.firings(50).find((f) => f.schedule === schedule.name && f.outcome !== "skipped_paused");
+    if (!last || this.paused(schedule)) return;
+    const pipeline = this.pipeline();
+    await this.startWindows(pipeline, schedule, planFiring(this.store, pipeline.name, schedule, Date.parse(last.scheduledTime)));
+  }
+
+  /** Submit the runs a firing plan starts; returns the ids of those created. */
+  private async startWindows(pipeline: Pipeline, schedule: Schedule, plan: FiringPlan): Promise<string[]> {
     const started: string[] = [];
-    for (const window of missing) {
-      const runId = scheduledRunId(pipelineName, scheduleName, window);
+    for (const { window, runId } of plan.start) {
       const params = pipeline.paramsSchema.parse(schedule.params(window)) as Json;
-      const result = await this.submit(pipelineName, { runId, params, options: {}, lane: "main", trigger: "schedule", schedule: scheduleName, window });
+      const options = schedule.fullRefresh ? { force: true } : {};
+      const result = await this.submit(pipeline.name, { runId, params, options, lane: "main", trigger: "schedule", schedule: schedule.name, window });
       if (result.created) started.push(runId);
     }
-    return log(started.length > 0 ? "started" : "nothing_new", started);
+    return started;
+  }
+
+  /** Pause or resume one schedule (over its default); the pipeline's own pause still holds them all. */
+  setSchedulePaused(pipelineName: string, scheduleName: string, paused: boolean): PipelineState | null {
+    this.store.set("pipeline", pipelineName);
+    if (!this.deployed(pipelineName).schedules.some((s) => s.name === scheduleName)) return null;
+    this.store.set(`paused:${scheduleName}`, String(paused));
+    return this.state(pipelineName);
   }
 
   setPaused(pipelineName: string, paused: boolean): PipelineState {
@@ -220,7 +265,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
   }
 
   state(pipelineName: string): PipelineState {
-    const pipeline = this.catalog.get(pipelineName);
+    const pipeline = this.deployed(pipelineName);
     const now = new Date();
     const recent = this.store.list({ limit: 1000 });
     const ids = (status: string) => recent.filter((r) => r.status === status).map((r) => r.id);
@@ -233,9 +278,13 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
         name: s.name,
         cron: s.cron,
         window: s.window,
-        catchUp: s.catchUp ?? DEFAULT_CATCH_UP,
+        catchUp: { ...DEFAULT_CATCH_UP, attempts: DEFAULT_WINDOW_ATTEMPTS, ...s.catchUp },
+        dependsOnPast: s.dependsOnPast ?? false,
+        paused: this.paused(s),
+        fullRefresh: s.fullRefresh ?? false,
         watermark: this.store.watermark(s.name),
         nextFiring: nextFiring(s.cron, now)?.toISOString() ?? null,
+        windows: this.windowStates(s),
       })),
       queued: ids("queued"),
       running: [...ids("running"), ...ids("starting")],
@@ -250,7 +299,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     spec: { id: string; windows: DateWindow[]; params: Json; force: boolean; maxParallel: number; request: Json },
   ): Promise<BackfillView> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = this.catalog.get(pipelineName);
+    const pipeline = this.deployed(pipelineName);
     const now = Date.now();
     this.store.addBackfill(spec.id, spec.request, spec.maxParallel, now);
     for (const window of spec.windows) {
@@ -302,62 +351,13 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
    */
   async compactFiring(pipelineName: string, name: string, scheduledTime: number): Promise<{ outcome: Firing["outcome"]; runs: string[] }> {
     this.store.set("pipeline", pipelineName);
-    const pipeline = this.catalog.get(pipelineName);
+    const pipeline = this.deployed(pipelineName);
     const compaction = pipeline.compactions.find((c) => c.name === name);
     if (!compaction) throw new Error(`pipeline ${pipelineName} has no compaction ${name}`);
     const log = this.firingLog(`compact:${name}`, compaction.cron, scheduledTime);
     if (this.store.get("paused") === "true") return log("skipped_paused", []);
-    const runId = await this.compactWindow(pipelineName, compaction, windowFor(compactionWindow(compaction), scheduledTime));
+    const runId = await compactWindow(this.store, this.env, pipelineName, compaction, windowFor(compactionWindow(compaction), scheduledTime));
     return runId ? log("started", [runId]) : log("nothing_new", []);
-  }
-
-  /**
-   * Merge the published outputs of `compaction.from`'s runs in `window`, unless they are the very
-   * ones its last compaction merged: a run that ended after that (catch-up, redrive, a slow day)
-   * makes a new compaction, `<id>-r2`, `-r3`, … as a new version. Returns the run started.
-   */
-  private async compactWindow(pipelineName: string, compaction: Compaction, window: DateWindow): Promise<string | null> {
-    const inputs = this.store
-      .scheduled(compaction.from, window.from, window.to)
-      .map(publishedOutput)
-      .filter((o): o is RunOutput => o !== null);
-    if (inputs.length === 0) return null;
-    const fingerprint = fnv1a64(
-      inputs
-        .map((o) => `${o.key}:${o.sha256}`)
-        .sort()
-        .join("\n"),
-    );
-    const base = `${pipelineName}-compact-${compaction.name}-${nameOf(window).name.toLowerCase()}`;
-    const last = this.store.compacted(compaction.name, window.from) ?? (this.store.run(base) ? { inputs: fingerprint, runId: base, round: 1 } : null);
-    if (last?.inputs === fingerprint) {
-      if (!this.store.compacted(compaction.name, window.from)) this.store.setCompacted(compaction.name, window.from, fingerprint, base, 1);
-      return null;
-    }
-    const round = (last?.round ?? 0) + 1;
-    const runId = round === 1 ? base : `${base}-r${round}`;
-    await coordinatorStub(this.env, runId).compact({
-      runId,
-      pipeline: pipelineName,
-      dataset: `${pipelineName}-${compaction.name}`,
-      window: nameOf(window),
-      inputs,
-      now: Date.now(),
-    });
-    this.store.setCompacted(compaction.name, window.from, fingerprint, runId, round);
-    return runId;
-  }
-
-  /** A scheduled run ended with a published output in a window already compacted: compact it again. */
-  private async compactLate(pipeline: Pipeline, schedule: string, window: DateWindow): Promise<void> {
-    for (const compaction of pipeline.compactions.filter((c) => c.from === schedule)) {
-      const covering = windowContaining(compactionWindow(compaction), window.from);
-      if (
-        this.store.compacted(compaction.name, covering.from) ||
-        this.store.run(`${pipeline.name}-compact-${compaction.name}-${nameOf(covering).name.toLowerCase()}`)
-      )
-        await this.compactWindow(pipeline.name, compaction, covering);
-    }
   }
 
   /** Re-run the quality phase of the runs that ended since `since` (succeeded or partial). */
@@ -378,6 +378,18 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
 
   allocateVersion(window: string): number {
     return this.store.allocateVersion(window);
+  }
+
+  /**
+   * The schedule's recent windows, newest first: each with its last attempt's status (or
+   * `gave_up`), and, with dependsOnPast, the ones the last firing left waiting.
+   */
+  private windowStates(schedule: Schedule): WindowState[] {
+    const withRuns = this.store.windows(schedule.name, WINDOWS_SHOWN).map((w) => windowState(schedule, w, this.store.attempts(schedule.name, w.from)));
+    const last = this.store.firings(50).find((f) => f.schedule === schedule.name && f.outcome !== "skipped_paused");
+    if (!schedule.dependsOnPast || !last) return withRuns;
+    const waiting = planFiring(this.store, this.pipeline().name, schedule, Date.parse(last.scheduledTime)).waiting;
+    return [...waiting.reverse().map((window): WindowState => ({ window, status: "waiting", attempts: 0, runId: null })), ...withRuns].slice(0, WINDOWS_SHOWN);
   }
 
   /** Newest first. `before` is the cursor of the previous page (`<createdAt>:<id>`). */

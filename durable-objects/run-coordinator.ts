@@ -293,7 +293,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
     if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
     if (phase === "quality") return this.quality(run, pipeline, now, this.finalMergeOutput(run));
 
-    const { tolerated, retryPasses } = this.settings(run, pipeline);
+    const { tolerated, retryPasses } = this.settings(run, pipeline, phase);
     const failed = this.store.latest("failed", phase);
     const passes = this.store.retryPasses(phase);
     if (failed.length > 0 && passes < retryPasses) return this.retryPass(run, phase, failed, passes + 1, now);

@@ -82,10 +82,11 @@ export class SampleUpstream extends DurableObject<Env> {
     if (!/^[a-z0-9-]{1,64}$/.test(name)) return json(errorBody("not_found", "no such hook"), 404);
     const key = `hook:${name}`;
     const received = (this.ctx.storage.kv.get(key) as unknown[] | undefined) ?? [];
-    if (request.method === "GET") return json({ received });
+    if (request.method === "GET") return json({ received, headers: this.ctx.storage.kv.get(`${key}:headers`) ?? [] });
     if (request.method === "DELETE") {
       this.ctx.storage.kv.delete(key);
       this.ctx.storage.kv.delete(`${key}:attempts`);
+      this.ctx.storage.kv.delete(`${key}:headers`);
       return json({ received: [] });
     }
     if (request.method !== "POST") return json(errorBody("method_not_allowed", "use GET, POST or DELETE"), 405);
@@ -103,6 +104,10 @@ export class SampleUpstream extends DurableObject<Env> {
       return json(errorBody("invalid_json", "the body is not valid JSON"), 400);
     }
     this.ctx.storage.kv.put(key, [...received, body].slice(-100));
+    // What a receiver checks before it trusts a delivery: its signature and credentials.
+    const seen = (this.ctx.storage.kv.get(`${key}:headers`) as unknown[] | undefined) ?? [];
+    const headers = { signature: request.headers.get("sluice-signature"), authorization: request.headers.get("authorization"), raw: text };
+    this.ctx.storage.kv.put(`${key}:headers`, [...seen, headers].slice(-100));
     return json({ ok: true });
   }
 

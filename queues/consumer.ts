@@ -43,7 +43,7 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
     error = toTaskError(err);
     if (error.class === "retryable" && attempt < body.maxAttempts) {
       console.warn(`task ${body.runId}/${body.taskId} attempt ${attempt} failed, will retry: ${error.message}`);
-      return { kind: "retry", delaySeconds: backoffSeconds(attempt) };
+      return { kind: "retry", delaySeconds: backoffSeconds(attempt, body.backoff?.baseSeconds, body.backoff?.maxSeconds) };
     }
   }
   const finishedAt = Date.now();
@@ -116,7 +116,7 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
       message.ack();
       continue;
     }
-    jobs.push({ message, body, pipeline: catalog.withLimits(env, declared) });
+    jobs.push({ message, body, pipeline: catalog.deployed(env, declared) });
   }
 
   // Runs that were cancelled or timed out: their remaining messages are dropped unrun.

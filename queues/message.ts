@@ -29,6 +29,7 @@ const taskMessage = z.object({
   phase: z.enum(PHASES),
   group: z.string(),
   maxAttempts: z.number().int().min(1).max(100),
+  backoff: z.object({ baseSeconds: z.number().min(0).max(3600), maxSeconds: z.number().min(1).max(43_200) }).optional(),
   priorAttempts: z.number().int().min(0).max(100).optional(),
   version: z.object({ window: z.string(), hive: z.string(), n: z.number().int().min(1) }),
   force: z.boolean().optional(),

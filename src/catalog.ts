@@ -3,13 +3,14 @@
 // handler and the Durable Objects — so nothing looks pipelines up in a module-level list.
 import type { Env } from "./env";
 import type { Pipeline } from "./pipelines/define";
+import { schedulesFor } from "./pipelines/schedule-settings";
 import { checkSharedSources, sourceFor } from "./pipelines/source-limits";
 import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
 
 /** A pipeline that reads the sample upstream: it runs only where that is enabled (never in production). */
 export const readsSample = (pipeline: Pipeline) => pipeline.source.baseUrl.startsWith(SAMPLE_ORIGIN);
 
-type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS">;
+type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES">;
 
 export class Catalog {
   private readonly byName = new Map<string, Pipeline>();
@@ -53,22 +54,26 @@ export class Catalog {
   }
 
   /**
-   * The pipelines this environment runs, as it runs them: its source limits applied
-   * (`SLUICE_SOURCE_LIMITS`), the sample ones only where the sample upstream is enabled.
+   * The pipelines this environment runs, as it runs them (`deployed`), the sample ones only where
+   * the sample upstream is enabled.
    */
   runnable(env: Settings): Pipeline[] {
-    return this.pipelines.filter((p) => sampleEnabled(env) || !readsSample(p)).map((p) => this.withLimits(env, p));
+    return this.pipelines.filter((p) => sampleEnabled(env) || !readsSample(p)).map((p) => this.deployed(env, p));
   }
 
   /** One pipeline as this environment runs it, or undefined when it does not run it. */
   runnableNamed(env: Settings, name: string): Pipeline | undefined {
     const pipeline = this.byName.get(name);
-    return pipeline && (sampleEnabled(env) || !readsSample(pipeline)) ? this.withLimits(env, pipeline) : undefined;
+    return pipeline && (sampleEnabled(env) || !readsSample(pipeline)) ? this.deployed(env, pipeline) : undefined;
   }
 
-  /** The declared pipeline with this environment's source limits applied. */
-  withLimits(env: Pick<Env, "SLUICE_SOURCE_LIMITS">, pipeline: Pipeline): Pipeline {
+  /**
+   * The declared pipeline as this environment runs it: its source limits (`SLUICE_SOURCE_LIMITS`)
+   * and its schedules' crons and pauses (`SLUICE_SCHEDULES`) applied.
+   */
+  deployed(env: Pick<Env, "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES">, pipeline: Pipeline): Pipeline {
     const source = sourceFor(env, pipeline.source);
-    return source === pipeline.source ? pipeline : { ...pipeline, source };
+    const schedules = schedulesFor(env, pipeline);
+    return source === pipeline.source && schedules === pipeline.schedules ? pipeline : { ...pipeline, source, schedules };
   }
 }

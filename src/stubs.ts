@@ -22,6 +22,7 @@ export type RegistryStub = Rpc<
   | "submit"
   | "fire"
   | "setPaused"
+  | "setSchedulePaused"
   | "state"
   | "backfill"
   | "backfillView"

@@ -64,6 +64,8 @@ export interface TaskMessage {
   group: string;
   /** Deliveries before the task counts as failed. */
   maxAttempts: number;
+  /** The wait before a retry: random up to min(maxSeconds, baseSeconds × 2^(attempt−1)); default 1 and 300. */
+  backoff?: { baseSeconds: number; maxSeconds: number };
   /**
    * Failed deliveries of earlier messages of this task: a task that waits for rate-limit budget
    * is sent again as a new message (waiting is not failing), carrying its count of failures.

@@ -22,7 +22,8 @@ export const DURABLE_OBJECTS = { RUN_COORDINATOR: "RunCoordinator", PIPELINE_REG
 
 /** The Cron Triggers the pipelines an environment runs need: their schedules', compactions', and the quality sweep. */
 export function cronsFor(catalog: Catalog, vars: Record<string, unknown> = {}): string[] {
-  const settings = { SAMPLE_UPSTREAM: typeof vars.SAMPLE_UPSTREAM === "string" ? vars.SAMPLE_UPSTREAM : undefined };
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const settings = { SAMPLE_UPSTREAM: text(vars.SAMPLE_UPSTREAM), SLUICE_SCHEDULES: text(vars.SLUICE_SCHEDULES) };
   const crons = catalog.runnable(settings).flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]);
   return [...new Set([...crons, QUALITY_SWEEP_CRON])].sort();
 }
@@ -44,7 +45,7 @@ export function configProblems(catalog: Catalog, config: WranglerConfig, localVa
     if (!migrated.has(cls)) problems.push(`migrations: no migration creates ${cls} (add it to new_sqlite_classes)`);
   }
   for (const [where, c] of environments) {
-    // Bindings are not inherited by environments; vars and triggers are.
+    // Bindings and vars are not inherited by environments; triggers are.
     const bindings = new Map((c.durable_objects?.bindings ?? []).map((b) => [b.name, b.class_name]));
     for (const [name, cls] of Object.entries(DURABLE_OBJECTS)) {
       const bound = bindings.get(name);
@@ -65,7 +66,8 @@ export function configProblems(catalog: Catalog, config: WranglerConfig, localVa
     }
     const declared = c.triggers?.crons ?? config.triggers?.crons;
     const fired = [...(declared ?? [])].sort();
-    const needed = cronsFor(catalog, c === config ? { ...config.vars, ...localVars } : { ...config.vars, ...c.vars });
+    // Vars are not inherited either: an environment has only its own.
+    const needed = cronsFor(catalog, c === config ? { ...config.vars, ...localVars } : (c.vars ?? {}));
     if (declared === undefined) problems.push(`${where}: no [triggers] crons, so no schedule would fire: crons = ${JSON.stringify(needed)}`);
     else if (fired.length > 0 && JSON.stringify(fired) !== JSON.stringify(needed)) {
       problems.push(`${where}: crons = ${JSON.stringify(fired)}, but the pipelines it runs need ${JSON.stringify(needed)} (or [] to pause them here)`);

@@ -4,7 +4,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
 import type { Catalog } from "../../src/catalog";
-import type { Pipeline } from "../../src/pipelines/define";
+import type { Pipeline, RetriedPhase } from "../../src/pipelines/define";
 import { registryStub } from "../../src/stubs";
 import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
@@ -136,10 +136,11 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     return Number.isFinite(ms) && ms >= 1_000 ? ms : STALE_TASK_MS;
   }
 
-  protected settings(run: RunRow, pipeline: Pipeline) {
+  /** A phase's failure tolerance and retry passes: the run's options over the pipeline's. */
+  protected settings(run: RunRow, pipeline: Pipeline, phase: RetriedPhase) {
     return {
       tolerated: run.options.toleratedFailurePercent ?? pipeline.toleratedFailurePercent,
-      retryPasses: run.options.retryPasses ?? pipeline.retryPasses,
+      retryPasses: run.options.retryPasses ?? pipeline.retries[phase].passes,
     };
   }
 
@@ -172,7 +173,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected async send(run: RunRow, tasks: TaskRow[]): Promise<{ sent: number; error: unknown }> {
-    const maxAttempts = run.options.maxAttempts ?? this.catalog.get(run.pipeline).maxAttempts;
+    const retries = this.catalog.get(run.pipeline).retries;
     const version = run.version!;
     const messages = tasks.map((t): { body: TaskMessage } => ({
       body: {
@@ -182,7 +183,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
         taskId: t.id,
         phase: t.phase,
         group: t.group,
-        maxAttempts,
+        maxAttempts: run.options.maxAttempts ?? retries[t.phase as RetriedPhase].attempts,
+        backoff: retries[t.phase as RetriedPhase].backoff,
         version,
         force: run.options.force,
         input: t.input,
@@ -246,7 +248,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const notify = this.catalog.find(run.pipeline)?.notify;
     if (notify?.on.includes(status)) {
       const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
-      this.notifier.add(notify.url, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
+      this.notifier.add(notify, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
     }
     await this.ctx.storage.setAlarm(now + SETTLE_RETRY_MS);
     await this.notifier.deliver(now);

@@ -1,7 +1,10 @@
-// Webhooks when a run ends: stored first, delivered with retries from the coordinator's alarm.
-// A webhook that keeps failing is given up after MAX_ATTEMPTS; it never changes the run.
+// Webhooks when a run ends: stored first, delivered with retries from the coordinator's alarm,
+// signed (HMAC-SHA256 of the timestamp and body) and with credentials where the pipeline says so.
+// A webhook that keeps failing is given up after MAX_ATTEMPTS; it never changes the run. Only
+// secrets' names are stored; their values are read at each delivery.
 import type { Env } from "../../src/env";
-import { fetchUpstream } from "../../src/upstream/fetch";
+import type { Notify } from "../../src/pipelines/define";
+import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
 
 const MAX_ATTEMPTS = 6;
 const TIMEOUT_MS = 10_000;
@@ -14,6 +17,21 @@ export interface Notification {
   nextAt: number;
 }
 
+/** A Worker secret's value by name; throws naming it when it is not set. */
+function secretValue(env: Env, name: string): string {
+  const value = (env as unknown as Record<string, unknown>)[name];
+  if (typeof value !== "string" || value === "") throw new Error(`the secret ${name} is not set: wrangler secret put ${name}`);
+  return value;
+}
+
+/** `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`: what a receiver recomputes. */
+export async function signature(secret: string, body: string, now: number): Promise<string> {
+  const t = Math.floor(now / 1000);
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${t}.${body}`)));
+  return `t=${t},v1=${Array.from(mac, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
 export class Notifier {
   constructor(
     private readonly sql: SqlStorage,
@@ -22,10 +40,26 @@ export class Notifier {
     sql.exec(`CREATE TABLE IF NOT EXISTS notifications (
       seq INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
       next_at INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', last_error TEXT)`);
+    const columns = sql
+      .exec("SELECT name FROM pragma_table_info('notifications')")
+      .toArray()
+      .map((r) => String(r.name));
+    if (!columns.includes("signing")) sql.exec("ALTER TABLE notifications ADD COLUMN signing TEXT");
   }
 
-  add(url: string, body: unknown, now: number): void {
-    this.sql.exec("INSERT INTO notifications (url, body, next_at) VALUES (?, ?, ?)", url, JSON.stringify(body), now);
+  add(notify: Notify, body: unknown, now: number): void {
+    const signing = notify.signingSecret || notify.auth ? JSON.stringify({ secret: notify.signingSecret ?? null, auth: notify.auth ?? null }) : null;
+    this.sql.exec("INSERT INTO notifications (url, body, next_at, signing) VALUES (?, ?, ?, ?)", notify.url, JSON.stringify(body), now, signing);
+  }
+
+  /** The headers of one delivery at `now`: its signature and credentials, read from the secrets named. */
+  private async headers(signing: unknown, body: string, now: number): Promise<Record<string, string>> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (typeof signing !== "string") return headers;
+    const { secret, auth } = JSON.parse(signing) as { secret: string | null; auth: Notify["auth"] | null };
+    if (auth) Object.assign(headers, authHeaders(this.env, auth));
+    if (secret) headers["sluice-signature"] = await signature(secretValue(this.env, secret), body, now);
+    return headers;
   }
 
   /** When the next delivery is due, if any. */
@@ -45,7 +79,7 @@ export class Notifier {
         const res = await fetchUpstream(this.env, String(r.url), {
           method: "POST",
           body: String(r.body),
-          headers: { "content-type": "application/json" },
+          headers: await this.headers(r.signing, String(r.body), now),
           timeoutMs: TIMEOUT_MS,
         });
         await res.body?.cancel();

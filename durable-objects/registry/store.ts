@@ -42,7 +42,8 @@ export interface Firing {
   schedule: string;
   cron: string;
   scheduledTime: string;
-  outcome: "started" | "skipped_paused" | "nothing_new";
+  /** `waiting_on_past`: nothing started, a window before is not yet succeeded (dependsOnPast). */
+  outcome: "started" | "skipped_paused" | "nothing_new" | "waiting_on_past";
   runs: string[];
   at: string;
 }
@@ -199,7 +200,24 @@ export class RegistryStore {
     return r ? String(r.window_to) : null;
   }
 
-  /** The last successful window's end; only moves forward. */
+  /** Every run of a schedule's window (its attempts), oldest first. */
+  attempts(schedule: string, windowFrom: string): IndexedRun[] {
+    return this.sql.exec("SELECT * FROM runs WHERE schedule = ? AND window_from = ? ORDER BY created_at, id", schedule, windowFrom).toArray().map(toRun);
+  }
+
+  /** The windows of a schedule that have runs, newest first. */
+  windows(schedule: string, limit: number): DateWindow[] {
+    return this.sql
+      .exec(
+        "SELECT window_from, max(window_to) AS window_to FROM runs WHERE schedule = ? GROUP BY window_from ORDER BY window_from DESC LIMIT ?",
+        schedule,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ from: String(r.window_from), to: String(r.window_to) }));
+  }
+
+  /** The end of a schedule's settled windows (windows before it are not started again); only moves forward. */
   advanceWatermark(schedule: string, windowTo: string): void {
     this.sql.exec(
       "INSERT INTO watermarks (schedule, window_to) VALUES (?, ?) ON CONFLICT (schedule) DO UPDATE SET window_to = max(window_to, excluded.window_to)",

@@ -10,6 +10,34 @@ import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 import { checkRateLimit, type RateLimit } from "../upstream/limits";
 import { fnv1a64 } from "../hash";
 
+/**
+ * A webhook called when a run ends with one of `on` (default: failed and timed_out). With
+ * `signingSecret` (the name of a Worker secret), each delivery carries `sluice-signature:
+ * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, so the receiver can tell it came from
+ * this deployment and is fresh; `auth` sends a header whose value is read from a secret.
+ */
+export interface Notify {
+  url: string;
+  on?: RunStatus[];
+  signingSecret?: string;
+  auth?: { header: string; secret: string; scheme?: string };
+}
+
+/** The phases whose tasks are retried (quality runs in the coordinator). */
+export const RETRIED_PHASES = ["ingest", "refine", "silver", "aggregate"] as const;
+export type RetriedPhase = (typeof RETRIED_PHASES)[number];
+
+export interface RetryPolicy {
+  /** Attempts per task, the first included. */
+  attempts: number;
+  /** Passes over the phase's failed tasks once all have ended. */
+  passes: number;
+  /** The wait before attempt n+1: random in [1, min(maxSeconds, baseSeconds × 2^(n−1))]. */
+  backoff: { baseSeconds: number; maxSeconds: number };
+}
+
+const DEFAULT_BACKOFF = { baseSeconds: 1, maxSeconds: 300 };
+
 /** Merge tasks combine this many files each unless a pipeline says otherwise. */
 export const DEFAULT_MERGE_FAN_IN = 16;
 
@@ -111,12 +139,18 @@ export interface PipelineDefinition<Params> {
   split?(batch: BatchSpec): PlannedBatch[] | null;
   /** Columns that identify a row: silver drops duplicates by them and sorts by them. */
   key: string[];
-  /** Attempts per task, first included. */
+  /** Attempts per task, first included (every phase; `retries` may say otherwise for one). */
   maxAttempts?: number;
   /** Share of batches that may fail (dead or exhausted) before the run counts as failed, 0..100. */
   toleratedFailurePercent?: number;
   /** Retry passes per phase over the tasks that failed after every attempt. */
   retryPasses?: number;
+  /**
+   * Retries of one phase, where it differs from `maxAttempts` and `retryPasses`: its attempts
+   * per task, its retry passes, and the backoff between attempts (full jitter, doubling from
+   * `baseSeconds` up to `maxSeconds`). `{ silver: { attempts: 1, passes: 0 } }` never retries silver.
+   */
+  retries?: Partial<Record<RetriedPhase, Partial<RetryPolicy>>>;
   /** Files merged by one aggregation task. */
   mergeFanIn?: number;
   /** Largest number of batches a run may plan. */
@@ -136,7 +170,7 @@ export interface PipelineDefinition<Params> {
   /** A run, or one phase of it, running longer than this ends `timed_out`. */
   timeouts?: { runMs?: number; phaseMs?: Partial<Record<Phase, number>> };
   /** Webhook called when a run ends with one of `on` (default: failed and timed_out). */
-  notify?: { url: string; on?: RunStatus[] };
+  notify?: Notify;
 }
 
 export interface Pipeline {
@@ -171,6 +205,8 @@ export interface Pipeline {
   maxAttempts: number;
   toleratedFailurePercent: number;
   retryPasses: number;
+  /** Each phase's retries: the pipeline's defaults with `retries` applied. */
+  retries: Record<RetriedPhase, RetryPolicy>;
   mergeFanIn: number;
   maxBatches: number;
   window(params: unknown): RunWindow;
@@ -179,7 +215,7 @@ export interface Pipeline {
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
   timeouts: { runMs?: number; phaseMs: Partial<Record<Phase, number>> };
-  notify: { url: string; on: RunStatus[] } | null;
+  notify: (Notify & { on: RunStatus[] }) | null;
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
@@ -187,6 +223,14 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
   checkRateLimit(def.source.rateLimit, `pipeline ${def.name}, source ${def.source.name}`);
   if (!Number.isInteger(def.source.concurrency) || def.source.concurrency < 1)
     throw new Error(`pipeline ${def.name}: source.concurrency must be a whole number ≥ 1`);
+  for (const [phase, r] of Object.entries(def.retries ?? {})) {
+    if (!(RETRIED_PHASES as readonly string[]).includes(phase))
+      throw new Error(`pipeline ${def.name}: retries.${phase}: no such phase (${RETRIED_PHASES.join(", ")})`);
+    if (r.attempts !== undefined && !(Number.isInteger(r.attempts) && r.attempts >= 1 && r.attempts <= 100))
+      throw new Error(`pipeline ${def.name}: retries.${phase}.attempts must be a whole number from 1 to 100`);
+    if (r.passes !== undefined && !(Number.isInteger(r.passes) && r.passes >= 0 && r.passes <= 10))
+      throw new Error(`pipeline ${def.name}: retries.${phase}.passes must be a whole number from 0 to 10`);
+  }
   const schemaColumns = columnsFromZod(def.rowSchema);
   for (const k of def.key) {
     if (!schemaColumns.some((c) => c.name === k)) throw new Error(`pipeline ${def.name}: key column ${k} is not in the row schema`);
@@ -246,6 +290,12 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     maxAttempts: def.maxAttempts ?? 5,
     toleratedFailurePercent: def.toleratedFailurePercent ?? 0,
     retryPasses: def.retryPasses ?? 2,
+    retries: Object.fromEntries(
+      RETRIED_PHASES.map((phase) => [
+        phase,
+        { attempts: def.maxAttempts ?? 5, passes: def.retryPasses ?? 2, backoff: DEFAULT_BACKOFF, ...def.retries?.[phase] } satisfies RetryPolicy,
+      ]),
+    ) as Record<RetriedPhase, RetryPolicy>,
     mergeFanIn: def.mergeFanIn ?? DEFAULT_MERGE_FAN_IN,
     maxBatches: def.maxBatches ?? 100_000,
     schedules: def.schedules ?? [],
@@ -253,7 +303,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
     whenBusy: def.whenBusy ?? "queue",
     timeouts: { runMs: def.timeouts?.runMs, phaseMs: def.timeouts?.phaseMs ?? {} },
-    notify: def.notify ? { url: def.notify.url, on: def.notify.on ?? ["failed", "timed_out"] } : null,
+    notify: def.notify ? { ...def.notify, on: def.notify.on ?? ["failed", "timed_out"] } : null,
     window: (params) => {
       const parsed = def.params.parse(params);
       if (def.window) return def.window(parsed);

@@ -14,8 +14,18 @@ export interface Schedule {
   window: ScheduleWindow;
   /** The run's params for one window ([from, to) as YYYY-MM-DD). */
   params(window: { from: string; to: string }): unknown;
-  /** Start the windows missed since the last successful one, oldest first, at most `max` per firing. */
-  catchUp?: { enabled: boolean; max: number };
+  /**
+   * Start the windows missed since the last settled one, oldest first, at most `max` per firing;
+   * a window whose run failed or timed out is tried again at the next firing, up to `attempts`
+   * runs in all (default 3). Default: on, 7.
+   */
+  catchUp?: { enabled: boolean; max: number; attempts?: number };
+  /** Start a window only once the window before it succeeded (Airflow's `depends_on_past`); later ones wait. */
+  dependsOnPast?: boolean;
+  /** Paused until someone resumes it (`POST /v1/pipelines/<name>/schedules/<schedule>/resume`); per environment with `SLUICE_SCHEDULES`. */
+  paused?: boolean;
+  /** Its runs download everything again (`force`), whatever bronze holds: a weekly full refresh. */
+  fullRefresh?: boolean;
 }
 
 /** A scheduled job that merges the outputs of another schedule's runs (the small-files problem). */

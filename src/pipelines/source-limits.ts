@@ -4,6 +4,7 @@
 // account on another plan or a sandbox. Checked when read: a bad value fails loudly rather than
 // running at the wrong rate.
 import { z } from "zod";
+import { jsonVar } from "../json-var";
 import type { Env } from "../env";
 import { rateLimitSchema } from "../upstream/limits";
 import type { Pipeline, Source } from "./define";
@@ -18,21 +19,7 @@ const overridesSchema = z.record(
     .strict(),
 );
 
-let cached: { raw: string; overrides: z.infer<typeof overridesSchema> } | undefined;
-
-function overrides(raw: string): z.infer<typeof overridesSchema> {
-  if (cached?.raw === raw) return cached.overrides;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    throw new Error("SLUICE_SOURCE_LIMITS is not JSON");
-  }
-  const parsed = overridesSchema.safeParse(json);
-  if (!parsed.success) throw new Error(`SLUICE_SOURCE_LIMITS is not valid: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
-  cached = { raw, overrides: parsed.data };
-  return parsed.data;
-}
+const overrides = jsonVar("SLUICE_SOURCE_LIMITS", overridesSchema);
 
 /** The source with this deployment's overrides applied. */
 export function sourceFor(env: Pick<Env, "SLUICE_SOURCE_LIMITS">, source: Source): Source {

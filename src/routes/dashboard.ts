@@ -171,7 +171,7 @@ export const dashboard = new Hono<Api>()
     const status = filter && ["failed", "dead", "split", "succeeded", "running", "pending", "cancelled"].includes(filter) ? (filter as TaskStatus) : undefined;
     const [tasks, rate] = await Promise.all([stub.tasks({ status, limit: 200 }), stub.ingestRate(240)]);
     const declared = c.var.catalog.find(run.pipeline);
-    const limit = declared ? sustainedPerSecond(c.var.catalog.withLimits(c.env, declared).source.rateLimit) : 0;
+    const limit = declared ? sustainedPerSecond(c.var.catalog.deployed(c.env, declared).source.rateLimit) : 0;
     const body = html`<h1>${run.id}</h1>
       <p>
         <span class="status ${run.status}">${run.status}</span> ${run.reason ? html`— <span class="err">${run.reason}</span>` : ""} · pipeline ${run.pipeline} ·

@@ -26,7 +26,7 @@ export interface PipelineDescription {
   params: Record<string, unknown>;
   columns: Pipeline["columns"];
   key: Pipeline["key"];
-  schedules: { name: string; cron: string; window: string }[];
+  schedules: { name: string; cron: string; window: string; pausedByDefault: boolean; fullRefresh: boolean }[];
 }
 
 /** A pipeline as this environment runs it (its source limits applied). */
@@ -37,7 +37,13 @@ const describe = (p: Pipeline): PipelineDescription => ({
   params: z.toJSONSchema(p.paramsSchema, { io: "input", unrepresentable: "any" }),
   columns: p.columns,
   key: p.key,
-  schedules: p.schedules.map((s) => ({ name: s.name, cron: s.cron, window: s.window })),
+  schedules: p.schedules.map((s) => ({
+    name: s.name,
+    cron: s.cron,
+    window: s.window,
+    pausedByDefault: s.paused ?? false,
+    fullRefresh: s.fullRefresh ?? false,
+  })),
 });
 
 const backfillId = (now: number) =>
@@ -57,6 +63,12 @@ export const pipelines = new Hono<Api>()
   .post("/:name/resume", async (c) => {
     const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
     return c.json(await registryStub(c.env, pipeline.name).setPaused(pipeline.name, false));
+  })
+  .post("/:name/schedules/:schedule/:action{pause|resume}", async (c) => {
+    const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
+    const state = await registryStub(c.env, pipeline.name).setSchedulePaused(pipeline.name, c.req.param("schedule"), c.req.param("action") === "pause");
+    if (!state) throw notFound(`schedule ${c.req.param("schedule")} of ${pipeline.name}`, { known: pipeline.schedules.map((s) => s.name) });
+    return c.json(state);
   })
   .post("/:name/backfill", async (c) => {
     const pipeline = pipelineOr404(c.var.catalog, c.env, c.req.param("name"));
