@@ -8,67 +8,14 @@ import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
 import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule } from "../src/pipelines/schedule";
-import { coordinatorStub } from "../src/stubs";
+import { coordinatorStub } from "./stubs";
 import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
+import type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
+export type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 import { compactLate, compactWindow } from "./registry/compaction";
 import { DEFAULT_CATCH_UP, DEFAULT_WINDOW_ATTEMPTS, planFiring, settledThrough, windowState, type FiringPlan, type WindowState } from "./registry/windows";
-
-export interface RunPage {
-  runs: RunSummary[];
-  /** Pass as `before` for the next page. */
-  next: string | null;
-}
-
-export interface SubmitResult {
-  runId: string;
-  status: RunStatus | "skipped";
-  created: boolean;
-}
-
-export interface BackfillWindowResult {
-  window: string;
-  from: string;
-  to: string;
-  runId: string;
-  status: RunStatus | "starting";
-  reason: string | null;
-}
-
-export interface BackfillView {
-  id: string;
-  pipeline: string;
-  status: "running" | "succeeded" | "partial" | "failed" | "cancelled";
-  maxParallel: number;
-  createdAt: string;
-  counts: Record<string, number>;
-  windows: BackfillWindowResult[];
-  spec: Json;
-}
-
-export interface PipelineState {
-  name: string;
-  paused: boolean;
-  maxConcurrentRuns: number;
-  whenBusy: "queue" | "skip";
-  schedules: {
-    name: string;
-    cron: string;
-    window: string;
-    catchUp: { enabled: boolean; max: number; attempts: number };
-    dependsOnPast: boolean;
-    paused: boolean;
-    fullRefresh: boolean;
-    watermark: string | null;
-    nextFiring: string | null;
-    windows: WindowState[];
-  }[];
-  queued: string[];
-  running: string[];
-  firings: Firing[];
-  backfills: string[];
-}
 
 /** Windows of each schedule shown in its state. */
 const WINDOWS_SHOWN = 14;

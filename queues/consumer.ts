@@ -6,7 +6,7 @@ import { writeTaskManifest } from "../src/manifests";
 import { bounded } from "../src/concurrency";
 import type { Catalog } from "../src/catalog";
 import { layout } from "../src/r2/layout";
-import { coordinatorStub } from "../src/stubs";
+import { coordinatorStub } from "../durable-objects/stubs";
 import type { Pipeline } from "../src/pipelines/define";
 import type { Json, TaskKind, TaskMessage, TaskResult } from "../src/types";
 import { backoffSeconds, toTaskError } from "../src/upstream/classify";

@@ -1,16 +1,18 @@
-import type { RunCoordinator } from "../durable-objects/run-coordinator";
-import type { PipelineRegistry } from "../durable-objects/pipeline-registry";
-import type { RateLimiter } from "../durable-objects/rate-limiter";
-import type { SampleUpstream } from "../durable-objects/sample-upstream";
 import type { TaskMessage } from "./types";
 
-/** The bindings and variables of the sluice Worker (wrangler.toml). */
+/** A Durable Object namespace of any class. */
+type Namespace = DurableObjectNamespace<Rpc.DurableObjectBranded | undefined>;
+
+/**
+ * The bindings and variables of the sluice Worker (wrangler.toml). The Durable Object namespaces
+ * are untyped here (src/ does not import the classes); durable-objects/stubs.ts types their stubs.
+ */
 export interface Env {
-  RUN_COORDINATOR: DurableObjectNamespace<RunCoordinator>;
-  PIPELINE_REGISTRY: DurableObjectNamespace<PipelineRegistry>;
-  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  RUN_COORDINATOR: Namespace;
+  PIPELINE_REGISTRY: Namespace;
+  RATE_LIMITER: Namespace;
   /** The sample upstream's state: bound only where the sample is deployed (this repository's own Worker). */
-  SAMPLE_UPSTREAM_STATE?: DurableObjectNamespace<SampleUpstream>;
+  SAMPLE_UPSTREAM_STATE?: Namespace;
   BUCKET: R2Bucket;
   TASKS: Queue<TaskMessage>;
   /** Bearer token for the API. Unset: mutating endpoints refuse every request. */

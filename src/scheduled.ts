@@ -3,7 +3,7 @@
 // environment runs (no sample pipeline where the sample upstream is off).
 import type { Env } from "./env";
 import type { Catalog } from "./catalog";
-import { registryStub } from "./stubs";
+import { registryStub } from "../durable-objects/stubs";
 
 export interface FiringReport {
   pipeline: string;

@@ -7,7 +7,6 @@ import worker from "../src/index";
 import { readParquetRows } from "../src/parquet/read";
 import { observation } from "../src/sample/weather-data";
 import type { Phase, TaskMessage } from "../src/types";
-import type { RunCoordinator } from "../durable-objects/run-coordinator";
 import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -133,14 +132,14 @@ describe("chaos, fast subset", () => {
     // stored, the manifest not yet in R2.
     await env.BUCKET.delete(key);
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
-    await runInDurableObject(stub, async (_instance: RunCoordinator, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       state.storage.sql.exec("UPDATE run SET settled = 0");
       await state.storage.setAlarm(Date.now());
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const rewritten = await (await env.BUCKET.get(key))!.json<{ status: string; output: unknown }>();
     expect(rewritten).toMatchObject({ status: "succeeded", output: written.output });
-    const settled = await runInDurableObject(stub, async (_instance: RunCoordinator, state) => ({
+    const settled = await runInDurableObject(stub, async (_instance, state) => ({
       settled: state.storage.sql.exec("SELECT settled FROM run").one().settled,
       alarm: await state.storage.getAlarm(),
     }));
@@ -168,7 +167,7 @@ describe("chaos, fast subset", () => {
     expect(done.status).toBe("succeeded");
     // The state a kill during the aggregate's writes leaves: every merge succeeded, the run not moved on.
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
-    await runInDurableObject(stub, async (_instance: RunCoordinator, state) => {
+    await runInDurableObject(stub, async (_instance, state) => {
       state.storage.sql.exec("UPDATE run SET status = 'running', phase = 'aggregate', output = NULL, quality = NULL, finished_at = NULL, settled = 1");
       state.storage.sql.exec("UPDATE phases SET finished_at = NULL WHERE phase = 'quality'");
       await state.storage.setAlarm(Date.now());

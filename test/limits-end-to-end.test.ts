@@ -2,6 +2,7 @@
 // log, fixed window, a second client on the key), with short windows so a test can wait through
 // them: waiting is not failing, pages are retried where they failed, a failed task stops its
 // other requests, and 429s teach the limiter the share another client leaves.
+import { limiterStub } from "../durable-objects/stubs";
 import { describe, expect, it } from "vitest";
 import type { RateLimit } from "../src/pipelines/define";
 import type { TaskView } from "../src/types";
@@ -73,7 +74,7 @@ describe("rate limits end to end", () => {
     expect(tasks[0]?.error?.status).toBe(400);
     // Accounts 9000-9004 and the two lanes' requests in flight when 9004 failed, at most.
     expect(s.requests).toBeLessThanOrEqual(5 + 2);
-    const limiter = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("limits-stop-api")).snapshot();
+    const limiter = await limiterStub(env, "limits-stop-api").snapshot();
     expect(limiter.inFlight).toBe(0);
   });
 
@@ -91,7 +92,7 @@ describe("rate limits end to end", () => {
     // share left (tokens leased before it are not spent), not a wave of the requests in flight.
     expect(s.violations).toBeLessThanOrEqual(8);
     expect(s.other.sent).toBeGreaterThan(0);
-    const limiter = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("limits-shared-api")).snapshot();
+    const limiter = await limiterStub(env, "limits-shared-api").snapshot();
     expect(limiter.factor).toBeLessThan(0.75);
     expect(Date.now() - started).toBeGreaterThan(4_000); // 200 requests at the 20/s left take ≥ 5 s, not 2.5 s
   });

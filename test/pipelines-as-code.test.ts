@@ -3,7 +3,6 @@
 // built-in parsers and pagination helpers on real-shaped bodies.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { RunCoordinator } from "../durable-objects/run-coordinator";
 import { z } from "zod";
 import { columnsFromZod } from "../src/arrow/columns";
 import { readParquetRows } from "../src/parquet/read";
@@ -160,7 +159,7 @@ describe("sample-posts", () => {
     expect(run.status).toBe("partial"); // ids divisible by 97 are gone upstream
     expect(run.output?.rows).toBe(accounts.filter((id) => Number(id) % 97 !== 0).reduce((n, id) => n + postCount(id), 0));
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(run.id));
-    const sizes = await runInDurableObject(stub, (_instance: RunCoordinator, state) => ({
+    const sizes = await runInDurableObject(stub, (_instance, state) => ({
       silverInput: Number(state.storage.sql.exec("SELECT max(length(input)) AS n FROM tasks WHERE phase = 'silver'").one().n),
       paramsKeys: state.storage.sql
         .exec("SELECT DISTINCT json_extract(input, '$.paramsKey') AS k FROM tasks WHERE phase = 'silver'")

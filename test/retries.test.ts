@@ -1,4 +1,5 @@
 // Retry passes, the dead list, the tolerated failure share, redrive, and a faulty upstream.
+import { limiterStub } from "../durable-objects/stubs";
 import { describe, expect, it } from "vitest";
 import { readParquetRows } from "../src/parquet/read";
 import type { TaskView } from "../src/types";
@@ -201,7 +202,7 @@ describe("what a consumer could not deliver", () => {
     expect(run.status).toBe("succeeded");
     const stats = await sampleStats();
     expect(stats.violations).toBeGreaterThan(0);
-    const limiter = await env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("sample-edr")).snapshot();
+    const limiter = await limiterStub(env, "sample-edr").snapshot();
     expect(limiter.factor).toBeLessThan(1); // it learned the stricter limit from the 429s
     expect(limiter.inFlight).toBe(0);
   });

@@ -3,7 +3,7 @@ import { createScheduledController, runDurableObjectAlarm } from "cloudflare:tes
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
 import { windowFor, windowsSince } from "../src/pipelines/schedule";
-import { coordinatorStub } from "../src/stubs";
+import { coordinatorStub } from "../durable-objects/stubs";
 import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
 
 const DAILY = "0 6 * * *";

@@ -5,7 +5,7 @@ import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
 import type { Catalog } from "../../src/catalog";
 import type { Pipeline, RetriedPhase } from "../../src/pipelines/define";
-import { registryStub } from "../../src/stubs";
+import { registryStub } from "../stubs";
 import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage, TaskStatus, TaskView } from "../../src/types";

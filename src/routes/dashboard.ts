@@ -6,7 +6,7 @@ import { html, raw } from "hono/html";
 import type { HtmlEscapedString } from "hono/utils/html";
 import { isRunId } from "../ids";
 import type { Api } from "../http/context";
-import { coordinatorStub, registryStub } from "../stubs";
+import { coordinatorStub, registryStub } from "../../durable-objects/stubs";
 import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
 

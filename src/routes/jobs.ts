@@ -7,7 +7,7 @@ import { newRunId, runIdSchema } from "../ids";
 import type { Api } from "../http/context";
 import { readPublished } from "../r2/done";
 import { layout } from "../r2/layout";
-import { coordinatorStub, registryStub } from "../stubs";
+import { coordinatorStub, registryStub } from "../../durable-objects/stubs";
 import { listQuery, rerunPhase, rerunSchema, submitSchema, tasksQuery } from "../api/schemas";
 import type { Json, RunSummary } from "../types";
 

@@ -1,10 +1,10 @@
 // Typed handles on the Durable Objects. workerd's generated RPC stub types recurse through
 // JSON-shaped results until TypeScript gives up, so each stub is typed here from the class's
 // own method signatures instead.
-import type { PipelineRegistry } from "../durable-objects/pipeline-registry";
-import type { RateLimiter } from "../durable-objects/rate-limiter";
-import type { RunCoordinator } from "../durable-objects/run-coordinator";
-import type { Env } from "./env";
+import type { PipelineRegistry } from "./pipeline-registry";
+import type { RateLimiter } from "./rate-limiter";
+import type { RunCoordinator } from "./run-coordinator";
+import type { Env } from "../src/env";
 
 type Rpc<T, K extends keyof T> = {
   [M in K]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
