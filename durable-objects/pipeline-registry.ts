@@ -8,7 +8,8 @@ import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
 import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule } from "../src/pipelines/schedule";
-import { coordinatorStub } from "./stubs";
+import { coordinatorStub, registryStub } from "./stubs";
+import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
 import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
@@ -125,6 +126,12 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
       if (schedule.dependsOnPast && summary.status === "succeeded") await this.continueSchedule(schedule);
     }
     if (request?.schedule && request.window && publishedOutput(run)) await compactLate(this.store, this.env, this.pipeline(), request.schedule, request.window);
+    // Pipelines triggered by this one's data hear of each window it delivered.
+    if (request?.window && (summary.status === "succeeded" || summary.status === "partial")) {
+      for (const { pipeline, trigger } of this.catalog.downstreamOf(summary.pipeline)) {
+        await registryStub(this.env, pipeline.name).delivered(pipeline.name, trigger.name, summary.pipeline, request.window, summary.id);
+      }
+    }
     if (this.store.get("pipeline")) await this.pump();
   }
 
@@ -197,6 +204,25 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     return started;
   }
 
+  /**
+   * An upstream's run of `window` succeeded: the trigger's window starts once every pipeline it
+   * waits on has delivered it (and the pipeline is not paused). Idempotent: the run's id is the
+   * trigger's and the window's.
+   */
+  async delivered(pipelineName: string, triggerName: string, upstream: string, window: DateWindow, runId: string): Promise<TriggerWindow> {
+    this.store.set("pipeline", pipelineName);
+    const pipeline = this.deployed(pipelineName);
+    const trigger = pipeline.triggers.find((t) => t.name === triggerName);
+    if (!trigger) throw new Error(`pipeline ${pipelineName} has no trigger ${triggerName}`);
+    this.store.addTriggerInput(trigger.name, window, upstream, runId, Date.now());
+    const state = triggerWindow(this.store, pipeline.name, trigger, window);
+    if (state.awaited.length > 0 || state.runId !== null || this.store.get("paused") === "true") return state;
+    const params = pipeline.paramsSchema.parse(trigger.params(window)) as Json;
+    const id = triggerRunId(pipeline.name, trigger.name, window);
+    await this.submit(pipeline.name, { runId: id, params, options: {}, lane: "main", trigger: "data", schedule: trigger.name, window });
+    return triggerWindow(this.store, pipeline.name, trigger, window);
+  }
+
   /** Pause or resume one schedule (over its default); the pipeline's own pause still holds them all. */
   setSchedulePaused(pipelineName: string, scheduleName: string, paused: boolean): PipelineState | null {
     this.store.set("pipeline", pipelineName);
@@ -235,6 +261,11 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
       })),
       queued: ids("queued"),
       running: [...ids("running"), ...ids("starting")],
+      triggers: pipeline.triggers.map((t) => ({
+        name: t.name,
+        after: t.after,
+        windows: this.store.triggerWindows(t.name, WINDOWS_SHOWN).map((w) => triggerWindow(this.store, pipeline.name, t, w)),
+      })),
       firings: this.store.firings(20),
       backfills: this.store.backfills(20),
     };

@@ -23,6 +23,7 @@ export type RegistryStub = Rpc<
   | "fire"
   | "setPaused"
   | "setSchedulePaused"
+  | "delivered"
   | "state"
   | "backfill"
   | "backfillView"

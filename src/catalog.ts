@@ -3,6 +3,7 @@
 // handler and the Durable Objects — so nothing looks pipelines up in a module-level list.
 import type { Env } from "./env";
 import type { Pipeline } from "./pipelines/define";
+import type { Trigger } from "./pipelines/schedule";
 import { schedulesFor } from "./pipelines/schedule-settings";
 import { checkSharedSources, sourceFor } from "./pipelines/source-limits";
 import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
@@ -11,6 +12,29 @@ import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
 export const readsSample = (pipeline: Pipeline) => pipeline.source.baseUrl.startsWith(SAMPLE_ORIGIN);
 
 type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES">;
+
+/**
+ * Throws unless every trigger waits on pipelines of the catalog, and no pipeline waits on itself
+ * through its triggers (a cycle would never run). A pipeline added later may complete a trigger.
+ */
+function checkTriggers(pipelines: readonly Pipeline[]): void {
+  const names = new Set(pipelines.map((p) => p.name));
+  const after = new Map(pipelines.map((p) => [p.name, p.triggers.flatMap((t) => t.after)]));
+  for (const p of pipelines) {
+    for (const t of p.triggers) {
+      const unknown = t.after.filter((a) => !names.has(a));
+      if (unknown.length > 0) throw new Error(`pipeline ${p.name}, trigger ${t.name}: no pipeline named ${unknown.join(", ")} in the catalog`);
+    }
+    // Depth-first from p through what it waits on: reaching p again is a cycle.
+    const seen = new Set<string>();
+    const stack = [...(after.get(p.name) ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop()!;
+      if (next === p.name) throw new Error(`pipeline ${p.name} waits on itself through its triggers: a cycle never runs`);
+      if (!seen.has(next)) (seen.add(next), stack.push(...(after.get(next) ?? [])));
+    }
+  }
+}
 
 export class Catalog {
   private readonly byName = new Map<string, Pipeline>();
@@ -22,6 +46,7 @@ export class Catalog {
       this.byName.set(p.name, p);
     }
     checkSharedSources(pipelines);
+    checkTriggers(this.pipelines);
   }
 
   /** Every pipeline declared, in the order given. */
@@ -38,7 +63,13 @@ export class Catalog {
     if (known === pipeline) return;
     if (known) throw new Error(`a pipeline named ${pipeline.name} is already in the catalog`);
     checkSharedSources([...this.byName.values(), pipeline]);
+    checkTriggers([...this.byName.values(), pipeline]);
     this.byName.set(pipeline.name, pipeline);
+  }
+
+  /** The pipelines with a trigger that waits on `upstream`, and those triggers. */
+  downstreamOf(upstream: string): { pipeline: Pipeline; trigger: Trigger }[] {
+    return this.pipelines.flatMap((pipeline) => pipeline.triggers.filter((t) => t.after.includes(upstream)).map((trigger) => ({ pipeline, trigger })));
   }
 
   /** The declared pipeline, or undefined (never declared, or removed since a run of it). */

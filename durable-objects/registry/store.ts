@@ -21,6 +21,10 @@ CREATE TABLE IF NOT EXISTS compacted (
   compaction TEXT NOT NULL, window_from TEXT NOT NULL, inputs TEXT NOT NULL, run_id TEXT NOT NULL, round INTEGER NOT NULL,
   PRIMARY KEY (compaction, window_from)
 );
+CREATE TABLE IF NOT EXISTS trigger_inputs (
+  trigger TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, upstream TEXT NOT NULL, run_id TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (trigger, window_from, upstream)
+);
 CREATE TABLE IF NOT EXISTS backfills (
   id TEXT PRIMARY KEY, spec TEXT NOT NULL, max_parallel INTEGER NOT NULL, created_at INTEGER NOT NULL
 );
@@ -33,7 +37,7 @@ export interface RunRequest {
   options: RunOptions;
   /** `main` (manual and scheduled runs, bounded by maxConcurrentRuns) or `backfill:<id>`. */
   lane: string;
-  trigger: "manual" | "schedule" | "backfill";
+  trigger: "manual" | "schedule" | "backfill" | "data";
   schedule?: string;
   window?: DateWindow;
 }
@@ -198,6 +202,39 @@ export class RegistryStore {
   watermark(schedule: string): string | null {
     const r = this.sql.exec("SELECT window_to FROM watermarks WHERE schedule = ?", schedule).toArray()[0];
     return r ? String(r.window_to) : null;
+  }
+
+  /** An upstream's run that succeeded for a window of a trigger (the latest one kept). */
+  addTriggerInput(trigger: string, window: DateWindow, upstream: string, runId: string, at: number): void {
+    this.sql.exec(
+      "INSERT INTO trigger_inputs (trigger, window_from, window_to, upstream, run_id, at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (trigger, window_from, upstream) DO UPDATE SET run_id = excluded.run_id, at = excluded.at",
+      trigger,
+      window.from,
+      window.to,
+      upstream,
+      runId,
+      at,
+    );
+  }
+
+  /** The upstreams that delivered a trigger's window, with their runs. */
+  triggerInputs(trigger: string, windowFrom: string): { upstream: string; runId: string }[] {
+    return this.sql
+      .exec("SELECT upstream, run_id FROM trigger_inputs WHERE trigger = ? AND window_from = ? ORDER BY upstream", trigger, windowFrom)
+      .toArray()
+      .map((r) => ({ upstream: String(r.upstream), runId: String(r.run_id) }));
+  }
+
+  /** The windows of a trigger that have inputs, newest first. */
+  triggerWindows(trigger: string, limit: number): DateWindow[] {
+    return this.sql
+      .exec(
+        "SELECT window_from, max(window_to) AS window_to FROM trigger_inputs WHERE trigger = ? GROUP BY window_from ORDER BY window_from DESC LIMIT ?",
+        trigger,
+        limit,
+      )
+      .toArray()
+      .map((r) => ({ from: String(r.window_from), to: String(r.window_to) }));
   }
 
   /** Every run of a schedule's window (its attempts), oldest first. */

@@ -2,6 +2,7 @@
 // backfill's progress, and the pipeline's state (pause, schedules with their windows, firings).
 import type { Json, RunStatus, RunSummary } from "../../src/types";
 import type { Firing } from "./store";
+import type { TriggerWindow } from "./triggers";
 import type { WindowState } from "./windows";
 
 export interface RunPage {
@@ -55,6 +56,8 @@ export interface PipelineState {
   }[];
   queued: string[];
   running: string[];
+  /** Triggers on data, each with its recent windows: delivered, awaited, and the run. */
+  triggers: { name: string; after: string[]; windows: TriggerWindow[] }[];
   firings: Firing[];
   backfills: string[];
 }

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
 import type { BatchSpec, Json, Phase, RunStatus } from "../types";
-import type { Compaction, Schedule } from "./schedule";
+import type { Compaction, Schedule, Trigger } from "./schedule";
 import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
@@ -161,6 +161,8 @@ export interface PipelineDefinition<Params> {
   flagsColumn?: boolean;
   /** Cron schedules and the window each firing covers. */
   schedules?: Schedule[];
+  /** Runs started by data: when the pipelines a trigger names have each succeeded for a window. */
+  triggers?: Trigger[];
   /** Scheduled merges of a schedule's small outputs into monthly or quarterly files. */
   compactions?: Compaction[];
   /** Runs of this pipeline at once (manual and scheduled; backfills have their own `max_parallel`). Default 1. */
@@ -211,6 +213,7 @@ export interface Pipeline {
   maxBatches: number;
   window(params: unknown): RunWindow;
   schedules: Schedule[];
+  triggers: Trigger[];
   compactions: Compaction[];
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
@@ -299,6 +302,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     mergeFanIn: def.mergeFanIn ?? DEFAULT_MERGE_FAN_IN,
     maxBatches: def.maxBatches ?? 100_000,
     schedules: def.schedules ?? [],
+    triggers: def.triggers ?? [],
     compactions: def.compactions ?? [],
     maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
     whenBusy: def.whenBusy ?? "queue",

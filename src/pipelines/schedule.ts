@@ -28,6 +28,19 @@ export interface Schedule {
   fullRefresh?: boolean;
 }
 
+/**
+ * A run started by data, not by a clock: once each pipeline in `after` has a run of a window
+ * that succeeded (or ended partial) — from a schedule, a catch-up or a backfill — this pipeline
+ * runs that window, once (its id comes from the trigger and the window). A window some of them
+ * have not delivered waits, and is shown waiting.
+ */
+export interface Trigger {
+  name: string;
+  after: string[];
+  /** The run's params for the window ([from, to) as YYYY-MM-DD). */
+  params(window: { from: string; to: string }): unknown;
+}
+
 /** A scheduled job that merges the outputs of another schedule's runs (the small-files problem). */
 export interface Compaction {
   name: string;
