@@ -18,6 +18,7 @@ const taskInput = z.discriminatedUnion("kind", [
     inputs: z.array(outputFile),
     outputKey: z.string(),
     final: z.boolean(),
+    gold: z.boolean().optional(),
   }),
 ]);
 

@@ -84,6 +84,8 @@ export function planMergeLevel(
       inputs,
       final,
       outputKey: final ? layout.gold(dataset, version) : layout.merge(dataset, version, level, index),
+      // A run's merges also combine its gold datasets' states (a compaction's merge only files).
+      ...(dataset === pipeline.name && pipeline.gold.length > 0 ? { gold: true } : {}),
     },
   }));
 }

@@ -9,7 +9,7 @@ import { evaluateQuality, type ProfiledBatch, type QualityReport } from "../../s
 import { putJson } from "../../src/manifests";
 import { layout, versionName } from "../../src/r2/layout";
 import type { BatchSpec, Json, OutputFile, RunStatus } from "../../src/types";
-import { markPublished } from "../../src/r2/done";
+import { markPublished, readDone } from "../../src/r2/done";
 import type { CoordinatorStore, RunRow, TaskRow } from "./store";
 
 export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batchSpec: (id: string) => BatchSpec | null): QualityReport {
@@ -48,7 +48,23 @@ export async function judgeQuality(
     if (output && run.published?.key === output.key) await withdraw(bucket, store, output);
     return { status: "failed", reason: report.reason, output: output ?? null };
   }
-  if (output) await publish(bucket, store, run, output, now);
+  if (output) {
+    // The gold datasets computed with it pass or fail with it: published first, so a served output always has them.
+    for (const d of pipeline.gold) {
+      const file = await readDone(bucket, layout.goldDataset(pipeline.name, d.name, version));
+      if (file)
+        await markPublished(bucket, {
+          key: file.key,
+          rows: file.rows,
+          bytes: file.bytes,
+          sha256: file.sha256,
+          runId: run.id,
+          version: versionName(version, "gold"),
+          publishedAt: new Date(now).toISOString(),
+        });
+    }
+    await publish(bucket, store, run, output, now);
+  }
   const lost = store.lostBatches();
   const gone = store.deadItemCount();
   const gaps = [lost > 0 ? `${lost} of ${run.batches} batches missing from the output` : "", gone > 0 ? `${gone} items gone upstream (dead list)` : ""]

@@ -1,8 +1,10 @@
-// merge: one task of the hierarchical aggregation. k done files → one file, streamed.
+// merge: one task of the hierarchical aggregation. k done files → one file, streamed; and the
+// gold datasets' states of those files combined (src/gold/).
 import { mergeParquetToR2 } from "../../src/parquet/merge";
 import { markDone, readDone } from "../../src/r2/done";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { TaskContext, TaskOutcome } from "./context";
+import { combinedStates, putStates, writeDatasets } from "../../src/gold/states-io";
 
 export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, message } = ctx;
@@ -16,6 +18,13 @@ export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
     if (!marker || marker.sha256 !== input.sha256) {
       throw new TaskFailure({ type: "missing_input", message: `merge input ${input.key} is not marked done with the expected content`, class: "permanent" });
     }
+  }
+  // Gold datasets: the inputs' states combined, kept beside the output, or written as the
+  // datasets' files by the final merge; before the done marker that makes the task reusable.
+  if (message.input.gold) {
+    const states = await combinedStates(env.BUCKET, ctx.pipeline.gold, inputs);
+    if (message.input.final) await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, ctx.pipeline.gold, ctx.pipeline.columns, states);
+    else await putStates(env.BUCKET, outputKey, states);
   }
   const result = await mergeParquetToR2(env.BUCKET, inputs, outputKey);
   const output = { key: outputKey, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };

@@ -39,7 +39,9 @@ export function client(options: ClientOptions) {
       json<{ id: string; status: string }>("/v1/jobs", { method: "POST", json: options === undefined ? { pipeline, params } : { pipeline, params, options } }),
     cancel: (id: string) => json<{ id: string; status: string }>(`/v1/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
     run: (id: string) => json<RunView>(`/v1/jobs/${encodeURIComponent(id)}`),
-    output: async (id: string) => new Uint8Array(await (await call(`/v1/jobs/${encodeURIComponent(id)}/output`)).arrayBuffer()),
+    /** The run's output, or one of its gold datasets. */
+    output: async (id: string, dataset?: string) =>
+      new Uint8Array(await (await call(`/v1/jobs/${encodeURIComponent(id)}/output${dataset ? `?dataset=${encodeURIComponent(dataset)}` : ""}`)).arrayBuffer()),
     sampleConfig: (config: unknown) => json<unknown>("/sample/edr/_config", { method: "PUT", json: config }),
     sampleStats: () =>
       json<{ requests: number; violations: number; peakPerSecond: number; byStatus: Record<string, number>; faults: Record<string, number> }>(

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
 import type { BatchSpec, Json, Phase, RunStatus } from "../types";
 import type { Compaction, Schedule, Trigger } from "./schedule";
+import { checkGold, type GoldDataset } from "../gold/aggregates";
 import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
@@ -163,6 +164,8 @@ export interface PipelineDefinition<Params> {
   schedules?: Schedule[];
   /** Runs started by data: when the pipelines a trigger names have each succeeded for a window. */
   triggers?: Trigger[];
+  /** Gold datasets computed from silver in the same run (src/gold/aggregates.ts): group-bys with time buckets and aggregates. */
+  gold?: GoldDataset[];
   /** Scheduled merges of a schedule's small outputs into monthly or quarterly files. */
   compactions?: Compaction[];
   /** Runs of this pipeline at once (manual and scheduled; backfills have their own `max_parallel`). Default 1. */
@@ -214,6 +217,7 @@ export interface Pipeline {
   window(params: unknown): RunWindow;
   schedules: Schedule[];
   triggers: Trigger[];
+  gold: GoldDataset[];
   compactions: Compaction[];
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
@@ -246,6 +250,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
   const probe = typeof def.quality === "function" ? [] : (def.quality ?? []);
   const flags = def.flagsColumn ?? probe.some((c) => c.kind === "valueRange");
   const columns = flags ? [...schemaColumns, { name: FLAGS_COLUMN, type: "string" as const, nullable: true }] : schemaColumns;
+  checkGold(def.name, def.gold ?? [], columns);
   return {
     name: def.name,
     description: def.description,
@@ -303,6 +308,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     maxBatches: def.maxBatches ?? 100_000,
     schedules: def.schedules ?? [],
     triggers: def.triggers ?? [],
+    gold: def.gold ?? [],
     compactions: def.compactions ?? [],
     maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
     whenBusy: def.whenBusy ?? "queue",

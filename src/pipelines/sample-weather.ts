@@ -155,6 +155,25 @@ export const sampleWeather = definePipeline({
   maxAttempts: 5,
   mergeFanIn: 16,
   maxBatches: 20_000,
+  // Seed 001's aggregation stage: features per station and quarter for the analysts (the share
+  // missing is 1 − temperature_values / observations).
+  gold: [
+    {
+      name: "station-quarterly",
+      groupBy: ["station_id"],
+      bucket: { column: "observed_at", unit: "quarter", as: "quarter" },
+      aggregates: {
+        observations: { fn: "count" },
+        temperature_values: { fn: "countNonNull", column: "temperature" },
+        temperature_mean: { fn: "mean", column: "temperature" },
+        temperature_min: { fn: "min", column: "temperature" },
+        temperature_max: { fn: "max", column: "temperature" },
+        temperature_sd: { fn: "stddev", column: "temperature" },
+        precipitation_total: { fn: "sum", column: "precipitation" },
+        pressure_mean: { fn: "mean", column: "pressure" },
+      },
+    },
+  ],
   schedules: [
     // Every day at 06:00 UTC: yesterday, one batch per station group.
     { name: "daily", cron: "0 6 * * *", window: "previous-day", params: (w) => ({ from: w.from, to: w.to, chunk: "day" }), catchUp: { enabled: true, max: 7 } },

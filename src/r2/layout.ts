@@ -4,6 +4,8 @@
 //   silver/dataset=<p>/version=<window>_staged_v<n>/<batch>.parquet
 //   silver/dataset=<p>/version=<window>_staged_v<n>/_merge/L<level>-<index>.parquet   intermediate merges
 //   gold/dataset=<p>/<year=…/quarter=…>/version=<window>_v<n>/part-00000.parquet      the output
+//   gold/dataset=<p>-<d>/<year=…/quarter=…>/version=<window>_v<n>/part-00000.parquet  its gold dataset <d>
+//   <silver or merge key>.gold-states.json                      the gold datasets' partial states of that file's rows
 //   runs/<runId>/manifest.json, tasks/<taskId>.json, aggregate-v<n>.json, quality-v<n>.json, retries/…
 // <n> counts the versions of one pipeline's window (registry): a re-run never overwrites a
 // version that readers may use. A `<key>.done` marker beside each Parquet object says it was
@@ -37,6 +39,17 @@ export const layout = {
     `silver/dataset=${slug(pipeline)}/version=${versionName(v, "staged")}/_merge/L${level}-${String(index).padStart(5, "0")}.parquet`,
   gold: (pipeline: string, v: OutputVersion) =>
     `gold/dataset=${slug(pipeline)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
+  /** A gold dataset of the pipeline (an aggregation declared with it), in the run's version. */
+  goldDataset: (pipeline: string, dataset: string, v: OutputVersion) =>
+    `gold/dataset=${slug(`${pipeline}-${dataset}`)}/${assertPartition(v.hive)}/version=${versionName(v, "gold")}/part-00000.parquet`,
+  /** The gold dataset `dataset` written with a run's output at `goldKey` (the same version). */
+  goldDatasetBeside: (goldKey: string, pipeline: string, dataset: string) => {
+    const prefix = `gold/dataset=${slug(pipeline)}/`;
+    if (!goldKey.startsWith(prefix)) throw new Error(`${goldKey} is not pipeline ${pipeline}'s gold`);
+    return `gold/dataset=${slug(`${pipeline}-${dataset}`)}/${goldKey.slice(prefix.length)}`;
+  },
+  /** The gold datasets' partial states of the rows of one silver or merge file. */
+  goldStates: (key: string) => `${key}.gold-states.json`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
   /** A run's params as its silver tasks read them, named by their content (a re-run may change them). */
   runParams: (runId: string, hash: string) => `runs/${run(runId)}/params-${assertPartition(hash)}.json`,

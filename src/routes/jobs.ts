@@ -138,20 +138,27 @@ export const jobs = new Hono<Api>()
     const view = await viewOrThrow(c.env, id);
     // Only gold that passed quality is served: the latest such version, also while a redrive or
     // re-run makes the next one, and after a cancel.
-    const served = view.published;
-    if (!served) {
+    const published = view.published;
+    if (!published) {
       if (view.output && view.status === "failed")
         throw new ApiError(409, "output_failed_quality", `run ${id} failed (${view.reason ?? "see its manifest"}): its output is not served`);
       throw new ApiError(409, "output_not_ready", `run ${id} has no output that passed quality yet (status ${view.status})`);
     }
-    const marker = await readPublished(c.env.BUCKET, served.key);
-    const object = marker && marker.sha256 === served.sha256 ? await c.env.BUCKET.get(served.key) : null;
-    if (!object) throw notFound(`output of run ${id}`);
+    // `?dataset=<name>`: a gold dataset computed with that output (published with it).
+    const dataset = c.req.query("dataset");
+    const pipeline = c.var.catalog.find(view.pipeline);
+    if (dataset !== undefined && !pipeline?.gold.some((d) => d.name === dataset))
+      throw notFound(`gold dataset ${dataset} of ${view.pipeline}`, { known: pipeline?.gold.map((d) => d.name) ?? [] });
+    const key = dataset === undefined ? published.key : layout.goldDatasetBeside(published.key, view.pipeline, dataset);
+    const marker = await readPublished(c.env.BUCKET, key);
+    const served = marker ?? published;
+    const object = marker && (dataset !== undefined || marker.sha256 === published.sha256) ? await c.env.BUCKET.get(key) : null;
+    if (!object) throw notFound(dataset === undefined ? `output of run ${id}` : `gold dataset ${dataset} of run ${id}`);
     return new Response(object.body, {
       headers: {
         "content-type": "application/vnd.apache.parquet",
         "content-length": String(object.size),
-        "content-disposition": `attachment; filename="${id}.parquet"`,
+        "content-disposition": `attachment; filename="${id}${dataset === undefined ? "" : `-${dataset}`}.parquet"`,
         etag: object.httpEtag,
         "x-sluice-rows": String(served.rows),
         "x-sluice-sha256": served.sha256,

@@ -111,4 +111,29 @@ describe("sluice over HTTP on wrangler dev", () => {
     );
     expect(rows).toEqual([{ dataset: "sample-weather", year: 2024, quarter: 2, version: run.version, n: 91 * 24 }]);
   });
+
+  it("computes the station features dataset as DuckDB computes them over the same silver rows", async () => {
+    const { id } = await api.submit("sample-weather", { stations: ["10000", "10037", "10074"], from: "2023-01-01", to: "2023-07-01", chunk: "month" });
+    expect((await api.wait(id, undefined, 200)).status).toBe("succeeded");
+    const silver = join(dir, `${id}.parquet`);
+    const gold = join(dir, `${id}-station-quarterly.parquet`);
+    writeFileSync(silver, await api.output(id));
+    writeFileSync(gold, await api.output(id, "station-quarterly"));
+    const query = (sql: string) => duck.all<Record<string, number | string>>(sql);
+    const ours = await query(
+      `SELECT station_id, quarter::VARCHAR AS quarter, observations::BIGINT AS n, temperature_values::BIGINT AS t_n, temperature_mean AS t_mean, temperature_min AS t_min,
+              temperature_max AS t_max, temperature_sd AS t_sd, precipitation_total AS p_sum, pressure_mean AS p_mean
+       FROM read_parquet(${literal(gold)}) ORDER BY ALL`,
+    );
+    const duckdb = await query(
+      `SELECT station_id, date_trunc('quarter', observed_at)::VARCHAR AS quarter, count(*)::BIGINT AS n, count(temperature)::BIGINT AS t_n, avg(temperature) AS t_mean,
+              min(temperature) AS t_min, max(temperature) AS t_max, stddev_samp(temperature) AS t_sd, sum(precipitation) AS p_sum, avg(pressure) AS p_mean
+       FROM read_parquet(${literal(silver)}) GROUP BY ALL ORDER BY ALL`,
+    );
+    expect(ours).toHaveLength(6); // 3 stations × 2 quarters
+    expect(ours.map((r) => `${r.station_id} ${r.quarter} ${r.n} ${r.t_n}`)).toEqual(duckdb.map((r) => `${r.station_id} ${r.quarter} ${r.n} ${r.t_n}`));
+    ours.forEach((r, i) => {
+      for (const k of ["t_mean", "t_min", "t_max", "t_sd", "p_sum", "p_mean"]) expect(Number(r[k])).toBeCloseTo(Number(duckdb[i]![k]), 9);
+    });
+  });
 });

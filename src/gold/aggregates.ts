@@ -1,0 +1,292 @@
+// Gold datasets: a group-by over silver columns, with an optional time bucket, and exact
+// aggregates. They are computed where the rows already flow: each silver task keeps the partial
+// state of every group of its batch, each merge task combines its inputs' states, and the final
+// merge turns them into rows — so no task holds more than its groups' states, whatever the row
+// count. Variance uses Chan et al.'s pairwise update (count, mean, M2), exact to rounding in any
+// merge order; sums are float64 sums (their last bits depend on the order of addition).
+import type { ColumnSpec, ColumnType, Row } from "../arrow/columns";
+
+export const BUCKETS = ["hour", "day", "week", "month", "quarter", "year"] as const;
+export type Bucket = (typeof BUCKETS)[number];
+
+export type Aggregate =
+  | { fn: "count" }
+  | { fn: "countNonNull" | "sum" | "min" | "max" | "mean" | "variance" | "stddev"; column: string }
+  | { fn: "first" | "last"; column: string; by: string };
+
+export interface GoldDataset {
+  /** Names the dataset: `gold/dataset=<pipeline>-<name>/…`. */
+  name: string;
+  /** Silver columns whose values make a group. */
+  groupBy: string[];
+  /** A timestamp column cut to the start of its hour, day, ISO week, month, quarter or year (UTC), as a column `as` (default the column's name). */
+  bucket?: { column: string; unit: Bucket; as?: string };
+  /** Output column → aggregate. */
+  aggregates: Record<string, Aggregate>;
+}
+
+/** One aggregate's partial state. */
+type State =
+  | { n: number } // count, countNonNull
+  | { s: number; n: number } // sum (n: non-null values seen), mean
+  | { v: number | string | null } // min, max
+  | { n: number; mean: number; m2: number } // variance, stddev
+  | { at: number | string | null; v: unknown }; // first, last (at: the `by` value)
+
+/** Every group's states: the group key (JSON of its values) → one state per aggregate, in declaration order. */
+export type States = Record<string, State[]>;
+
+const comparable = (v: unknown): number | string | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v.getTime() : typeof v === "number" ? v : String(v);
+
+/** The start of `unit` containing `ms` (UTC; weeks start on Monday). */
+export function bucketStart(ms: number, unit: Bucket): number {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  switch (unit) {
+    case "hour":
+      return Math.floor(ms / 3_600_000) * 3_600_000;
+    case "day":
+      return Date.UTC(y, m, d.getUTCDate());
+    case "week":
+      return Date.UTC(y, m, d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+    case "month":
+      return Date.UTC(y, m, 1);
+    case "quarter":
+      return Date.UTC(y, m - (m % 3), 1);
+    case "year":
+      return Date.UTC(y, 0, 1);
+  }
+}
+
+function initial(a: Aggregate): State {
+  switch (a.fn) {
+    case "count":
+    case "countNonNull":
+      return { n: 0 };
+    case "sum":
+    case "mean":
+      return { s: 0, n: 0 };
+    case "min":
+    case "max":
+      return { v: null };
+    case "variance":
+    case "stddev":
+      return { n: 0, mean: 0, m2: 0 };
+    case "first":
+    case "last":
+      return { at: null, v: null };
+  }
+}
+
+function add(a: Aggregate, state: State, row: Row): void {
+  if (a.fn === "count") return void ((state as { n: number }).n += 1);
+  const value = row[a.column];
+  if (value === null || value === undefined) return;
+  switch (a.fn) {
+    case "countNonNull":
+      (state as { n: number }).n += 1;
+      return;
+    case "sum":
+    case "mean": {
+      const s = state as { s: number; n: number };
+      s.s += Number(value);
+      s.n += 1;
+      return;
+    }
+    case "min":
+    case "max": {
+      const s = state as { v: number | string | null };
+      const v = comparable(value);
+      if (s.v === null || (a.fn === "min" ? v! < s.v : v! > s.v)) s.v = v;
+      return;
+    }
+    case "variance":
+    case "stddev":
+      merge(a, state, { n: 1, mean: Number(value), m2: 0 });
+      return;
+    case "first":
+    case "last": {
+      const s = state as { at: number | string | null; v: unknown };
+      const at = comparable(row[a.by]);
+      if (at === null) return;
+      if (s.at === null || (a.fn === "first" ? at < s.at : at > s.at)) {
+        s.at = at;
+        s.v = comparable(value);
+      }
+    }
+  }
+}
+
+/** Fold `other` into `state` (same aggregate). */
+function merge(a: Aggregate, state: State, other: State): void {
+  switch (a.fn) {
+    case "count":
+    case "countNonNull":
+      (state as { n: number }).n += (other as { n: number }).n;
+      return;
+    case "sum":
+    case "mean": {
+      const s = state as { s: number; n: number };
+      const o = other as { s: number; n: number };
+      s.s += o.s;
+      s.n += o.n;
+      return;
+    }
+    case "min":
+    case "max": {
+      const s = state as { v: number | string | null };
+      const o = (other as { v: number | string | null }).v;
+      if (o !== null && (s.v === null || (a.fn === "min" ? o < s.v : o > s.v))) s.v = o;
+      return;
+    }
+    case "variance":
+    case "stddev": {
+      const s = state as { n: number; mean: number; m2: number };
+      const o = other as { n: number; mean: number; m2: number };
+      if (o.n === 0) return;
+      const n = s.n + o.n;
+      const delta = o.mean - s.mean;
+      s.mean += (delta * o.n) / n;
+      s.m2 += o.m2 + (delta * delta * s.n * o.n) / n;
+      s.n = n;
+      return;
+    }
+    case "first":
+    case "last": {
+      const s = state as { at: number | string | null; v: unknown };
+      const o = other as { at: number | string | null; v: unknown };
+      if (o.at !== null && (s.at === null || (a.fn === "first" ? o.at < s.at : o.at > s.at))) {
+        s.at = o.at;
+        s.v = o.v;
+      }
+    }
+  }
+}
+
+function result(a: Aggregate, state: State): unknown {
+  switch (a.fn) {
+    case "count":
+    case "countNonNull":
+      return (state as { n: number }).n;
+    case "sum": {
+      const s = state as { s: number; n: number };
+      return s.n === 0 ? null : s.s;
+    }
+    case "mean": {
+      const s = state as { s: number; n: number };
+      return s.n === 0 ? null : s.s / s.n;
+    }
+    case "min":
+    case "max":
+      return (state as { v: unknown }).v;
+    case "variance":
+    case "stddev": {
+      // Sample variance (n − 1), as SQL's VARIANCE and STDDEV.
+      const s = state as { n: number; m2: number };
+      if (s.n < 2) return null;
+      const variance = s.m2 / (s.n - 1);
+      return a.fn === "variance" ? variance : Math.sqrt(variance);
+    }
+    case "first":
+    case "last":
+      return (state as { v: unknown }).v;
+  }
+}
+
+const entries = (d: GoldDataset) => Object.entries(d.aggregates);
+const bucketName = (d: GoldDataset) => (d.bucket ? (d.bucket.as ?? d.bucket.column) : null);
+
+/** The group of a row: its group-by values and its bucket, as a JSON key. */
+function groupKey(d: GoldDataset, row: Row): string {
+  const values: unknown[] = d.groupBy.map((c) => comparable(row[c]));
+  if (d.bucket) {
+    const at = comparable(row[d.bucket.column]);
+    values.push(typeof at === "number" ? bucketStart(at, d.bucket.unit) : null);
+  }
+  return JSON.stringify(values);
+}
+
+/** The states of a batch's rows. */
+export function statesOf(d: GoldDataset, rows: Iterable<Row>): States {
+  const states: States = {};
+  const aggs = entries(d).map(([, a]) => a);
+  for (const row of rows) {
+    const key = groupKey(d, row);
+    const group = (states[key] ??= aggs.map(initial));
+    aggs.forEach((a, i) => add(a, group[i]!, row));
+  }
+  return states;
+}
+
+/** Fold `other`'s groups into `into`. */
+export function mergeStates(d: GoldDataset, into: States, other: States): States {
+  const aggs = entries(d).map(([, a]) => a);
+  for (const [key, group] of Object.entries(other)) {
+    const mine = into[key];
+    if (!mine) into[key] = group;
+    else aggs.forEach((a, i) => merge(a, mine[i]!, group[i]!));
+  }
+  return into;
+}
+
+/** The dataset's columns: the group-by columns as silver has them, the bucket (timestamp), the aggregates. */
+export function goldColumns(d: GoldDataset, silver: ColumnSpec[]): ColumnSpec[] {
+  const typeOf = (name: string): ColumnType => {
+    const c = silver.find((s) => s.name === name);
+    if (!c) throw new Error(`gold dataset ${d.name}: no silver column ${name}`);
+    return c.type;
+  };
+  const columns: ColumnSpec[] = d.groupBy.map((name) => ({ name, type: typeOf(name), nullable: true }));
+  if (d.bucket) columns.push({ name: bucketName(d)!, type: "timestamp", nullable: true });
+  for (const [name, a] of entries(d)) {
+    const type: ColumnType =
+      a.fn === "count" || a.fn === "countNonNull"
+        ? "int64"
+        : a.fn === "min" || a.fn === "max" || a.fn === "first" || a.fn === "last"
+          ? typeOf(a.column)
+          : "float64";
+    columns.push({ name, type, nullable: a.fn !== "count" && a.fn !== "countNonNull" });
+  }
+  return columns;
+}
+
+/** The dataset's rows from its states, sorted by group. */
+export function goldRows(d: GoldDataset, silver: ColumnSpec[], states: States): Row[] {
+  const columns = goldColumns(d, silver);
+  const isTime = new Set(columns.filter((c) => c.type === "timestamp").map((c) => c.name));
+  const value = (name: string, v: unknown) => (v !== null && v !== undefined && isTime.has(name) ? new Date(v as number) : v);
+  return Object.keys(states)
+    .sort()
+    .map((key) => {
+      const values = JSON.parse(key) as unknown[];
+      const row: Row = {};
+      d.groupBy.forEach((c, i) => (row[c] = value(c, values[i])));
+      if (d.bucket) row[bucketName(d)!] = value(bucketName(d)!, values[d.groupBy.length]);
+      entries(d).forEach(([name, a], i) => (row[name] = value(name, result(a, states[key]![i]!))));
+      return row;
+    });
+}
+
+/** Throws naming the dataset when it names a column silver does not have, or a bucket that is not a timestamp. */
+export function checkGold(pipeline: string, datasets: GoldDataset[], silver: ColumnSpec[]): void {
+  const names = new Set<string>();
+  for (const d of datasets) {
+    if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(d.name))
+      throw new Error(`pipeline ${pipeline}: gold dataset name ${JSON.stringify(d.name)}: lowercase letters, digits and dashes`);
+    if (names.has(d.name)) throw new Error(`pipeline ${pipeline}: two gold datasets are named ${d.name}`);
+    names.add(d.name);
+    const where = `pipeline ${pipeline}, gold dataset ${d.name}`;
+    const has = (c: string) => silver.some((s) => s.name === c);
+    for (const c of d.groupBy) if (!has(c)) throw new Error(`${where}: groupBy column ${c} is not a silver column`);
+    if (d.bucket && silver.find((s) => s.name === d.bucket!.column)?.type !== "timestamp")
+      throw new Error(`${where}: bucket column ${d.bucket.column} is not a timestamp column`);
+    for (const [name, a] of entries(d)) {
+      if ("column" in a && !has(a.column)) throw new Error(`${where}: aggregate ${name} reads ${a.column}, not a silver column`);
+      if ("by" in a && !has(a.by)) throw new Error(`${where}: aggregate ${name} orders by ${a.by}, not a silver column`);
+    }
+    const out = [...d.groupBy, ...(d.bucket ? [bucketName(d)!] : []), ...Object.keys(d.aggregates)];
+    if (new Set(out).size !== out.length) throw new Error(`${where}: two output columns share a name`);
+  }
+}

@@ -1,0 +1,161 @@
+// Gold datasets (issue 18, items 1–2, first step): a group-by with a time bucket and exact
+// aggregates, computed where the rows flow — each silver task keeps its batch's group states, each
+// merge task of a three-level tree combines them — and written, published and served beside the
+// run's output. Checked against the same aggregates computed here, row by row, over the run's
+// silver output as the API serves it.
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import type { Row } from "../src/arrow/columns";
+import { definePipeline } from "../src/pipelines/define";
+import { readParquetRows } from "../src/parquet/read";
+import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
+import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
+import { accountsFrom, POSTS } from "./limits-pipelines";
+
+const pipeline = definePipeline({
+  name: "gold-posts",
+  description: "posts per account, with monthly features per account and over all, and a yearly total",
+  params: z.object({ accounts: z.array(z.string()).min(1), tag: z.string() }).strict(),
+  source: { name: "gold-posts-api", baseUrl: `${SAMPLE_ORIGIN}/sample/social`, rateLimit: [{ requests: 1000, per: "1s" }], concurrency: 16, timeoutMs: 10_000 },
+  *plan(params) {
+    for (let i = 0; i < params.accounts.length; i += 3)
+      yield { partition: `posts/${params.tag}/from=${params.accounts[i]}`, data: { accounts: params.accounts.slice(i, i + 3) } };
+  },
+  items: (batch, source) => (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } })),
+  ...POSTS,
+  window: (p) => ({ name: p.tag, hive: `tag=${p.tag}` }),
+  mergeFanIn: 3,
+  gold: [
+    {
+      name: "monthly",
+      groupBy: ["account_id"],
+      bucket: { column: "created_at", unit: "month", as: "month" },
+      aggregates: {
+        posts: { fn: "count" },
+        likes: { fn: "sum", column: "likes" },
+        mean_likes: { fn: "mean", column: "likes" },
+        min_likes: { fn: "min", column: "likes" },
+        max_likes: { fn: "max", column: "likes" },
+        sd_likes: { fn: "stddev", column: "likes" },
+        first_post: { fn: "first", column: "post_id", by: "created_at" },
+        last_at: { fn: "last", column: "created_at", by: "created_at" },
+      },
+    },
+    // Every account in one group a month: groups that span batches, combined at every merge level.
+    {
+      name: "all-monthly",
+      groupBy: [],
+      bucket: { column: "created_at", unit: "month", as: "month" },
+      aggregates: {
+        posts: { fn: "count" },
+        likes: { fn: "sum", column: "likes" },
+        mean_likes: { fn: "mean", column: "likes" },
+        min_likes: { fn: "min", column: "likes" },
+        max_likes: { fn: "max", column: "likes" },
+        sd_likes: { fn: "stddev", column: "likes" },
+        first_post: { fn: "first", column: "post_id", by: "created_at" },
+        last_at: { fn: "last", column: "created_at", by: "created_at" },
+      },
+    },
+    {
+      name: "yearly",
+      groupBy: [],
+      bucket: { column: "created_at", unit: "year" },
+      aggregates: { posts: { fn: "count" }, var_likes: { fn: "variance", column: "likes" } },
+    },
+  ],
+});
+registerPipeline(pipeline);
+
+const download = async (id: string, dataset?: string) => {
+  const res = await api(`/v1/jobs/${id}/output${dataset ? `?dataset=${dataset}` : ""}`);
+  expect(res.status).toBe(200);
+  return readParquetRows(new Uint8Array(await res.arrayBuffer()));
+};
+
+const month = (d: Date) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+
+/** The aggregates computed directly, one group at a time, from the silver rows; `perAccount`: grouped by account too. */
+function expected(rows: Row[], perAccount: boolean) {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = `${perAccount ? String(r.account_id) : ""}|${month(r.created_at as Date)}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const likes = g.map((r) => Number(r.likes));
+    const mean = likes.reduce((a, b) => a + b, 0) / likes.length;
+    const byTime = [...g].sort((a, b) => (a.created_at as Date).getTime() - (b.created_at as Date).getTime());
+    return {
+      ...(perAccount ? { account_id: g[0]!.account_id } : {}),
+      month: new Date(month(g[0]!.created_at as Date)).toISOString(),
+      posts: g.length,
+      likes: likes.reduce((a, b) => a + b, 0),
+      mean_likes: mean,
+      min_likes: Math.min(...likes),
+      max_likes: Math.max(...likes),
+      sd_likes: likes.length < 2 ? null : Math.sqrt(likes.reduce((a, b) => a + (b - mean) ** 2, 0) / (likes.length - 1)),
+      first_post: byTime[0]!.post_id,
+      last_at: (byTime.at(-1)!.created_at as Date).toISOString(),
+    };
+  });
+}
+
+const close = (a: unknown, b: unknown) => (typeof a === "number" && typeof b === "number" ? Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)) : a === b);
+
+describe("gold datasets", () => {
+  it("computes each group's aggregates through the merge tree, equal to computing them from the silver rows", async () => {
+    await configureSample({});
+    const accounts = accountsFrom(3000, 30);
+    const run = await waitForRun(await submit("gold-posts", { accounts, tag: "g1" }), 120_000);
+    expect(run.status).toBe("succeeded");
+    expect(run.batches).toBe(10); // 10 silver files → 4 → 2 → 1 merges with a fan-in of 3
+    const silver = await download(run.id);
+    for (const [dataset, perAccount] of [
+      ["monthly", true],
+      ["all-monthly", false],
+    ] as const) {
+      const got = (await download(run.id, dataset)).map((r): Row => ({
+        ...r,
+        month: (r.month as Date).toISOString(),
+        last_at: (r.last_at as Date).toISOString(),
+      }));
+      const want = expected(silver, perAccount);
+      expect(got.length, dataset).toBe(want.length);
+      expect(got.reduce((n, r) => n + Number(r.posts), 0)).toBe(silver.length);
+      const group = (r: Row) => `${perAccount ? String(r.account_id) : ""}|${String(r.month)}`;
+      const byGroup = new Map(got.map((r) => [group(r), r]));
+      for (const w of want) {
+        const row = byGroup.get(group(w));
+        expect(row, `${dataset} group ${group(w)}`).toBeDefined();
+        for (const [k, v] of Object.entries(w)) expect(close(row![k], v), `${dataset} ${k} of ${group(w)}: ${String(row![k])} vs ${String(v)}`).toBe(true);
+      }
+    }
+
+    const yearly = await download(run.id, "yearly");
+    const likes = silver.map((r) => Number(r.likes));
+    const mean = likes.reduce((a, b) => a + b, 0) / likes.length;
+    expect(yearly).toHaveLength(1);
+    expect(Number(yearly[0]!.posts)).toBe(silver.length);
+    expect((yearly[0]!.created_at as Date).toISOString()).toBe("2024-01-01T00:00:00.000Z");
+    expect(close(yearly[0]!.var_likes, likes.reduce((a, b) => a + (b - mean) ** 2, 0) / (likes.length - 1))).toBe(true);
+  });
+
+  it("serves only the datasets it declares", async () => {
+    await configureSample({});
+    const run = await waitForRun(await submit("gold-posts", { accounts: accountsFrom(3100, 4), tag: "g2" }));
+    const res = await api(`/v1/jobs/${run.id}/output?dataset=weekly`);
+    expect(res.status).toBe(404);
+    expect((await res.json<{ error: { details: { known: string[] } } }>()).error.details.known).toEqual(["monthly", "all-monthly", "yearly"]);
+  });
+
+  it("refuses a dataset over a column silver does not have, or a bucket that is not a time", () => {
+    const base = { ...POSTS, name: "gold-bad", description: "", params: z.object({}), source: pipeline.source, plan: () => [] };
+    expect(() => definePipeline({ ...base, gold: [{ name: "x", groupBy: ["nope"], aggregates: { n: { fn: "count" } } }] })).toThrow(
+      "pipeline gold-bad, gold dataset x: groupBy column nope is not a silver column",
+    );
+    expect(() => definePipeline({ ...base, gold: [{ name: "x", groupBy: [], bucket: { column: "likes", unit: "day" }, aggregates: {} }] })).toThrow(
+      "bucket column likes is not a timestamp column",
+    );
+  });
+});
