@@ -58,6 +58,19 @@ async function main(): Promise<number> {
     const [dupes] = await duck.all<{ n: string }>(
       `SELECT count(*) AS n FROM (SELECT station_id, observed_at FROM read_parquet(${literal(file)}) GROUP BY ALL HAVING count(*) > 1)`,
     );
+    // The gold dataset computed in the run (seed 001's station features), checked against DuckDB's own over the output.
+    const features = join(outDir, `${id}-station-quarterly.parquet`);
+    writeFileSync(features, await api.output(id, "station-quarterly"));
+    const [gold] = await duck.all<{ groups: string; joined: string; mismatches: string; example: string }>(
+      `WITH ours AS (SELECT * FROM read_parquet(${literal(features)})),
+            theirs AS (SELECT station_id, date_trunc('quarter', observed_at) AS quarter, count(*) AS n, avg(temperature) AS t, sum(precipitation) AS p
+                       FROM read_parquet(${literal(file)}) GROUP BY ALL)
+       SELECT (SELECT count(*) FROM ours) AS groups, (SELECT count(*) FROM ours JOIN theirs USING (station_id, quarter)) AS joined,
+              (SELECT count(*) FROM ours JOIN theirs USING (station_id, quarter)
+                WHERE observations <> n OR abs(temperature_mean - t) > 1e-9 OR abs(precipitation_total - p) > 1e-6) AS mismatches,
+              (SELECT station_id || ' ' || strftime(quarter, '%Y-%m') || ': ' || observations || ' obs, mean ' || round(temperature_mean, 2) || ' °C'
+                 FROM ours ORDER BY station_id, quarter LIMIT 1) AS example`,
+    );
     duck.close();
 
     console.log(`\nrun ${id} ${run.status} in ${duration(elapsed)}`);
@@ -66,6 +79,9 @@ async function main(): Promise<number> {
     console.log(`  stations      ${summary?.stations}`);
     console.log(`  time range    ${summary?.first} … ${summary?.last}`);
     console.log(`  null temps    ${summary?.nulls}`);
+    console.log(
+      `  gold dataset  station-quarterly: ${gold?.groups} station-quarters, ${gold?.joined} found in DuckDB's over the output, ${gold?.mismatches} differing (e.g. ${gold?.example})`,
+    );
     console.log(`  upstream      ${stats.requests} requests, ${stats.violations} rate-limit violations, peak ${stats.peakPerSecond}/s`);
     for (const [name, p] of Object.entries(run.phases)) {
       if (p.startedAt && name !== "quality") console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);
