@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { Row } from "../src/arrow/columns";
 import { definePipeline } from "../src/pipelines/define";
+import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../src/gold/aggregates";
+import { HLL_ERROR } from "../src/gold/hll";
 import { readParquetRows } from "../src/parquet/read";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
@@ -55,6 +57,21 @@ const pipeline = definePipeline({
         sd_likes: { fn: "stddev", column: "likes" },
         first_post: { fn: "first", column: "post_id", by: "created_at" },
         last_at: { fn: "last", column: "created_at", by: "created_at" },
+        accounts: { fn: "distinct", column: "account_id" },
+        // A user aggregate: the spread of likes, as init/add/merge/finish over a JSON state.
+        likes_range: {
+          fn: "custom",
+          type: "float64",
+          init: () => null,
+          add: (state, row) => {
+            const v = Number(row.likes);
+            const [lo, hi] = (state as [number, number] | null) ?? [v, v];
+            return [Math.min(lo, v), Math.max(hi, v)];
+          },
+          merge: (a, b) =>
+            a === null ? b : b === null ? a : [Math.min((a as number[])[0]!, (b as number[])[0]!), Math.max((a as number[])[1]!, (b as number[])[1]!)],
+          finish: (state) => (state === null ? null : (state as number[])[1]! - (state as number[])[0]!),
+        },
       },
     },
     {
@@ -87,6 +104,7 @@ function expected(rows: Row[], perAccount: boolean) {
     const mean = likes.reduce((a, b) => a + b, 0) / likes.length;
     const byTime = [...g].sort((a, b) => (a.created_at as Date).getTime() - (b.created_at as Date).getTime());
     return {
+      ...(perAccount ? {} : { accounts: new Set(g.map((r) => r.account_id)).size, likes_range: Math.max(...likes) - Math.min(...likes) }),
       ...(perAccount ? { account_id: g[0]!.account_id } : {}),
       month: new Date(month(g[0]!.created_at as Date)).toISOString(),
       posts: g.length,
@@ -147,6 +165,27 @@ describe("gold datasets", () => {
     const res = await api(`/v1/jobs/${run.id}/output?dataset=weekly`);
     expect(res.status).toBe(404);
     expect((await res.json<{ error: { details: { known: string[] } } }>()).error.details.known).toEqual(["monthly", "all-monthly", "yearly"]);
+  });
+
+  it("counts distinct values exactly up to the bound, then within the sketch's error, the same in any merge order", () => {
+    const d: GoldDataset = { name: "d", groupBy: [], aggregates: { users: { fn: "distinct", column: "user" } } };
+    const columns = [{ name: "user", type: "string" as const, nullable: false }];
+    const rows = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ user: `u-${from + i}` }));
+    const count = (states: ReturnType<typeof statesOf>) => Number(goldRows(d, columns, states)[0]!.users);
+    // Exact: 1,000 distinct (the bound) in 4 batches that overlap.
+    const exact = [0, 240, 480, 720].map((from) => statesOf(d, rows(from, 280))); // u-0 … u-999, overlapping
+    expect(count(exact.reduce((a, b) => mergeStates(d, a, b), {}))).toBe(DISTINCT_EXACT);
+    // Past the bound: 200,000 distinct in 20 batches, merged as a tree and as a chain, stored as JSON between.
+    const batches = () =>
+      Array.from({ length: 20 }, (_, i) => JSON.parse(JSON.stringify(statesOf(d, rows(i * 10_000, 10_000)))) as ReturnType<typeof statesOf>);
+    const chain = batches().reduce((a, b) => mergeStates(d, a, b), {});
+    let level = batches();
+    while (level.length > 1)
+      level = Array.from({ length: Math.ceil(level.length / 3) }, (_, i) =>
+        level.slice(i * 3, i * 3 + 3).reduce((a, b) => mergeStates(d, JSON.parse(JSON.stringify(a)), b), {}),
+      );
+    expect(count(level[0]!)).toBe(count(chain));
+    expect(Math.abs(count(chain) - 200_000) / 200_000).toBeLessThan(3 * HLL_ERROR);
   });
 
   it("refuses a dataset over a column silver does not have, or a bucket that is not a time", () => {

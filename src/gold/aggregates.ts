@@ -5,6 +5,11 @@
 // count. Variance uses Chan et al.'s pairwise update (count, mean, M2), exact to rounding in any
 // merge order; sums are float64 sums (their last bits depend on the order of addition).
 import type { ColumnSpec, ColumnType, Row } from "../arrow/columns";
+import type { Json } from "../types";
+import { addToSketch, estimate, mergeSketches, newSketch, sketchFromText, sketchToText } from "./hll";
+
+/** Distinct values are counted exactly up to this many per group, then by HyperLogLog (±1.6%, src/gold/hll.ts). */
+export const DISTINCT_EXACT = 1000;
 
 export const BUCKETS = ["hour", "day", "week", "month", "quarter", "year"] as const;
 export type Bucket = (typeof BUCKETS)[number];
@@ -12,7 +17,11 @@ export type Bucket = (typeof BUCKETS)[number];
 export type Aggregate =
   | { fn: "count" }
   | { fn: "countNonNull" | "sum" | "min" | "max" | "mean" | "variance" | "stddev"; column: string }
-  | { fn: "first" | "last"; column: string; by: string };
+  | { fn: "first" | "last"; column: string; by: string }
+  /** Exact up to DISTINCT_EXACT values per group, then a HyperLogLog estimate (standard error 1.6%). */
+  | { fn: "distinct"; column: string }
+  /** Your own, in TypeScript: a JSON state that rows are added to and states merge into, in any order. */
+  | { fn: "custom"; type: ColumnType; init(): Json; add(state: Json, row: Row): Json; merge(a: Json, b: Json): Json; finish(state: Json): unknown };
 
 export interface GoldDataset {
   /** Names the dataset: `gold/dataset=<pipeline>-<name>/…`. */
@@ -31,7 +40,9 @@ type State =
   | { s: number; n: number } // sum (n: non-null values seen), mean
   | { v: number | string | null } // min, max
   | { n: number; mean: number; m2: number } // variance, stddev
-  | { at: number | string | null; v: unknown }; // first, last (at: the `by` value)
+  | { at: number | string | null; v: unknown } // first, last (at: the `by` value)
+  | { values: (number | string)[] | null; hll: string | null } // distinct: exact values, or the sketch
+  | { c: Json }; // custom
 
 /** Every group's states: the group key (JSON of its values) → one state per aggregate, in declaration order. */
 export type States = Record<string, State[]>;
@@ -77,11 +88,45 @@ function initial(a: Aggregate): State {
     case "first":
     case "last":
       return { at: null, v: null };
+    case "distinct":
+      return { values: [], hll: null };
+    case "custom":
+      return { c: a.init() };
   }
+}
+
+type DistinctState = { values: (number | string)[] | null; hll: string | null };
+
+/** Sketches being updated, by state: decoded once, written back to `hll` by `sealed()`. */
+const sketches = new WeakMap<DistinctState, Uint8Array>();
+
+/** A distinct state's values (or sketch) as a sketch, kept decoded while the states are worked on. */
+function sketchOf(s: DistinctState): Uint8Array {
+  const cached = sketches.get(s);
+  if (cached) return cached;
+  const registers = s.hll !== null ? sketchFromText(s.hll) : newSketch();
+  if (s.hll === null) for (const v of s.values ?? []) addToSketch(registers, JSON.stringify(v));
+  sketches.set(s, registers);
+  return registers;
+}
+
+/** The states with every sketch written back into its text, ready to store. */
+function sealed(d: GoldDataset, states: States): States {
+  const distinct = entries(d).flatMap(([, a], i) => (a.fn === "distinct" ? [i] : []));
+  if (distinct.length === 0) return states;
+  for (const group of Object.values(states)) {
+    for (const i of distinct) {
+      const s = group[i] as DistinctState;
+      const registers = sketches.get(s);
+      if (registers && s.values === null) s.hll = sketchToText(registers);
+    }
+  }
+  return states;
 }
 
 function add(a: Aggregate, state: State, row: Row): void {
   if (a.fn === "count") return void ((state as { n: number }).n += 1);
+  if (a.fn === "custom") return void ((state as { c: Json }).c = a.add((state as { c: Json }).c, row));
   const value = row[a.column];
   if (value === null || value === undefined) return;
   switch (a.fn) {
@@ -106,6 +151,19 @@ function add(a: Aggregate, state: State, row: Row): void {
     case "stddev":
       merge(a, state, { n: 1, mean: Number(value), m2: 0 });
       return;
+    case "distinct": {
+      const s = state as DistinctState;
+      const v = comparable(value)!;
+      if (s.values === null) addToSketch(sketchOf(s), JSON.stringify(v));
+      else if (!s.values.includes(v)) {
+        s.values.push(v);
+        if (s.values.length > DISTINCT_EXACT) {
+          sketchOf(s); // from the values, before they go
+          s.values = null;
+        }
+      }
+      return;
+    }
     case "first":
     case "last": {
       const s = state as { at: number | string | null; v: unknown };
@@ -153,6 +211,22 @@ function merge(a: Aggregate, state: State, other: State): void {
       s.n = n;
       return;
     }
+    case "distinct": {
+      const s = state as DistinctState;
+      const o = other as DistinctState;
+      if (s.values !== null && o.values !== null) {
+        const union = new Set([...s.values, ...o.values]);
+        if (union.size <= DISTINCT_EXACT) return void (s.values = [...union]);
+      }
+      mergeSketches(sketchOf(s), sketchOf(o));
+      s.values = null;
+      return;
+    }
+    case "custom": {
+      const s = state as { c: Json };
+      s.c = a.merge(s.c, (other as { c: Json }).c);
+      return;
+    }
     case "first":
     case "last": {
       const s = state as { at: number | string | null; v: unknown };
@@ -192,6 +266,12 @@ function result(a: Aggregate, state: State): unknown {
     case "first":
     case "last":
       return (state as { v: unknown }).v;
+    case "distinct": {
+      const s = state as DistinctState;
+      return s.values !== null ? s.values.length : Math.round(estimate(sketchOf(s)));
+    }
+    case "custom":
+      return a.finish((state as { c: Json }).c);
   }
 }
 
@@ -217,7 +297,7 @@ export function statesOf(d: GoldDataset, rows: Iterable<Row>): States {
     const group = (states[key] ??= aggs.map(initial));
     aggs.forEach((a, i) => add(a, group[i]!, row));
   }
-  return states;
+  return sealed(d, states);
 }
 
 /** Fold `other`'s groups into `into`. */
@@ -228,7 +308,7 @@ export function mergeStates(d: GoldDataset, into: States, other: States): States
     if (!mine) into[key] = group;
     else aggs.forEach((a, i) => merge(a, mine[i]!, group[i]!));
   }
-  return into;
+  return sealed(d, into);
 }
 
 /** The dataset's columns: the group-by columns as silver has them, the bucket (timestamp), the aggregates. */
@@ -242,12 +322,14 @@ export function goldColumns(d: GoldDataset, silver: ColumnSpec[]): ColumnSpec[] 
   if (d.bucket) columns.push({ name: bucketName(d)!, type: "timestamp", nullable: true });
   for (const [name, a] of entries(d)) {
     const type: ColumnType =
-      a.fn === "count" || a.fn === "countNonNull"
-        ? "int64"
-        : a.fn === "min" || a.fn === "max" || a.fn === "first" || a.fn === "last"
-          ? typeOf(a.column)
-          : "float64";
-    columns.push({ name, type, nullable: a.fn !== "count" && a.fn !== "countNonNull" });
+      a.fn === "custom"
+        ? a.type
+        : a.fn === "count" || a.fn === "countNonNull" || a.fn === "distinct"
+          ? "int64"
+          : a.fn === "min" || a.fn === "max" || a.fn === "first" || a.fn === "last"
+            ? typeOf(a.column)
+            : "float64";
+    columns.push({ name, type, nullable: a.fn !== "count" && a.fn !== "countNonNull" && a.fn !== "distinct" });
   }
   return columns;
 }
