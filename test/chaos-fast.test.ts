@@ -2,9 +2,9 @@
 // every message of a finished run delivered again, two runs of one window at once. Each run's
 // output is checked row for row against the upstream's own data.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { readBoth } from "./independent-reader";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import { readParquetRows } from "../src/parquet/read";
 import { observation } from "../src/sample/weather-data";
 import type { Phase, TaskMessage } from "../src/types";
 import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
@@ -15,7 +15,7 @@ const HOUR = 3_600_000;
 async function expectExact(runId: string, stations: string[], from: string, to: string) {
   const res = await api(`/v1/jobs/${runId}/output`);
   expect(res.status).toBe(200);
-  const rows = await readParquetRows(new Uint8Array(await res.arrayBuffer()));
+  const rows = await readBoth(new Uint8Array(await res.arrayBuffer()));
   const hours = (Date.parse(to) - Date.parse(from)) / HOUR;
   expect(rows).toHaveLength(stations.length * hours);
   const keys = new Set(rows.map((r) => `${String(r.station_id)}|${(r.observed_at as Date).getTime()}`));

@@ -1,9 +1,9 @@
 // Nothing quietly missing (issue 15, item 11): rows silver drops because their key repeats are
 // counted in the task's profile, the run view, the manifest and the run page; ids an input list
 // repeats are planned once, and counted.
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
 import { postCount } from "../src/sample/social";
-import { readParquetRows } from "../src/parquet/read";
 import { api, configureSample, env, sampleStats, waitForRun } from "./helpers";
 import { postsPipeline } from "./limits-pipelines";
 
@@ -35,7 +35,7 @@ describe("duplicate keys", () => {
     expect([run.status, run.batches, run.duplicateIds]).toEqual(["succeeded", 2, 3]); // [11 12] [13 14]
     const posts = ["11", "12", "13", "14"].reduce((n, a) => n + postCount(a), 0);
     expect(run.output?.rows).toBe(posts);
-    const rows = await readParquetRows(new Uint8Array(await (await env.BUCKET.get(run.output!.key))!.arrayBuffer()));
+    const rows = await readBoth(new Uint8Array(await (await env.BUCKET.get(run.output!.key))!.arrayBuffer()));
     expect(new Set(rows.map((r) => `${String(r.account_id)}|${String(r.post_id)}`)).size).toBe(posts);
     expect((await sampleStats()).byStatus["200"]).toBe(["11", "12", "13", "14"].reduce((n, a) => n + Math.max(1, Math.ceil(postCount(a) / 100)), 0));
     const manifest = (await (await api(`/v1/jobs/${run.id}/manifest`)).json()) as { duplicateIds: number };

@@ -9,7 +9,7 @@ import type { Row } from "../src/arrow/columns";
 import { definePipeline } from "../src/pipelines/define";
 import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../src/gold/aggregates";
 import { HLL_ERROR } from "../src/gold/hll";
-import { readParquetRows } from "../src/parquet/read";
+import { readBoth } from "./independent-reader";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
 import { accountsFrom, POSTS } from "./limits-pipelines";
@@ -87,7 +87,7 @@ registerPipeline(pipeline);
 const download = async (id: string, dataset?: string) => {
   const res = await api(`/v1/jobs/${id}/output${dataset ? `?dataset=${dataset}` : ""}`);
   expect(res.status).toBe(200);
-  return readParquetRows(new Uint8Array(await res.arrayBuffer()));
+  return readBoth(new Uint8Array(await res.arrayBuffer()));
 };
 
 const month = (d: Date) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);

@@ -1,4 +1,5 @@
 // The streaming merge: many Parquet objects → one, through R2 multipart, verified by its footer.
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { columnsFromZod } from "../src/arrow/columns";
@@ -6,7 +7,6 @@ import { MIN_PART_SIZE, mergeParquetToR2, rewriteParquetToR2 } from "../src/parq
 import { readFooter } from "../src/parquet/stitch";
 import { decodeStruct, encodeStruct } from "../src/parquet/thrift-compact";
 import { footerLength } from "../src/parquet/thrift-footer";
-import { readParquetRows } from "../src/parquet/read";
 import { r2RowCount } from "../src/parquet/thrift-footer";
 import { writeParquetRows } from "../src/parquet/write";
 import { putDone } from "../src/r2/done";
@@ -35,7 +35,7 @@ describe("streaming merge", () => {
     const object = await env.BUCKET.get("t/merge/out.parquet");
     const bytes = new Uint8Array(await object!.arrayBuffer());
     expect(result.sha256).toBe(await sha256Hex(bytes));
-    const rows = await readParquetRows(bytes);
+    const rows = await readBoth(bytes);
     expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
   });
 
@@ -84,15 +84,15 @@ describe("stitching: row groups copied, not decoded", () => {
     expect(result.bytes).toBe(bytes.length);
     // Each 70,000-row input holds two row groups (65,536 + 4,464); the output keeps all six.
     expect((await readFooter(env.BUCKET, "t/stitch/out.parquet")).rowGroups).toBe(6);
-    const rows = await readParquetRows(bytes);
+    const rows = await readBoth(bytes);
     const expected = [];
-    for (const input of inputs) expected.push(...(await readParquetRows(new Uint8Array(await (await env.BUCKET.get(input.key))!.arrayBuffer()))));
+    for (const input of inputs) expected.push(...(await readBoth(new Uint8Array(await (await env.BUCKET.get(input.key))!.arrayBuffer()))));
     expect(rows.length).toBe(210_000);
     expect(rows.map((r) => r.id)).toEqual(expected.map((r) => r.id));
     expect(rows).toEqual(expected);
     // The same inputs rewritten give the same rows: the two ways agree.
     await rewriteParquetToR2(env.BUCKET, inputs, "t/stitch/rewritten.parquet");
-    expect(await readParquetRows(new Uint8Array(await (await env.BUCKET.get("t/stitch/rewritten.parquet"))!.arrayBuffer()))).toEqual(expected);
+    expect(await readBoth(new Uint8Array(await (await env.BUCKET.get("t/stitch/rewritten.parquet"))!.arrayBuffer()))).toEqual(expected);
   });
 
   it("does not stitch files whose schemas differ: the merge refuses them", async () => {

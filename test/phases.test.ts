@@ -1,13 +1,13 @@
 // Medallion phases re-run alone from the stored layer below, with new output versions.
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
-import { readParquetRows } from "../src/parquet/read";
 import { observation } from "../src/sample/weather-data";
 import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
 
 async function rowsAt(key: string) {
   const object = await env.BUCKET.get(key);
   expect(object).not.toBeNull();
-  return readParquetRows(new Uint8Array(await object!.arrayBuffer()));
+  return readBoth(new Uint8Array(await object!.arrayBuffer()));
 }
 
 describe("phase re-runs", () => {

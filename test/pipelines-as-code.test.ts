@@ -2,10 +2,10 @@
 // cursor pagination, a secret auth header, deleted accounts to the dead list. Plus the
 // built-in parsers and pagination helpers on real-shaped bodies.
 import { runInDurableObject } from "cloudflare:test";
+import { readBoth } from "./independent-reader";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { columnsFromZod } from "../src/arrow/columns";
-import { readParquetRows } from "../src/parquet/read";
 import { parseCsv, parseJsonRecords, parseNdjson } from "../src/parsers/records";
 import { registerPipeline } from "./helpers";
 import { definePipeline } from "../src/pipelines/define";
@@ -79,7 +79,7 @@ describe("a pipeline defined in a test file", () => {
     const dead = await (await api(`/v1/jobs/${run.id}/tasks?status=dead`)).json<{ tasks: { id: string; error: { status: number } }[] }>();
     expect(dead.tasks.map((t) => t.error.status)).toEqual([410, 410]);
 
-    const rows = await readParquetRows(new Uint8Array(await (await api(`/v1/jobs/${run.id}/output`)).arrayBuffer()));
+    const rows = await readBoth(new Uint8Array(await (await api(`/v1/jobs/${run.id}/output`)).arrayBuffer()));
     expect(new Set(rows.map((r) => r.post_id)).size).toBe(expected);
     expect(rows.find((r) => r.post_id === "2-0")).toMatchObject({ account_id: "2", text: "post 0 of account 2" });
 

@@ -1,7 +1,7 @@
 // Retry passes, the dead list, the tolerated failure share, redrive, and a faulty upstream.
 import { limiterStub } from "../durable-objects/stubs";
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
-import { readParquetRows } from "../src/parquet/read";
 import type { TaskView } from "../src/types";
 import { api, configureSample, env, sampleStats, submit, waitForRun } from "./helpers";
 
@@ -14,7 +14,7 @@ async function tasks(id: string, query: string): Promise<TaskView[]> {
 async function outputRows(id: string) {
   const res = await api(`/v1/jobs/${id}/output`);
   expect(res.status).toBe(200);
-  return readParquetRows(new Uint8Array(await res.arrayBuffer()));
+  return readBoth(new Uint8Array(await res.arrayBuffer()));
 }
 
 describe("retry passes and redrive", () => {

@@ -1,5 +1,5 @@
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
-import { readParquetRows } from "../src/parquet/read";
 import { observation } from "../src/sample/weather-data";
 import { api, configureSample, env, sampleStats, submit, waitForRun } from "./helpers";
 
@@ -22,7 +22,7 @@ describe("a run from submit to gold Parquet, in workerd", () => {
     const res = await api(`/v1/jobs/${id}/output`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/vnd.apache.parquet");
-    const rows = await readParquetRows(new Uint8Array(await res.arrayBuffer()));
+    const rows = await readBoth(new Uint8Array(await res.arrayBuffer()));
     expect(rows).toHaveLength(3 * hours);
     const keys = new Set(rows.map((r) => `${String(r.station_id)}|${(r.observed_at as Date).toISOString()}`));
     expect(keys.size).toBe(rows.length);

@@ -1,8 +1,8 @@
 // A batch that fails for good because of one key is split (issue 15, item 9): halves, again and
 // again, until the failing keys stand alone; the live keys land, the dead ones go to the dead list.
+import { readBoth } from "./independent-reader";
 import { describe, expect, it } from "vitest";
 import { halveByKeys } from "../src/pipelines/define";
-import { readParquetRows } from "../src/parquet/read";
 import { api, configureSample, env, sampleStats, waitForRun } from "./helpers";
 
 interface Task {
@@ -39,7 +39,7 @@ describe("splitting a failing batch", () => {
     expect((await sampleStats()).byStatus["404"]).toBe(14); // 7 a day: the 5 split batches and the 2 stations alone
 
     const object = await env.BUCKET.get(run.output!.key);
-    const rows = await readParquetRows(new Uint8Array(await object!.arrayBuffer()));
+    const rows = await readBoth(new Uint8Array(await object!.arrayBuffer()));
     const live = stations.filter((s) => s !== "10037" && s !== "10222");
     expect(rows).toHaveLength(live.length * 48);
     expect(new Set(rows.map((r) => r.station_id))).toEqual(new Set(live));
