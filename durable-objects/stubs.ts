@@ -1,37 +1,24 @@
 // Typed handles on the Durable Objects. workerd's generated RPC stub types recurse through
 // JSON-shaped results until TypeScript gives up, so each stub is typed here from the class's
-// own method signatures instead.
+// own public methods instead (derived, not listed: a new method is callable at once).
 import type { PipelineRegistry } from "./pipeline-registry";
 import type { RateLimiter } from "./rate-limiter";
 import type { RunCoordinator } from "./run-coordinator";
 import type { Env } from "../src/env";
 
-type Rpc<T, K extends keyof T> = {
-  [M in K]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+import type { DurableObject } from "cloudflare:workers";
+
+/** A class's public methods (its RPC surface): what it declares beyond DurableObject's own handlers. */
+type Methods<T> = Exclude<{ [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never }[keyof T], keyof DurableObject>;
+
+/** Each public method of T as its stub has it: the same arguments, the result as a promise. */
+type Rpc<T> = {
+  [M in Methods<T>]: T[M] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
-export type CoordinatorStub = Rpc<
-  RunCoordinator,
-  "start" | "begin" | "cancel" | "report" | "waiting" | "view" | "tasks" | "ingestRate" | "redrive" | "rerun" | "notifications" | "compact"
->;
-export type RegistryStub = Rpc<
-  PipelineRegistry,
-  | "record"
-  | "list"
-  | "allocateVersion"
-  | "submit"
-  | "fire"
-  | "setPaused"
-  | "setSchedulePaused"
-  | "delivered"
-  | "state"
-  | "backfill"
-  | "backfillView"
-  | "scheduledRuns"
-  | "compactFiring"
-  | "qualitySweep"
->;
-export type LimiterStub = Rpc<RateLimiter, "acquire" | "release" | "throttled" | "snapshot">;
+export type CoordinatorStub = Rpc<RunCoordinator>;
+export type RegistryStub = Rpc<PipelineRegistry>;
+export type LimiterStub = Rpc<RateLimiter>;
 
 export const coordinatorStub = (env: Env, runId: string) => env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(runId)) as unknown as CoordinatorStub;
 

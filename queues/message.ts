@@ -1,10 +1,12 @@
 // Queue message bodies are checked before use: a malformed one is logged and dropped, never run.
+// The schema is checked against the TaskMessage type (src/types.ts) by the compiler: a field
+// added to one and not the other does not compile, and a parsed message needs no cast.
 import { z } from "zod";
 import { runIdSchema, pipelineNameSchema } from "../src/ids";
-import { PHASES, type TaskMessage } from "../src/types";
+import { PHASES, type Json, type TaskMessage } from "../src/types";
 
 const outputFile = z.object({ key: z.string(), rows: z.number(), bytes: z.number(), sha256: z.string() });
-const json: z.ZodType<unknown> = z.unknown();
+const json: z.ZodType<Json> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(json), z.record(z.string(), json)]));
 
 const taskInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
@@ -22,7 +24,7 @@ const taskInput = z.discriminatedUnion("kind", [
   }),
 ]);
 
-const taskMessage = z.object({
+const taskMessage: z.ZodType<TaskMessage> = z.object({
   v: z.literal(1),
   runId: runIdSchema,
   pipeline: pipelineNameSchema,
@@ -39,5 +41,5 @@ const taskMessage = z.object({
 
 export function parseTaskMessage(body: unknown): TaskMessage | null {
   const parsed = taskMessage.safeParse(body);
-  return parsed.success ? (parsed.data as TaskMessage) : null;
+  return parsed.success ? parsed.data : null;
 }
