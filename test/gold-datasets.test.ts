@@ -14,6 +14,18 @@ import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
 import { accountsFrom, POSTS } from "./limits-pipelines";
 
+/** Every exact aggregate, over likes and posts. */
+const FEATURES: GoldDataset["aggregates"] = {
+  posts: { fn: "count" },
+  likes: { fn: "sum", column: "likes" },
+  mean_likes: { fn: "mean", column: "likes" },
+  min_likes: { fn: "min", column: "likes" },
+  max_likes: { fn: "max", column: "likes" },
+  sd_likes: { fn: "stddev", column: "likes" },
+  first_post: { fn: "first", column: "post_id", by: "created_at" },
+  last_at: { fn: "last", column: "created_at", by: "created_at" },
+};
+
 const pipeline = definePipeline({
   name: "gold-posts",
   description: "posts per account, with monthly features per account and over all, and a yearly total",
@@ -32,16 +44,7 @@ const pipeline = definePipeline({
       name: "monthly",
       groupBy: ["account_id"],
       bucket: { column: "created_at", unit: "month", as: "month" },
-      aggregates: {
-        posts: { fn: "count" },
-        likes: { fn: "sum", column: "likes" },
-        mean_likes: { fn: "mean", column: "likes" },
-        min_likes: { fn: "min", column: "likes" },
-        max_likes: { fn: "max", column: "likes" },
-        sd_likes: { fn: "stddev", column: "likes" },
-        first_post: { fn: "first", column: "post_id", by: "created_at" },
-        last_at: { fn: "last", column: "created_at", by: "created_at" },
-      },
+      aggregates: FEATURES,
     },
     // Every account in one group a month: groups that span batches, combined at every merge level.
     {
@@ -49,14 +52,7 @@ const pipeline = definePipeline({
       groupBy: [],
       bucket: { column: "created_at", unit: "month", as: "month" },
       aggregates: {
-        posts: { fn: "count" },
-        likes: { fn: "sum", column: "likes" },
-        mean_likes: { fn: "mean", column: "likes" },
-        min_likes: { fn: "min", column: "likes" },
-        max_likes: { fn: "max", column: "likes" },
-        sd_likes: { fn: "stddev", column: "likes" },
-        first_post: { fn: "first", column: "post_id", by: "created_at" },
-        last_at: { fn: "last", column: "created_at", by: "created_at" },
+        ...FEATURES,
         accounts: { fn: "distinct", column: "account_id" },
         // A user aggregate: the spread of likes, as init/add/merge/finish over a JSON state.
         likes_range: {

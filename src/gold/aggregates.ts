@@ -6,13 +6,13 @@
 // merge order; sums are float64 sums (their last bits depend on the order of addition).
 import type { ColumnSpec, ColumnType, Row } from "../arrow/columns";
 import type { Json } from "../types";
+import { unitStart, type Bucket } from "../pipelines/windows";
 import { addToSketch, estimate, mergeSketches, newSketch, sketchFromText, sketchToText } from "./hll";
 
 /** Distinct values are counted exactly up to this many per group, then by HyperLogLog (±1.6%, src/gold/hll.ts). */
 export const DISTINCT_EXACT = 1000;
 
-export const BUCKETS = ["hour", "day", "week", "month", "quarter", "year"] as const;
-export type Bucket = (typeof BUCKETS)[number];
+export type { Bucket } from "../pipelines/windows";
 
 export type Aggregate =
   | { fn: "count" }
@@ -49,27 +49,6 @@ export type States = Record<string, State[]>;
 
 const comparable = (v: unknown): number | string | null =>
   v === null || v === undefined ? null : v instanceof Date ? v.getTime() : typeof v === "number" ? v : String(v);
-
-/** The start of `unit` containing `ms` (UTC; weeks start on Monday). */
-export function bucketStart(ms: number, unit: Bucket): number {
-  const d = new Date(ms);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  switch (unit) {
-    case "hour":
-      return Math.floor(ms / 3_600_000) * 3_600_000;
-    case "day":
-      return Date.UTC(y, m, d.getUTCDate());
-    case "week":
-      return Date.UTC(y, m, d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
-    case "month":
-      return Date.UTC(y, m, 1);
-    case "quarter":
-      return Date.UTC(y, m - (m % 3), 1);
-    case "year":
-      return Date.UTC(y, 0, 1);
-  }
-}
 
 function initial(a: Aggregate): State {
   switch (a.fn) {
@@ -283,7 +262,7 @@ function groupKey(d: GoldDataset, row: Row): string {
   const values: unknown[] = d.groupBy.map((c) => comparable(row[c]));
   if (d.bucket) {
     const at = comparable(row[d.bucket.column]);
-    values.push(typeof at === "number" ? bucketStart(at, d.bucket.unit) : null);
+    values.push(typeof at === "number" ? unitStart(at, d.bucket.unit) : null);
   }
   return JSON.stringify(values);
 }

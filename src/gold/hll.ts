@@ -3,6 +3,8 @@
 // register-wise max — any merge order gives the same sketch. Values are hashed with 64 bits of
 // MurmurHash3 (two 32-bit seeds), so the sketch does not saturate at billions of values.
 
+import { fmix32 } from "../hash";
+
 export const HLL_BITS = 12;
 const M = 1 << HLL_BITS;
 /** The sketch's relative standard error. */
@@ -20,13 +22,7 @@ function murmur3(text: string, seed: number): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  h ^= text.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h ^ text.length);
 }
 
 export function newSketch(): Uint8Array {

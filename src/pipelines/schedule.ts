@@ -1,6 +1,6 @@
 // Schedules: cron expressions (UTC, as Workers cron is) and the window each firing covers.
 import { Cron } from "croner";
-import { isoDate, nextBoundary, windowOf, type RunWindow } from "./windows";
+import { isoDate, nextBoundary, unitStart, windowOf, type RunWindow } from "./windows";
 
 export const SCHEDULE_WINDOWS = ["previous-day", "previous-month", "previous-quarter", "previous-year"] as const;
 export type ScheduleWindow = (typeof SCHEDULE_WINDOWS)[number];
@@ -58,21 +58,7 @@ const UNIT: Record<ScheduleWindow, "day" | "month" | "quarter" | "year"> = {
   "previous-year": "year",
 };
 
-function startOf(ms: number, unit: "day" | "month" | "quarter" | "year"): number {
-  const d = new Date(ms);
-  const y = d.getUTCFullYear();
-  const m = d.getUTCMonth();
-  switch (unit) {
-    case "day":
-      return Date.UTC(y, m, d.getUTCDate());
-    case "month":
-      return Date.UTC(y, m, 1);
-    case "quarter":
-      return Date.UTC(y, m - (m % 3), 1);
-    case "year":
-      return Date.UTC(y, 0, 1);
-  }
-}
+const startOf = (ms: number, unit: "day" | "month" | "quarter" | "year") => unitStart(ms, unit);
 
 function previousStart(ms: number, unit: "day" | "month" | "quarter" | "year"): number {
   const d = new Date(ms);

@@ -4,6 +4,30 @@ export type Chunk = (typeof CHUNKS)[number];
 
 export const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
+/** Calendar units a time is cut to (gold buckets; schedule windows use day to year). */
+export type Bucket = "hour" | "day" | "week" | "month" | "quarter" | "year";
+
+/** The start of the `unit` containing `ms` (UTC; weeks start on Monday). */
+export function unitStart(ms: number, unit: Bucket): number {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  switch (unit) {
+    case "hour":
+      return Math.floor(ms / 3_600_000) * 3_600_000;
+    case "day":
+      return Date.UTC(y, m, d.getUTCDate());
+    case "week":
+      return Date.UTC(y, m, d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+    case "month":
+      return Date.UTC(y, m, 1);
+    case "quarter":
+      return Date.UTC(y, m - (m % 3), 1);
+    case "year":
+      return Date.UTC(y, 0, 1);
+  }
+}
+
 /** The first instant after `ms` that starts a new chunk. */
 export function nextBoundary(ms: number, chunk: Chunk): number {
   const d = new Date(ms);
