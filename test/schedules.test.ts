@@ -147,6 +147,7 @@ describe("run control", () => {
         reason: "the run exceeded its timeout of 1 ms",
         finishedAt: expect.any(String),
         links: { self: `/v1/jobs/${id}`, manifest: `/v1/jobs/${id}/manifest`, output: `/v1/jobs/${id}/output` },
+        event: "timed_out",
       },
     ]);
   });

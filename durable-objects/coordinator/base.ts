@@ -245,10 +245,12 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected async finish(status: RunRow["status"], reason: string | null, now: number, output: RunRow["output"] = null): Promise<void> {
     this.store.finishRun(status, reason, output ?? this.store.run()?.output ?? null, now);
     const run = this.store.run()!;
-    const notify = this.catalog.find(run.pipeline)?.notify;
-    if (notify?.on.includes(status)) {
-      const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
-      this.notifier.add(notify, { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links }, now);
+    const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
+    const warnings = (run.quality?.checks ?? []).filter((c) => c.severity === "warn" && !c.passed).map((c) => c.name);
+    for (const target of this.catalog.find(run.pipeline)?.notify ?? []) {
+      const body = { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links };
+      if (target.on.includes(status)) this.notifier.add(target, { ...body, event: status }, now);
+      if (warnings.length > 0 && target.on.includes("quality_warning")) this.notifier.add(target, { ...body, event: "quality_warning", warnings }, now);
     }
     await this.ctx.storage.setAlarm(now + SETTLE_RETRY_MS);
     await this.notifier.deliver(now);

@@ -11,6 +11,8 @@ import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 import { checkRateLimit, type RateLimit } from "../upstream/limits";
 import { fnv1a64 } from "../hash";
 
+export type NotifyEvent = RunStatus | "quality_warning";
+
 /**
  * A webhook called when a run ends with one of `on` (default: failed and timed_out). With
  * `signingSecret` (the name of a Worker secret), each delivery carries `sluice-signature:
@@ -19,7 +21,8 @@ import { fnv1a64 } from "../hash";
  */
 export interface Notify {
   url: string;
-  on?: RunStatus[];
+  /** Run statuses that call it, and `quality_warning`: a run ended with a `warn` check failing. */
+  on?: NotifyEvent[];
   signingSecret?: string;
   auth?: { header: string; secret: string; scheme?: string };
 }
@@ -175,7 +178,8 @@ export interface PipelineDefinition<Params> {
   /** A run, or one phase of it, running longer than this ends `timed_out`. */
   timeouts?: { runMs?: number; phaseMs?: Partial<Record<Phase, number>> };
   /** Webhook called when a run ends with one of `on` (default: failed and timed_out). */
-  notify?: Notify;
+  /** Webhooks called when a run ends: one target, or several each with its own events. */
+  notify?: Notify | Notify[];
 }
 
 export interface Pipeline {
@@ -222,7 +226,7 @@ export interface Pipeline {
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
   timeouts: { runMs?: number; phaseMs: Partial<Record<Phase, number>> };
-  notify: (Notify & { on: RunStatus[] }) | null;
+  notify: (Notify & { on: NotifyEvent[] })[];
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
@@ -313,7 +317,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
     whenBusy: def.whenBusy ?? "queue",
     timeouts: { runMs: def.timeouts?.runMs, phaseMs: def.timeouts?.phaseMs ?? {} },
-    notify: def.notify ? { ...def.notify, on: def.notify.on ?? ["failed", "timed_out"] } : null,
+    notify: (def.notify === undefined ? [] : Array.isArray(def.notify) ? def.notify : [def.notify]).map((n) => ({ ...n, on: n.on ?? ["failed", "timed_out"] })),
     window: (params) => {
       const parsed = def.params.parse(params);
       if (def.window) return def.window(parsed);
