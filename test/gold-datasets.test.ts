@@ -9,9 +9,9 @@ import type { Row } from "../src/arrow/columns";
 import { definePipeline } from "../src/pipelines/define";
 import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../src/gold/aggregates";
 import { HLL_ERROR } from "../src/gold/hll";
-import { readBoth } from "./independent-reader";
+import { comparable, readBoth } from "./independent-reader";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
+import { api, configureSample, env, registerPipeline, sampleStats, submit, waitForRun } from "./helpers";
 import { accountsFrom, POSTS } from "./limits-pipelines";
 
 /** Every exact aggregate, over likes and posts. */
@@ -153,6 +153,30 @@ describe("gold datasets", () => {
     expect(Number(yearly[0]!.posts)).toBe(silver.length);
     expect((yearly[0]!.created_at as Date).toISOString()).toBe("2024-01-01T00:00:00.000Z");
     expect(close(yearly[0]!.var_likes, likes.reduce((a, b) => a + (b - mean) ** 2, 0) / (likes.length - 1))).toBe(true);
+  });
+
+  it("rebuilds a dataset from silver, without a download, when a file's states are missing or from another definition", async () => {
+    await configureSample({});
+    const run = await waitForRun(await submit("gold-posts", { accounts: accountsFrom(3200, 9), tag: "g3" }));
+    expect(run.status).toBe("succeeded");
+    const before = comparable(await download(run.id, "monthly"));
+    const mine = (await env.BUCKET.list({ prefix: "silver/dataset=gold-posts/" })).objects
+      .map((o) => o.key)
+      .filter((k) => k.endsWith(".gold-states.json") && !k.includes("/_merge/") && k.includes(`version=${run.version!.replace(/_v(\d+)$/, "_staged_v$1")}`));
+    expect(mine).toHaveLength(3);
+    // One written before the dataset existed (gone), one by another definition of it.
+    await env.BUCKET.delete(mine[0]!);
+    const stale = (await (await env.BUCKET.get(mine[1]!))!.json()) as Record<string, { fp: string }>;
+    for (const d of Object.values(stale)) d.fp = "an-older-definition";
+    await env.BUCKET.put(mine[1]!, JSON.stringify(stale));
+    await configureSample({});
+    const res = await api(`/v1/jobs/${run.id}/phases/aggregate/rerun`, { method: "POST" });
+    expect(res.status).toBe(202);
+    const again = await waitForRun(run.id);
+    expect(again.status).toBe("succeeded");
+    expect(again.version).not.toBe(run.version);
+    expect(comparable(await download(run.id, "monthly"))).toEqual(before);
+    expect((await sampleStats()).requests).toBe(0);
   });
 
   it("serves only the datasets it declares", async () => {

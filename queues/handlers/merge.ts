@@ -24,7 +24,7 @@ export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   if (message.input.gold) {
     const states = await combinedStates(env.BUCKET, ctx.pipeline.gold, inputs);
     if (message.input.final) await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, ctx.pipeline.gold, ctx.pipeline.columns, states);
-    else await putStates(env.BUCKET, outputKey, states);
+    else await putStates(env.BUCKET, outputKey, ctx.pipeline.gold, states);
   }
   const result = await mergeParquetToR2(env.BUCKET, inputs, outputKey);
   const output = { key: outputKey, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };

@@ -103,7 +103,7 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   );
   profile.duplicates = good.length - unique.length;
   // The gold datasets' states of this batch, stored before the done marker that makes the task reusable.
-  if (pipeline.gold.length > 0) await putStates(env.BUCKET, key, Object.fromEntries(pipeline.gold.map((d) => [d.name, statesOf(d, unique)])));
+  if (pipeline.gold.length > 0) await putStates(env.BUCKET, key, pipeline.gold, Object.fromEntries(pipeline.gold.map((d) => [d.name, statesOf(d, unique)])));
   const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet", profile);
   return { output, reused: false, badRows: bad, badRowSamples: samples, profile };
 }
