@@ -44,7 +44,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
    */
   async start(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
-      const pipeline = this.catalog.get(req.pipeline);
+      const pipeline = this.pipelineNamed(req.pipeline);
       const window = pipeline.window(req.params);
       const run = {
         id: req.runId,
@@ -75,7 +75,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
   private async planAll(now: number): Promise<boolean> {
     if (!this.planning) {
       const run = this.store.run()!;
-      this.planning = storePlan(this.ctx.storage, this.store, this.catalog.get(run.pipeline), run.params, this.planContext("plan")).finally(
+      this.planning = storePlan(this.ctx.storage, this.store, this.pipelineNamed(run.pipeline), run.params, this.planContext("plan")).finally(
         () => (this.planning = null),
       );
     }
@@ -94,7 +94,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
   /** Merge finished runs' outputs into one file of `dataset` (the small-files problem). Idempotent. */
   async compact(req: { runId: string; pipeline: string; dataset: string; window: RunWindow; inputs: OutputFile[]; now: number }): Promise<RunView> {
     if (!this.store.exists()) {
-      const pipeline = this.catalog.get(req.pipeline);
+      const pipeline = this.pipelineNamed(req.pipeline);
       this.ctx.storage.transactionSync(() =>
         this.store.createCompaction({
           id: req.runId,
@@ -155,7 +155,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
       if (!task || task.status === "succeeded" || task.status === "dead" || task.status === "failed" || task.status === "split") continue;
       // An ingest task that failed for good with several keys (a deleted station among eight):
       // its batch is cut (halves by default) and the pieces run, until the failing keys stand alone.
-      const pieces = r.status === "dead" && !ended ? splitPieces(this.catalog.get(run.pipeline), task) : null;
+      const pieces = r.status === "dead" && !ended ? splitPieces(this.pipelineNamed(run.pipeline), task) : null;
       this.ctx.storage.transactionSync(() => {
         this.store.settle(task.seq, r.status, r);
         if (pieces) this.store.splitBatch(task, pieces);
@@ -216,7 +216,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
     if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
     if (run.kind === "compaction")
       return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
-    const pipeline = this.catalog.get(run.pipeline);
+    const pipeline = this.pipelineNamed(run.pipeline);
     if (!(await samePlan(this.store, pipeline, params, this.planContext("check")))) {
       return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
     }
@@ -253,7 +253,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
     if (!run) return;
     const now = Date.now();
     await this.notifier.deliver(now);
-    if (!TERMINAL_RUN_STATUSES.includes(run.status) && !this.catalog.find(run.pipeline)) {
+    if (!TERMINAL_RUN_STATUSES.includes(run.status) && !this.pipelineIfAny(run.pipeline)) {
       // The deployment no longer has its pipeline: nothing can plan, run or merge its tasks.
       await this.stop("failed", `pipeline ${run.pipeline} is no longer deployed`, now);
       return this.scheduleAlarm(now);
@@ -289,7 +289,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
     const run = this.store.run()!;
     const phase = run.phase;
     if (!phase || TERMINAL_RUN_STATUSES.includes(run.status) || this.store.open(phase) > 0) return;
-    const pipeline = this.catalog.get(run.pipeline);
+    const pipeline = this.pipelineNamed(run.pipeline);
     if (phase === "aggregate") return this.advanceMerge(run, pipeline, now);
     if (phase === "quality") return this.quality(run, pipeline, now, this.finalMergeOutput(run));
 

@@ -4,14 +4,14 @@
 import type { Env } from "./env";
 import type { Pipeline } from "./pipelines/define";
 import type { Trigger } from "./pipelines/schedule";
-import { schedulesFor } from "./pipelines/schedule-settings";
+import { notifyFor, qualityFor, schedulesFor } from "./pipelines/environment";
 import { checkSharedSources, sourceFor } from "./pipelines/source-limits";
 import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
 
 /** A pipeline that reads the sample upstream: it runs only where that is enabled (never in production). */
 export const readsSample = (pipeline: Pipeline) => pipeline.source.baseUrl.startsWith(SAMPLE_ORIGIN);
 
-type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES">;
+type Settings = Pick<Env, "SAMPLE_UPSTREAM" | "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES" | "SLUICE_NOTIFY" | "SLUICE_QUALITY">;
 
 /**
  * Throws unless every trigger waits on pipelines of the catalog, and no pipeline waits on itself
@@ -99,12 +99,18 @@ export class Catalog {
   }
 
   /**
-   * The declared pipeline as this environment runs it: its source limits (`SLUICE_SOURCE_LIMITS`)
-   * and its schedules' crons and pauses (`SLUICE_SCHEDULES`) applied.
+   * The declared pipeline as this environment runs it: its source limits (`SLUICE_SOURCE_LIMITS`),
+   * its schedules' crons and pauses (`SLUICE_SCHEDULES`), its webhook targets (`SLUICE_NOTIFY`)
+   * and its quality thresholds (`SLUICE_QUALITY`) applied (src/pipelines/environment.ts).
    */
-  deployed(env: Pick<Env, "SLUICE_SOURCE_LIMITS" | "SLUICE_SCHEDULES">, pipeline: Pipeline): Pipeline {
-    const source = sourceFor(env, pipeline.source);
-    const schedules = schedulesFor(env, pipeline);
-    return source === pipeline.source && schedules === pipeline.schedules ? pipeline : { ...pipeline, source, schedules };
+  deployed(env: Omit<Settings, "SAMPLE_UPSTREAM">, pipeline: Pipeline): Pipeline {
+    const changed = {
+      source: sourceFor(env, pipeline.source),
+      schedules: schedulesFor(env, pipeline),
+      notify: notifyFor(env, pipeline),
+      quality: qualityFor(env, pipeline),
+    };
+    const same = (Object.keys(changed) as (keyof typeof changed)[]).every((k) => changed[k] === pipeline[k]);
+    return same ? pipeline : { ...pipeline, ...changed };
   }
 }

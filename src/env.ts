@@ -23,8 +23,12 @@ export interface Env {
   PUBLIC_READS?: string;
   /** JSON: per-source overrides of rate limits and concurrency, e.g. {"sample-edr":{"rateLimit":[{"requests":20,"per":"1s"}],"concurrency":8}}. */
   SLUICE_SOURCE_LIMITS?: string;
-  /** JSON: per-environment schedule settings, e.g. {"orders/daily":"paused","orders/weekly":{"cron":"0 7 * * 1"}} (src/pipelines/schedule-settings.ts). */
+  /** JSON: per-environment schedule settings, e.g. {"orders/daily":"paused","orders/weekly":{"cron":"0 7 * * 1"}} (src/pipelines/environment.ts). */
   SLUICE_SCHEDULES?: string;
+  /** JSON: per-environment webhook targets by pipeline, e.g. {"orders":[{"url":"https://…","on":["failed"]}]}. */
+  SLUICE_NOTIFY?: string;
+  /** JSON: per-environment check thresholds by pipeline and check name, e.g. {"orders":{"maxNullPercent(customer_id)":{"max":5}}}. */
+  SLUICE_QUALITY?: string;
   /** "true" where the queue keeps messages in memory (wrangler dev, tests): a restarted coordinator re-sends its running tasks at once. */
   SLUICE_QUEUE_IN_MEMORY?: string;
   /** Re-send a task that has not reported for this many ms (default 30 minutes). */

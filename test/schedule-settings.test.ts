@@ -1,11 +1,13 @@
-// Schedules per environment (issue 17, item 6, in part), written as seed 004 has them: daily at
-// 06:00 in production, 07:00 in staging, paused in dev; a weekly full refresh paused until someone
-// resumes it, whose runs download everything again. SLUICE_SCHEDULES says it per environment;
-// wrangler.toml's crons are checked against what each environment fires.
+// Per-environment behaviour (issue 17, item 6), written as seed 004 has it: daily at 06:00 in
+// production, 07:00 in staging, paused in dev; a weekly full refresh paused until someone resumes
+// it, whose runs download everything again (SLUICE_SCHEDULES; wrangler.toml's crons are checked
+// against what each environment fires); webhook targets (SLUICE_NOTIFY) and check thresholds
+// (SLUICE_QUALITY) per environment.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Catalog } from "../src/catalog";
 import { definePipeline } from "../src/pipelines/define";
+import { check } from "../src/quality/checks";
 import { runScheduled } from "../src/scheduled";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
 import { configProblems, cronsFor, type WranglerConfig } from "../src/wrangler-config";
@@ -95,5 +97,47 @@ describe("schedules per environment", () => {
     const run = await waitForRun("seed4-orders-weekly-refresh-2026-05-10");
     expect(run.status).toBe("succeeded");
     expect(run.options).toMatchObject({ force: true });
+  });
+});
+
+describe("webhooks and quality thresholds per environment", () => {
+  const declared = definePipeline({
+    name: "seed4-quality",
+    description: "checks and a webhook that environments change",
+    params: z.object({ day: z.string() }).strict(),
+    source: orders.source,
+    *plan() {},
+    items: () => [],
+    ...POSTS,
+    quality: [check.schema(), check.minRows(100, "run"), check.maxNullPercent("text", 1)],
+    notify: { url: "https://hooks.example.com/prod", on: ["failed"] },
+  });
+  const two = new Catalog([declared]);
+  const deployed = (settings: Record<string, unknown>) =>
+    two.deployed(Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, JSON.stringify(v)])), declared);
+
+  it("calls the environment's targets instead of the declared ones, or none", () => {
+    expect(deployed({}).notify).toEqual([{ url: "https://hooks.example.com/prod", on: ["failed"] }]);
+    const staging = deployed({
+      SLUICE_NOTIFY: { "seed4-quality": [{ url: "https://hooks.example.com/staging", on: ["failed", "quality_warning"], signingSecret: "HOOK_KEY" }] },
+    });
+    expect(staging.notify).toEqual([{ url: "https://hooks.example.com/staging", on: ["failed", "quality_warning"], signingSecret: "HOOK_KEY" }]);
+    expect(deployed({ SLUICE_NOTIFY: { "seed4-quality": [] } }).notify).toEqual([]);
+    expect(() => deployed({ SLUICE_NOTIFY: { "seed4-quality": [{ url: "not a url" }] } })).toThrow(/SLUICE_NOTIFY is not valid: seed4-quality.0.url/);
+  });
+
+  it("measures the checks with the environment's thresholds and severities", () => {
+    const checks = (settings: Record<string, unknown>) =>
+      deployed(settings)
+        .quality({ day: "2026-05-01" })
+        .map((c) => JSON.stringify(c));
+    expect(checks({})).toEqual(declared.quality({ day: "2026-05-01" }).map((c) => JSON.stringify(c)));
+    const staging = checks({ SLUICE_QUALITY: { "seed4-quality": { "minRows(run)": { min: 1, severity: "warn" }, "maxNullPercent(text)": { max: 5 } } } });
+    expect(staging).toEqual([
+      JSON.stringify({ kind: "schema", severity: "fatal" }),
+      JSON.stringify({ kind: "minRows", per: "run", min: 1, severity: "warn" }),
+      JSON.stringify({ kind: "maxNullPercent", column: "text", max: 5, severity: "fatal" }),
+    ]);
+    expect(() => deployed({ SLUICE_QUALITY: { "seed4-quality": { "minRows(run)": { minimum: 1 } } } })).toThrow(/SLUICE_QUALITY is not valid/);
   });
 });

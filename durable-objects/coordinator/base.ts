@@ -42,6 +42,18 @@ const SEND_RETRY_MS = 2_000;
 export abstract class CoordinatorBase extends DurableObject<Env> {
   /** The deployment's pipelines: `createSluice` binds the class to them. */
   protected abstract get catalog(): Catalog;
+
+  /** The run's pipeline as this environment runs it (limits, schedules, webhooks, checks); undefined once removed. */
+  protected pipelineIfAny(name: string): Pipeline | undefined {
+    const declared = this.catalog.find(name);
+    return declared && this.catalog.deployed(this.env, declared);
+  }
+
+  protected pipelineNamed(name: string): Pipeline {
+    const pipeline = this.pipelineIfAny(name);
+    if (!pipeline) throw new Error(`unknown pipeline ${name}`);
+    return pipeline;
+  }
   protected readonly store: CoordinatorStore;
   protected readonly notifier: Notifier;
   /** The last dispatch could not enqueue: the next alarm comes soon, not at the watchdog. */
@@ -74,7 +86,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   /** The run as the API shows it (the subclass's RPC `view()` returns this). */
   protected viewOf(): RunView | null {
     const run = this.store.run();
-    return run ? runView(this.store, run, this.catalog.find(run.pipeline)) : null;
+    return run ? runView(this.store, run, this.pipelineIfAny(run.pipeline)) : null;
   }
 
   /** A page of the run's tasks, for the API and the run page. */
@@ -92,7 +104,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected deadline(run: RunRow): { at: number; reason: string } | null {
-    const pipeline = this.catalog.find(run.pipeline);
+    const pipeline = this.pipelineIfAny(run.pipeline);
     return pipeline ? runDeadline(run, pipeline, run.phase ? this.store.phaseTimes().get(run.phase)?.startedAt : null) : null;
   }
 
@@ -173,7 +185,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected async send(run: RunRow, tasks: TaskRow[]): Promise<{ sent: number; error: unknown }> {
-    const retries = this.catalog.get(run.pipeline).retries;
+    const retries = this.pipelineNamed(run.pipeline).retries;
     const version = run.version!;
     const messages = tasks.map((t): { body: TaskMessage } => ({
       body: {
@@ -247,7 +259,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const run = this.store.run()!;
     const links = { self: `/v1/jobs/${run.id}`, manifest: `/v1/jobs/${run.id}/manifest`, output: `/v1/jobs/${run.id}/output` };
     const warnings = (run.quality?.checks ?? []).filter((c) => c.severity === "warn" && !c.passed).map((c) => c.name);
-    for (const target of this.catalog.find(run.pipeline)?.notify ?? []) {
+    for (const target of this.pipelineIfAny(run.pipeline)?.notify ?? []) {
       const body = { runId: run.id, pipeline: run.pipeline, status, reason, finishedAt: new Date(now).toISOString(), links };
       if (target.on.includes(status)) this.notifier.add(target, { ...body, event: status }, now);
       if (warnings.length > 0 && target.on.includes("quality_warning")) this.notifier.add(target, { ...body, event: "quality_warning", warnings }, now);
