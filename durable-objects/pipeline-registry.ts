@@ -231,9 +231,29 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     return this.state(pipelineName);
   }
 
-  setPaused(pipelineName: string, paused: boolean): PipelineState {
+  /** Pause or resume the pipeline. On resume, trigger windows delivered while it was paused start. */
+  async setPaused(pipelineName: string, paused: boolean): Promise<PipelineState> {
     this.store.set("pipeline", pipelineName);
     this.store.set("paused", String(paused));
+    if (!paused) {
+      const pipeline = this.deployed(pipelineName);
+      for (const trigger of pipeline.triggers) {
+        for (const window of this.store.triggerWindows(trigger.name, WINDOWS_SHOWN)) {
+          const state = triggerWindow(this.store, pipeline.name, trigger, window);
+          if (state.status !== "ready") continue;
+          const params = pipeline.paramsSchema.parse(trigger.params(window)) as Json;
+          await this.submit(pipeline.name, {
+            runId: triggerRunId(pipeline.name, trigger.name, window),
+            params,
+            options: {},
+            lane: "main",
+            trigger: "data",
+            schedule: trigger.name,
+            window,
+          });
+        }
+      }
+    }
     return this.state(pipelineName);
   }
 

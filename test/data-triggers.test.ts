@@ -115,6 +115,19 @@ describe("triggers on data", () => {
     expect(runs.runs.filter((r) => r.id.startsWith("dt-report-after-both-2026-06-10"))).toHaveLength(1);
   });
 
+  it("holds a trigger while its pipeline is paused, and starts it on resume", async () => {
+    await configureSample({});
+    await api("/v1/pipelines/dt-left/pause", { method: "POST" });
+    await fire("dt-generate", "2026-06-03"); // the day after the first test's: no catch-up
+    expect((await waitForRun("dt-generate-daily-2026-06-02")).status).toBe("succeeded");
+    expect((await waitForRun("dt-right-after-generate-2026-06-02")).status).toBe("succeeded");
+    const left = async () => (await triggerState("dt-left")).windows.find((w) => w.window.from === "2026-06-02");
+    expect(await left()).toMatchObject({ delivered: ["dt-generate"], awaited: [], runId: null, status: "ready" });
+    await api("/v1/pipelines/dt-left/resume", { method: "POST" });
+    expect((await waitForRun("dt-left-after-generate-2026-06-02")).status).toBe("succeeded");
+    expect((await waitForRun("dt-report-after-both-2026-06-02")).status).toBe("succeeded");
+  });
+
   it("triggers once per window of an upstream backfill", async () => {
     await configureSample({});
     const res = await api("/v1/pipelines/dt-generate/backfill", { method: "POST", json: { from: "2026-07-01", to: "2026-07-04", window: "day", params: {} } });
