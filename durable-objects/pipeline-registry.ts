@@ -7,7 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
-import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule } from "../src/pipelines/schedule";
+import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule, type Trigger } from "../src/pipelines/schedule";
 import { coordinatorStub, registryStub } from "./stubs";
 import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
 import type { Json, RunStatus, RunSummary } from "../src/types";
@@ -216,10 +216,8 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     if (!trigger) throw new Error(`pipeline ${pipelineName} has no trigger ${triggerName}`);
     this.store.addTriggerInput(trigger.name, window, upstream, runId, Date.now());
     const state = triggerWindow(this.store, pipeline.name, trigger, window);
-    if (state.awaited.length > 0 || state.runId !== null || this.store.get("paused") === "true") return state;
-    const params = pipeline.paramsSchema.parse(trigger.params(window)) as Json;
-    const id = triggerRunId(pipeline.name, trigger.name, window);
-    await this.submit(pipeline.name, { runId: id, params, options: {}, lane: "main", trigger: "data", schedule: trigger.name, window });
+    if (state.status !== "ready" || this.store.get("paused") === "true") return state;
+    await this.startTriggerWindow(pipeline, trigger, window);
     return triggerWindow(this.store, pipeline.name, trigger, window);
   }
 
@@ -231,6 +229,13 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     return this.state(pipelineName);
   }
 
+  /** The run of a trigger's window, once every upstream delivered it (its id makes it once). */
+  private async startTriggerWindow(pipeline: Pipeline, trigger: Trigger, window: DateWindow): Promise<void> {
+    const params = pipeline.paramsSchema.parse(trigger.params(window)) as Json;
+    const runId = triggerRunId(pipeline.name, trigger.name, window);
+    await this.submit(pipeline.name, { runId, params, options: {}, lane: "main", trigger: "data", schedule: trigger.name, window });
+  }
+
   /** Pause or resume the pipeline. On resume, trigger windows delivered while it was paused start. */
   async setPaused(pipelineName: string, paused: boolean): Promise<PipelineState> {
     this.store.set("pipeline", pipelineName);
@@ -239,18 +244,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
       const pipeline = this.deployed(pipelineName);
       for (const trigger of pipeline.triggers) {
         for (const window of this.store.triggerWindows(trigger.name, WINDOWS_SHOWN)) {
-          const state = triggerWindow(this.store, pipeline.name, trigger, window);
-          if (state.status !== "ready") continue;
-          const params = pipeline.paramsSchema.parse(trigger.params(window)) as Json;
-          await this.submit(pipeline.name, {
-            runId: triggerRunId(pipeline.name, trigger.name, window),
-            params,
-            options: {},
-            lane: "main",
-            trigger: "data",
-            schedule: trigger.name,
-            window,
-          });
+          if (triggerWindow(this.store, pipeline.name, trigger, window).status === "ready") await this.startTriggerWindow(pipeline, trigger, window);
         }
       }
     }

@@ -89,11 +89,12 @@ function sketchOf(s: DistinctState): Uint8Array {
   return registers;
 }
 
-/** The states with every sketch written back into its text, ready to store. */
-function sealed(d: GoldDataset, states: States): States {
+/** The states with the sketches of `keys` (default all groups) written back into their text, ready to store. */
+function sealed(d: GoldDataset, states: States, keys: Iterable<string> = Object.keys(states)): States {
   const distinct = entries(d).flatMap(([, a], i) => (a.fn === "distinct" ? [i] : []));
   if (distinct.length === 0) return states;
-  for (const group of Object.values(states)) {
+  for (const key of keys) {
+    const group = states[key]!;
     for (const i of distinct) {
       const s = group[i] as DistinctState;
       const registers = sketches.get(s);
@@ -287,7 +288,8 @@ export function mergeStates(d: GoldDataset, into: States, other: States): States
     if (!mine) into[key] = group;
     else aggs.forEach((a, i) => merge(a, mine[i]!, group[i]!));
   }
-  return sealed(d, into);
+  // Only the groups this merge touched changed: re-encoding every sketch at each input would cost groups × inputs.
+  return sealed(d, into, Object.keys(other));
 }
 
 /** The dataset's columns: the group-by columns as silver has them, the bucket (timestamp), the aggregates. */
