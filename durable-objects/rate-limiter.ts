@@ -8,7 +8,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { RateLimit } from "../src/upstream/limits";
-import { grant, initialState, learnFrom429, reportLateness, type Lease, type LimiterState } from "./limiter/schedule";
+import { forget, grant, initialState, learnFrom429, reportLateness, type Lease, type LimiterState } from "./limiter/schedule";
 
 export type { Lease } from "./limiter/schedule";
 
@@ -31,7 +31,12 @@ export interface LeaseOptions {
   leadMs?: number;
   /** The latest the holder spent a token after its instant since its last call: the margins grow to cover it. */
   lateMs?: number;
+  /** Slots of tokens the holder leased and did not spend: their budget is granted again. */
+  unspent?: number[];
 }
+
+/** Unspent slots a call may return (a holder leases at most this many at once). */
+const MAX_UNSPENT = 1000;
 
 /**
  * Grant tokens within both the rate and the in-flight bound. Permits are shared fairly: while
@@ -43,6 +48,7 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
     if (h.expiresAt <= now || (h.permits === 0 && (h.askedAt ?? 0) + WAITING_MS <= now)) delete holders[id];
   }
   if (options.lateMs !== undefined && options.lateMs > 0) reportLateness(state, options.lateMs, now);
+  if (options.unspent?.length) forget(state, limits, options.unspent.slice(0, MAX_UNSPENT));
   const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
   mine.askedAt = now;
   mine.permits = Math.max(0, mine.permits - options.release);
@@ -75,8 +81,12 @@ export class RateLimiter extends DurableObject<Env> {
     return lease;
   }
 
-  /** Give permits back: the holder's requests ended, or it leased more than it used. */
-  release(holder: string, permits: number): void {
+  /** Give permits back (the holder's requests ended, or it leased more than it used) and the slots it did not spend. */
+  release(holder: string, permits: number, limits?: RateLimit, unspent?: number[]): void {
+    if (limits && unspent?.length) {
+      forget(this.state, limits, unspent.slice(0, MAX_UNSPENT));
+      this.ctx.storage.kv.put("limiter", this.state);
+    }
     const h = this.holders[holder];
     if (!h) return;
     h.permits = Math.max(0, h.permits - permits);

@@ -42,6 +42,8 @@ export class TokenPool {
   private throttles = 0;
   /** The latest a token was spent after its instant since the last call to the limiter. */
   private lateSeen = 0;
+  /** Slots of tokens leased and not spent, to give back with the next call (their budget is granted again). */
+  private unspent: number[] = [];
   /** The limiter's round trip (moving average): slots are asked for no sooner than it allows. */
   private roundTripMs = 10;
 
@@ -70,6 +72,7 @@ export class TokenPool {
         leaseMs: this.source.timeoutMs * 2 + 10_000,
         leadMs: Math.ceil(this.roundTripMs * 1.5),
         lateMs: this.lateSeen,
+        unspent: this.unspent.splice(0),
       });
       this.lateSeen = 0;
       if (lease.toleranceMs !== undefined) this.lateMs = lease.toleranceMs;
@@ -130,24 +133,28 @@ export class TokenPool {
       const wait = slot - Date.now();
       if (wait > 0) await sleep(wait);
       if (signal?.aborted) {
-        this.done(); // its permit goes back with the next call
+        this.unspend(slot); // its permit goes back with the next call
         return null;
       }
       if (this.throttles !== throttles) {
         // A 429 came while this token waited for its instant: it was leased before the limiter
         // learned, so it is not spent; the taker asks again, first in line.
-        this.done();
+        this.unspend(slot);
         this.demand++;
         front = true;
         continue;
       }
       this.taken++;
-      this.lateSeen = Math.max(this.lateSeen, Date.now() - slot);
-      // A late token is dropped, unless most are (an isolate starved of CPU, where dropping would stall):
-      // then progress wins over the margin, and the limiter's margins absorb what they can.
-      if (Date.now() - slot <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) return slot;
+      // A late token is dropped (its slot goes back), unless most are (an isolate starved of CPU,
+      // where dropping would stall): then progress wins over the margin, and the limiter widens
+      // its margins to the lateness reported. Only spent tokens report: a dropped one sent nothing.
+      const late = Date.now() - slot;
+      if (late <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) {
+        this.lateSeen = Math.max(this.lateSeen, late);
+        return slot;
+      }
       this.dropped++;
-      this.done();
+      this.unspend(slot);
       this.demand++;
       front = true;
     }
@@ -181,6 +188,12 @@ export class TokenPool {
     }
   }
 
+  /** A token taken and not spent: its permit and its slot go back with the next call. */
+  private unspend(slot: number): void {
+    this.unspent.push(slot);
+    this.done();
+  }
+
   /** The request a token was taken for has ended. */
   done(): void {
     this.finished++;
@@ -190,15 +203,15 @@ export class TokenPool {
   /** The request spent at `slot` got a 429: the limiter pauses and learns; unspent tokens go back. */
   async throttled(retryAfterMs: number | undefined, slot: number): Promise<void> {
     this.throttles++;
-    this.finished += this.slots.length; // unspent: their permits go back with the next call
-    this.slots = [];
+    this.finished += this.slots.length; // unspent: their permits and slots go back with the next call
+    this.unspent.push(...this.slots.splice(0));
     await this.limiter().throttled(this.source.rateLimit, retryAfterMs, slot);
   }
 
   /** Give back every permit still held (spent or unused). */
   async close(): Promise<void> {
-    if (this.held > 0) await this.limiter().release(this.holder, this.held);
+    const unspent = [...this.unspent.splice(0), ...this.slots.splice(0)];
+    if (this.held > 0 || unspent.length > 0) await this.limiter().release(this.holder, this.held, this.source.rateLimit, unspent);
     this.held = 0;
-    this.slots = [];
   }
 }

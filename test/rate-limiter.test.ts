@@ -4,7 +4,7 @@
 // bound after its instant.
 import { describe, expect, it } from "vitest";
 import { grantWithPermits, type Holders } from "../durable-objects/rate-limiter";
-import { HORIZON_MS, grant, initialState, learnFrom429, marginMs, reportLateness } from "../durable-objects/limiter/schedule";
+import { HORIZON_MS, forget, grant, initialState, learnFrom429, marginMs, reportLateness } from "../durable-objects/limiter/schedule";
 import { UpstreamLimits, type LimitAlgorithm } from "../src/sample/limit-algorithms";
 import { durationMs, type RateLimit } from "../src/upstream/limits";
 import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../src/upstream/classify";
@@ -24,16 +24,27 @@ const upstreamOf = (algorithm: LimitAlgorithm, limit: RateLimit) =>
  * somewhere within the lateness the token pool allows. Returns the upstream's refusals and the
  * requests it admitted.
  */
-function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, seed: number) {
+function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, seed: number, dropShare = 0) {
   const next = random(seed);
   const state = initialState();
   const start = 1_700_000_000_000 + Math.floor(next() * 1000);
   const late = marginMs(Math.min(...limit.map((w) => durationMs(w.per))));
   const arrivals: number[] = [];
+  let unspent: number[] = [];
   for (let now = start; now < start + seconds * 1000; now += Math.floor(next() * 300)) {
+    // Tokens not spent (dropped late, left over) go back with the next call, as the pool does.
+    forget(
+      state,
+      limit,
+      unspent.filter((slot) => slot <= now),
+    );
+    unspent = unspent.filter((slot) => slot > now);
     const lease = grant(state, limit, 1 + Math.floor(next() * 200), now);
     for (const slot of lease.slots) expect(slot - now).toBeLessThanOrEqual(HORIZON_MS);
-    arrivals.push(...lease.slots.map((slot) => slot + next() * late));
+    for (const slot of lease.slots) {
+      if (next() < dropShare) unspent.push(slot);
+      else arrivals.push(slot + next() * late);
+    }
   }
   arrivals.sort((a, b) => a - b);
   const upstream = upstreamOf(algorithm, limit);
@@ -71,6 +82,35 @@ describe("rate limiter windows, against every upstream algorithm", () => {
       });
     }
   }
+
+  for (const algorithm of ALGORITHMS) {
+    it(`tokens not spent give their budget back, and nothing is refused for it · ${algorithm}`, () => {
+      const limit: RateLimit = [
+        { requests: 20, per: "1s" },
+        { requests: 600, per: "1m" },
+      ];
+      const { refused, admitted, span } = replay(limit, algorithm, 300, 11, 0.2);
+      expect(refused).toBe(0);
+      expect(admitted / span / sustained(limit)).toBeGreaterThan(0.95);
+    });
+  }
+
+  it("grants a window's budget again at once when its tokens come back unspent", () => {
+    const limit: RateLimit = [{ requests: 20, per: "1s" }];
+    const t0 = Date.UTC(2026, 0, 1, 10, 0, 0, 100);
+    const kept = initialState();
+    const first = grant(kept, limit, 20, t0);
+    expect(first.slots).toHaveLength(20);
+    // Nothing more until the first slots leave the window...
+    expect(grant(kept, limit, 9, t0 + 100).slots.filter((t) => t < t0 + 1000)).toHaveLength(0);
+    // ...unless nine of them were never spent: their budget is granted again now.
+    const returned = initialState();
+    const slots = grant(returned, limit, 20, t0).slots;
+    forget(returned, limit, slots.slice(11));
+    const again = grant(returned, limit, 9, t0 + 100);
+    expect(again.slots).toHaveLength(9);
+    expect(again.slots.every((t) => t < t0 + 1000)).toBe(true);
+  });
 
   it("uses a declared token-bucket burst, and only where declared", () => {
     const state = initialState();

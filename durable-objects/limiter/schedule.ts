@@ -176,6 +176,33 @@ function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): v
   if (w.burst !== undefined) s.tat = Math.max(s.tat, t) + (w.ms / effective(w.requests, factor)) * (1 + MARGIN);
 }
 
+/**
+ * Tokens leased but never spent (dropped for coming up late, cleared by a 429, left over when a
+ * task ended) leave the windows, so the budget they held is granted again instead of idling a
+ * window's length. Token-bucket windows keep them (their arrival time is not undone): conservative.
+ */
+export function forget(state: LimiterState, limit: RateLimit, slots: readonly number[]): void {
+  const windows = resolveWindows(limit);
+  const states = statesFor(state, windows);
+  windows.forEach((w, i) => {
+    if (w.burst !== undefined) return;
+    for (const t of slots) unrecord(w, states[i]!, t);
+  });
+}
+
+function unrecord(w: ResolvedWindow, s: WindowState, t: number): void {
+  const q = Math.max(1, Math.floor(w.ms / LOG_BUCKETS));
+  const at = Math.ceil(t / q) * q;
+  for (let i = s.log.length - 2; i >= 0 && s.log[i]! >= at; i -= 2) {
+    if (s.log[i] !== at) continue;
+    if (--s.log[i + 1]! === 0) s.log.splice(i, 2);
+    break;
+  }
+  const k = Math.floor(t / w.ms);
+  if (s.index === k) s.count = Math.max(0, s.count - 1);
+  else if (s.index === k + 1) s.prev = Math.max(0, s.prev - 1);
+}
+
 /** Forget log entries no future slot (≥ now) can see. */
 function prune(w: ResolvedWindow, s: WindowState, now: number, margin: number): void {
   const horizon = now - w.ms - margin;
