@@ -138,8 +138,9 @@ export class TokenPool {
       }
       if (this.throttles !== throttles) {
         // A 429 came while this token waited for its instant: it was leased before the limiter
-        // learned, so it is not spent; the taker asks again, first in line.
-        this.unspend(slot);
+        // learned, so it is not spent; the taker asks again, first in line. Its slot stays booked:
+        // the budget a 429 showed missing is another client's, not ours to grant again.
+        this.done();
         this.demand++;
         front = true;
         continue;
@@ -203,8 +204,9 @@ export class TokenPool {
   /** The request spent at `slot` got a 429: the limiter pauses and learns; unspent tokens go back. */
   async throttled(retryAfterMs: number | undefined, slot: number): Promise<void> {
     this.throttles++;
-    this.finished += this.slots.length; // unspent: their permits and slots go back with the next call
-    this.unspent.push(...this.slots.splice(0));
+    // Unspent: their permits go back with the next call; their slots stay booked (see take()).
+    this.finished += this.slots.length;
+    this.slots = [];
     await this.limiter().throttled(this.source.rateLimit, retryAfterMs, slot);
   }
 
