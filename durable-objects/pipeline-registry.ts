@@ -8,7 +8,7 @@ import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
 import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule, type Trigger } from "../src/pipelines/schedule";
-import { coordinatorStub, registryStub } from "./stubs";
+import { coordinatorStub, flowStub, registryStub } from "./stubs";
 import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
 import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
@@ -132,6 +132,9 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
         await registryStub(this.env, pipeline.name).delivered(pipeline.name, trigger.name, summary.pipeline, request.window, summary.id);
       }
     }
+    // A flow's step: its flow hears (a failure to tell it fails this call, and the coordinator's report is tried again).
+    if (request?.flow)
+      await flowStub(this.env, request.flow.name).stepEnded(request.flow.name, request.flow.run, request.flow.step, summary.id, summary.status, summary.reason);
     if (this.store.get("pipeline")) await this.pump();
   }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// sluice's command line: submit and watch runs, list them, cancel, redrive, backfill, download.
+// sluice's command line: submit and watch runs, list them, cancel, redrive, backfill, download;
+// start, watch, cancel and re-run flows.
 //   npx sluice <command> [args] [--url URL] [--token TOKEN]   (or SLUICE_URL, SLUICE_TOKEN)
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -7,6 +8,7 @@ import cliProgress from "cli-progress";
 import type { RunView, TaskView } from "../src/types.ts";
 import { ApiCallError, client, type Client } from "./lib/client.ts";
 import { bytes, duration } from "./lib/format.ts";
+import { FLOW_USAGE, flowCommand } from "./lib/flow-commands.ts";
 import { init } from "./lib/init.ts";
 import { runMain } from "./lib/run.ts";
 
@@ -23,6 +25,7 @@ commands:
   backfill <pipeline> (--from D --to D [--window W] | --start-year Y --end-year Y [--quarters 1,2])
            [--params JSON] [--force] [--max-parallel N]
   download <runId> [--out FILE]                     the run's Parquet output
+${FLOW_USAGE}
 
 options: --url URL (SLUICE_URL, default http://127.0.0.1:8787), --token TOKEN (SLUICE_TOKEN)
 exit codes of watch: 0 succeeded, 2 partial, 3 failed, 4 cancelled, 5 timed_out; 1 on errors`;
@@ -132,7 +135,7 @@ async function watch(api: Client, id: string): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  const [command, arg] = positionals;
+  const [command, arg, arg2] = positionals;
   if (values.help || !command) {
     console.log(USAGE);
     return command ? 0 : 1;
@@ -201,6 +204,8 @@ async function main(): Promise<number> {
       for (const w of res.windows) console.log(`  ${w.window.padEnd(24)} ${w.runId}`);
       return 0;
     }
+    case "flow":
+      return flowCommand(api, [arg, arg2, positionals[3]], { from: values.from, to: values.to, force: values.force, watch: values.watch });
     case "download": {
       const id = need(arg, "run id");
       const data = await api.output(id);

@@ -6,7 +6,9 @@ import type { Api } from "./http/context";
 import { ApiError, errorBody, errorResponse } from "./errors";
 import { requireToken } from "./http/auth";
 import { dashboard } from "./routes/dashboard";
+import { flowPages } from "./routes/flow-pages";
 import { docs } from "./routes/docs";
+import { flows } from "./routes/flows";
 import { jobs } from "./routes/jobs";
 import { pipelines } from "./routes/pipelines";
 
@@ -24,10 +26,13 @@ export function createApp(catalog: Catalog, mounts: Mounts = {}) {
     .get("/health", (c) => c.json({ ok: true }))
     .route("/", docs)
     .use("/runs/*", requireToken())
+    .use("/flows", requireToken())
+    .use("/flows/*", requireToken())
     .use("/", async (c, next) => (c.req.path === "/" ? requireToken()(c, next) : next()))
-    .route("/", dashboard);
+    .route("/", dashboard)
+    .route("/", flowPages);
   for (const [path, routes] of Object.entries(mounts)) app.route(path, routes);
-  const api = app.use("/v1/*", requireToken()).route("/v1/jobs", jobs).route("/v1/pipelines", pipelines);
+  const api = app.use("/v1/*", requireToken()).route("/v1/jobs", jobs).route("/v1/pipelines", pipelines).route("/v1/flows", flows);
 
   api.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   api.onError((err, c) => {

@@ -4,6 +4,7 @@
 import type { Env } from "./env";
 import type { Pipeline } from "./pipelines/define";
 import type { Trigger } from "./pipelines/schedule";
+import type { Flow } from "./flows/define";
 import { notifyFor, qualityFor, schedulesFor } from "./pipelines/environment";
 import { checkSharedSources, sourceFor } from "./pipelines/source-limits";
 import { SAMPLE_ORIGIN, sampleEnabled } from "./upstream/fetch";
@@ -36,17 +37,63 @@ function checkTriggers(pipelines: readonly Pipeline[]): void {
   }
 }
 
+/** Throws unless every step of the flow runs a pipeline of the catalog, and its name is no pipeline's. */
+function checkFlow(flow: Flow, pipelines: ReadonlyMap<string, Pipeline>): void {
+  if (pipelines.has(flow.name)) throw new Error(`flow ${flow.name}: a pipeline has that name (schedules and settings name both: use another)`);
+  for (const step of flow.steps) {
+    if (!pipelines.has(step.pipeline)) throw new Error(`flow ${flow.name}, step ${step.name}: no pipeline named ${step.pipeline} in the catalog`);
+  }
+}
+
 export class Catalog {
   private readonly byName = new Map<string, Pipeline>();
+  private readonly flowsByName = new Map<string, Flow>();
 
-  /** Throws when two pipelines share a name, or declare one source with different limits. */
-  constructor(pipelines: readonly Pipeline[] = []) {
+  /** Throws when two pipelines or flows share a name, a source is declared with different limits, or a flow's step has no pipeline. */
+  constructor(pipelines: readonly Pipeline[] = [], flows: readonly Flow[] = []) {
     for (const p of pipelines) {
       if (this.byName.has(p.name)) throw new Error(`two pipelines are named ${p.name}: names must be unique`);
       this.byName.set(p.name, p);
     }
     checkSharedSources(pipelines);
     checkTriggers(this.pipelines);
+    for (const f of flows) this.addFlow(f);
+  }
+
+  /** Every flow declared, in the order given. */
+  get flows(): Flow[] {
+    return [...this.flowsByName.values()];
+  }
+
+  /** Add a flow (tests that define their own); the same definition again does nothing. */
+  addFlow(flow: Flow): void {
+    const known = this.flowsByName.get(flow.name);
+    if (known === flow) return;
+    if (known) throw new Error(`a flow named ${flow.name} is already in the catalog`);
+    checkFlow(flow, this.byName);
+    this.flowsByName.set(flow.name, flow);
+  }
+
+  /** The declared flow, or undefined. */
+  findFlow(name: string): Flow | undefined {
+    return this.flowsByName.get(name);
+  }
+
+  getFlow(name: string): Flow {
+    const flow = this.flowsByName.get(name);
+    if (!flow) throw new Error(`unknown flow ${name}`);
+    return flow;
+  }
+
+  /** The flows this environment runs (a flow with a step on the sample upstream only where that is enabled), as it runs them. */
+  runnableFlows(env: Settings): Flow[] {
+    return this.flows.filter((f) => f.steps.every((s) => this.runnableNamed(env, s.pipeline) !== undefined)).map((f) => this.deployedFlow(env, f));
+  }
+
+  /** The flow with this environment's schedule settings (`SLUICE_SCHEDULES`, keyed "<flow>/<schedule>"). */
+  deployedFlow(env: Pick<Settings, "SLUICE_SCHEDULES">, flow: Flow): Flow {
+    const schedules = schedulesFor(env, flow);
+    return schedules === flow.schedules ? flow : { ...flow, schedules };
   }
 
   /** Every pipeline declared, in the order given. */
@@ -62,6 +109,7 @@ export class Catalog {
     const known = this.byName.get(pipeline.name);
     if (known === pipeline) return;
     if (known) throw new Error(`a pipeline named ${pipeline.name} is already in the catalog`);
+    if (this.flowsByName.has(pipeline.name)) throw new Error(`pipeline ${pipeline.name}: a flow has that name`);
     checkSharedSources([...this.byName.values(), pipeline]);
     checkTriggers([...this.byName.values(), pipeline]);
     this.byName.set(pipeline.name, pipeline);

@@ -11,6 +11,8 @@ export interface Env {
   RUN_COORDINATOR: Namespace;
   PIPELINE_REGISTRY: Namespace;
   RATE_LIMITER: Namespace;
+  /** Flows' coordinators: needed only where the catalog declares flows. */
+  FLOW_COORDINATOR?: Namespace;
   /** The sample upstream's state: bound only where the sample is deployed (this repository's own Worker). */
   SAMPLE_UPSTREAM_STATE?: Namespace;
   BUCKET: R2Bucket;

@@ -1,12 +1,16 @@
 // Cron Triggers: each firing starts the runs of every schedule bound to that cron (with
 // catch-up), the compactions bound to it, and the quality sweep, of the pipelines this
-// environment runs (no sample pipeline where the sample upstream is off).
+// environment runs (no sample pipeline where the sample upstream is off), and the runs of the
+// flows whose schedules are bound to it.
 import type { Env } from "./env";
 import type { Catalog } from "./catalog";
-import { registryStub } from "../durable-objects/stubs";
+import { flowStub, registryStub } from "../durable-objects/stubs";
 
 export interface FiringReport {
+  /** The pipeline fired (empty for a flow's firing). */
   pipeline: string;
+  /** The flow fired, for a flow's schedule. */
+  flow?: string;
   schedule: string;
   outcome: string;
   runs: string[];
@@ -32,6 +36,12 @@ export async function runScheduled(catalog: Catalog, cron: string, scheduledTime
     for (const compaction of pipeline.compactions.filter((c) => c.cron === cron)) {
       const result = await registryStub(env, pipeline.name).compactFiring(pipeline.name, compaction.name, scheduledTime);
       reports.push({ pipeline: pipeline.name, schedule: `compact:${compaction.name}`, ...result });
+    }
+  }
+  for (const flow of catalog.runnableFlows(env)) {
+    for (const schedule of flow.schedules.filter((s) => s.cron === cron)) {
+      const result = await flowStub(env, flow.name).fire(flow.name, schedule.name, scheduledTime);
+      reports.push({ pipeline: "", flow: flow.name, schedule: schedule.name, ...result });
     }
   }
   return reports;

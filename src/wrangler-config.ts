@@ -20,11 +20,20 @@ export interface WranglerConfig {
 /** The Durable Object bindings sluice uses, and the class each must name. */
 export const DURABLE_OBJECTS = { RUN_COORDINATOR: "RunCoordinator", PIPELINE_REGISTRY: "PipelineRegistry", RATE_LIMITER: "RateLimiter" } as const;
 
+/** The binding flows need, only where the catalog declares one. */
+export const FLOW_OBJECTS = { FLOW_COORDINATOR: "FlowCoordinator" } as const;
+
+/** The Durable Object bindings this catalog needs. */
+const durableObjectsFor = (catalog: Catalog): Record<string, string> => (catalog.flows.length > 0 ? { ...DURABLE_OBJECTS, ...FLOW_OBJECTS } : DURABLE_OBJECTS);
+
 /** The Cron Triggers the pipelines an environment runs need: their schedules', compactions', and the quality sweep. */
 export function cronsFor(catalog: Catalog, vars: Record<string, unknown> = {}): string[] {
   const text = (v: unknown) => (typeof v === "string" ? v : undefined);
   const settings = { SAMPLE_UPSTREAM: text(vars.SAMPLE_UPSTREAM), SLUICE_SCHEDULES: text(vars.SLUICE_SCHEDULES) };
-  const crons = catalog.runnable(settings).flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]);
+  const crons = [
+    ...catalog.runnable(settings).flatMap((p) => [...p.schedules.map((s) => s.cron), ...p.compactions.map((c) => c.cron)]),
+    ...catalog.runnableFlows(settings).flatMap((f) => f.schedules.map((s) => s.cron)),
+  ];
   return [...new Set([...crons, QUALITY_SWEEP_CRON])].sort();
 }
 
@@ -41,13 +50,14 @@ export function configProblems(catalog: Catalog, config: WranglerConfig, localVa
     ...Object.entries(config.env ?? {}).map(([n, e]): [string, WranglerConfig] => [`[env.${n}]`, e]),
   ];
   const migrated = new Set((config.migrations ?? []).flatMap((m) => [...(m.new_sqlite_classes ?? []), ...(m.new_classes ?? [])]));
-  for (const cls of Object.values(DURABLE_OBJECTS)) {
+  const objects = durableObjectsFor(catalog);
+  for (const cls of Object.values(objects)) {
     if (!migrated.has(cls)) problems.push(`migrations: no migration creates ${cls} (add it to new_sqlite_classes)`);
   }
   for (const [where, c] of environments) {
     // Bindings and vars are not inherited by environments; triggers are.
     const bindings = new Map((c.durable_objects?.bindings ?? []).map((b) => [b.name, b.class_name]));
-    for (const [name, cls] of Object.entries(DURABLE_OBJECTS)) {
+    for (const [name, cls] of Object.entries(objects)) {
       const bound = bindings.get(name);
       if (bound === undefined) problems.push(`${where}: no Durable Object binding ${name} (class_name = "${cls}")`);
       else if (bound !== cls) problems.push(`${where}: ${name} binds class ${bound}, not ${cls}`);

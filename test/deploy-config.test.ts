@@ -60,7 +60,7 @@ describe("wrangler.toml", () => {
     broken.env.staging!.triggers = { crons: ["0 6 * * *"] };
     broken.env.production!.durable_objects!.bindings = broken.env.production!.durable_objects!.bindings!.filter((b) => b.name !== "RATE_LIMITER");
     broken.queues!.consumers = broken.queues!.consumers!.filter((q) => !q.queue.endsWith("-dlq"));
-    broken.migrations = [{ new_sqlite_classes: ["RunCoordinator", "PipelineRegistry"] }];
+    broken.migrations = [{ new_sqlite_classes: ["RunCoordinator", "PipelineRegistry", "FlowCoordinator"] }];
     expect(configProblems(sluice.catalog, broken, LOCAL)).toEqual([
       "migrations: no migration creates RateLimiter (add it to new_sqlite_classes)",
       "top level: nothing consumes the dead-letter queue sluice-local-tasks-dlq: failed tasks would never be reported",

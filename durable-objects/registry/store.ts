@@ -37,9 +37,11 @@ export interface RunRequest {
   options: RunOptions;
   /** `main` (manual and scheduled runs, bounded by maxConcurrentRuns) or `backfill:<id>`. */
   lane: string;
-  trigger: "manual" | "schedule" | "backfill" | "data";
+  trigger: "manual" | "schedule" | "backfill" | "data" | "flow";
   schedule?: string;
   window?: DateWindow;
+  /** The run is a step of a flow's run: that flow's coordinator hears when it ends. */
+  flow?: { name: string; run: string; step: string };
 }
 
 export interface Firing {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { DateWindow } from "./schedule";
 import { CHUNKS, isoDate, windows } from "./windows";
 
-const date = z
+export const dateSchema = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "expected a date as YYYY-MM-DD")
   .refine((s) => isoDate(Date.parse(`${s}T00:00:00Z`)) === s, "not a calendar date");
@@ -12,9 +12,9 @@ export const MAX_BACKFILL_WINDOWS = 1000;
 
 export const backfillSchema = z
   .object({
-    from: date.optional(),
+    from: dateSchema.optional(),
     /** Exclusive. */
-    to: date.optional(),
+    to: dateSchema.optional(),
     /** The window of each run, for a from/to range. */
     window: z.enum(CHUNKS).default("month"),
     start_year: z.number().int().min(1900).max(2200).optional(),

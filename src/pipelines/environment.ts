@@ -66,12 +66,12 @@ const quality = jsonVar(
 
 type Vars = Pick<Env, "SLUICE_SCHEDULES" | "SLUICE_NOTIFY" | "SLUICE_QUALITY">;
 
-/** The pipeline's schedules as this environment runs them: its cron and whether it starts paused. */
-export function schedulesFor(env: Vars, pipeline: Pipeline): Schedule[] {
-  if (!env.SLUICE_SCHEDULES) return pipeline.schedules;
+/** A pipeline's or a flow's schedules as this environment runs them: each one's cron and whether it starts paused. */
+export function schedulesFor<S extends Pick<Schedule, "name" | "cron" | "paused">>(env: Vars, owner: { name: string; schedules: S[] }): S[] {
+  if (!env.SLUICE_SCHEDULES) return owner.schedules;
   const all = schedules(env.SLUICE_SCHEDULES);
-  return pipeline.schedules.map((s) => {
-    const setting = all[`${pipeline.name}/${s.name}`];
+  return owner.schedules.map((s) => {
+    const setting = all[`${owner.name}/${s.name}`];
     if (setting === undefined) return s;
     if (typeof setting === "string") return { ...s, paused: setting === "paused" };
     return { ...s, cron: setting.cron ?? s.cron, paused: setting.paused ?? s.paused };

@@ -14,7 +14,19 @@ export {
   type UpstreamRequest,
 } from "../pipelines/define";
 export type { LimitWindow, RateLimit, Duration } from "../upstream/limits";
-export type { Schedule, Compaction, ScheduleWindow } from "../pipelines/schedule";
+export type { Schedule, Compaction, ScheduleWindow, Trigger, DateWindow } from "../pipelines/schedule";
+export {
+  defineFlow,
+  type Flow,
+  type FlowDefinition,
+  type FlowStepDefinition,
+  type FlowSchedule,
+  type FlowNotify,
+  type FlowEvent,
+  type FlowStatus,
+  type StepStatus,
+} from "../flows/define";
+export type { FlowRunView, FlowStepView, FlowState } from "../flows/views";
 export { windowOf, windows, isoDate, nextBoundary, CHUNKS, type Chunk, type RunWindow } from "../pipelines/windows";
 export { parseJsonRecords, parseNdjson, parseCsv, atPath } from "../parsers/records";
 export { parseCoverageJson } from "../parsers/coveragejson";

@@ -6,3 +6,4 @@ export { sample as sampleRoutes } from "../routes/sample";
 export { sampleWeather } from "../pipelines/sample-weather";
 export { samplePosts } from "../pipelines/sample-posts";
 export { SAMPLE_ORIGIN } from "../upstream/fetch";
+export { sampleDaily } from "../flows/sample-daily";

@@ -2,47 +2,13 @@
 // refresh) while a run is live. Pipelines and runs at `/`, one run at `/runs/:id`.
 import { sustainedPerSecond } from "../upstream/limits";
 import { Hono } from "hono";
-import { html, raw } from "hono/html";
-import type { HtmlEscapedString } from "hono/utils/html";
+import { html } from "hono/html";
 import { isRunId } from "../ids";
 import type { Api } from "../http/context";
 import { coordinatorStub, registryStub } from "../../durable-objects/stubs";
 import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
-import { PHASES, TERMINAL_RUN_STATUSES } from "../types";
-
-type Html = HtmlEscapedString | Promise<HtmlEscapedString>;
-
-const live = (status: string) => !(TERMINAL_RUN_STATUSES as readonly string[]).includes(status);
-const ms = (n: number) => (n < 60_000 ? `${(n / 1000).toFixed(1)} s` : `${Math.floor(n / 60_000)} min ${Math.round((n % 60_000) / 1000)} s`);
-const when = (t: number | null) => (t === null ? "" : new Date(t).toISOString().replace("T", " ").slice(0, 19));
-
-const STYLE = `
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem; padding: 0 1rem; color: #1d2733; }
-a { color: #0b5cad; } table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #e3e8ee; vertical-align: top; }
-th { font-weight: 600; color: #52606d; } .bar { background: #e3e8ee; height: 10px; width: 140px; display: inline-block; border-radius: 3px; overflow: hidden; vertical-align: middle; }
-.bar > span, .mini > span { display: block; height: 100%; background: #2f855a; } .bar > span.failing, .mini > span.failing { background: #c05621; }
-.mini { background: #e3e8ee; height: 8px; width: 34px; display: inline-block; margin-right: 3px; border-radius: 2px; overflow: hidden; }
-.status { font-weight: 600; } .succeeded { color: #2f855a; } .failed, .timed_out { color: #c53030; } .partial { color: #b7791f; } .running, .queued { color: #2b6cb0; }
-code { font: 12px ui-monospace, monospace; } .err { color: #c53030; } nav a { margin-right: 1rem; } h1 small { font-weight: 400; color: #52606d; }`;
-
-function page(title: string, body: Html, refresh: boolean): Html {
-  return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        ${refresh ? html`<meta http-equiv="refresh" content="2" />` : ""}
-        <title>${title} · sluice</title>
-        <style>
-          ${raw(STYLE)}
-        </style>
-      </head>
-      <body>
-        <nav><a href="/">Runs</a><a href="/docs">API</a><a href="/openapi.json">OpenAPI</a></nav>
-        ${body}
-      </body>
-    </html>`;
-}
+import { PHASES } from "../types";
+import { live, ms, page, when, type Html } from "./html";
 
 function bar(done: number, total: number, failing = false): Html {
   const pct = total === 0 ? 0 : Math.round((done / total) * 100);

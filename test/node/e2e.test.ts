@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { client, type Client } from "../../scripts/lib/client.ts";
 import { literal, openDuck, type Duck } from "../../scripts/lib/duckdb.ts";
 import { startLocalServer, type LocalServer } from "../../scripts/lib/local-server.ts";
+import { verifyPostsOutput } from "../../scripts/lib/verify-posts.ts";
+import { verifyWeatherOutput } from "../../scripts/lib/verify-weather.ts";
 
 interface Coverage {
   id: string;
@@ -96,6 +98,39 @@ describe("sluice over HTTP on wrangler dev", () => {
     const bad = cli("submit", "sample-weather", "--params", JSON.stringify({ from: "2022-06-03", to: "2022-06-01" }));
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain("invalid_params");
+  });
+
+  it("runs seed 004's daily flow from the CLI: posts, then two weather steps in parallel, each output exact in DuckDB", async () => {
+    await api.sampleConfig({ latencyMs: 5 });
+    const env = { ...process.env, SLUICE_URL: server.url, SLUICE_TOKEN: server.token };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "../../scripts/cli.ts"), ...args], { env, encoding: "utf8" });
+    const ran = cli("flow", "run", "sample-daily", "--from", "2026-03-10", "--to", "2026-03-11", "--watch");
+    expect(ran.stderr).toBe("");
+    expect(ran.status).toBe(0);
+    const id = ran.stdout.split("\n")[0]!;
+    expect(id).toBe("sample-daily-2026-03-10");
+    const run = await api.json<{ status: string; steps: { name: string; status: string; runId: string; startedAt: number; finishedAt: number }[] }>(
+      `/v1/flows/sample-daily/runs/${id}`,
+    );
+    expect(run.status).toBe("succeeded");
+    const [posts, north, south] = run.steps;
+    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["posts succeeded", "weather-north succeeded", "weather-south succeeded"]);
+    for (const s of [north!, south!]) expect(s.startedAt).toBeGreaterThanOrEqual(posts!.finishedAt);
+    expect(cli("flow", "show", "sample-daily", id).stdout).toContain(`weather-south          succeeded        attempt 1/1  ${id}-weather-south (after posts)`);
+
+    await api.sampleConfig({});
+    // Each step's run says what it was asked for: the accounts, the stations and the day.
+    const paramsOf = async (runId: string) => (await api.run(runId)).params as { accounts?: string[]; stations?: string[]; from?: string; to?: string };
+    const accounts = (await paramsOf(posts!.runId)).accounts!;
+    expect(accounts.length).toBeGreaterThan(0);
+    const postsExact = await verifyPostsOutput(api, server.url, posts!.runId, accounts, duck, dir);
+    expect(postsExact).toMatchObject({ exact: true, missing: 0, extra: 0, differing: 0 });
+    for (const s of [north!, south!]) {
+      const { stations, from, to } = await paramsOf(s.runId);
+      expect({ from, to }).toEqual({ from: "2026-03-10", to: "2026-03-11" });
+      const exact = await verifyWeatherOutput(api, server.url, s.runId, { stations: stations!, from: from!, to: to! }, duck, dir);
+      expect(exact).toMatchObject({ exact: true, rows: stations!.length * 24, missing: 0, extra: 0, differing: 0 });
+    }
   });
 
   it("lays gold out Hive-style, so DuckDB reads the folder as a table", async () => {

@@ -1,0 +1,63 @@
+// What the flow coordinator answers, and the ids it gives: shared by the Durable Object, the
+// routes, the typed client and the dashboard.
+import { nameOf, type DateWindow, type ScheduleWindow } from "../pipelines/schedule";
+import type { FlowStatus, StepStatus } from "./define";
+
+/** `<flow>-<window>` for a run asked for by hand; scheduled runs are `<flow>-<schedule>-<window>`. */
+export const flowRunId = (flow: string, window: DateWindow) => `${flow}-${nameOf(window).name.toLowerCase()}`;
+
+/** A step's pipeline run: `<flow run>-<step>`, then `-a2`, `-a3`… for its later attempts. */
+export const stepRunId = (flowRun: string, step: string, attempt: number) => `${flowRun}-${step}${attempt > 1 ? `-a${attempt}` : ""}`;
+
+export interface FlowStartRequest {
+  /** Given by schedules; by hand, `<flow>-<window>`. */
+  runId?: string;
+  window: DateWindow;
+  trigger: "manual" | "schedule";
+  schedule?: string;
+  /** Every step downloads again. */
+  force?: boolean;
+}
+
+export interface FlowStepView {
+  name: string;
+  pipeline: string;
+  after: string[];
+  retries: number;
+  status: StepStatus;
+  /** Runs of the step so far. */
+  attempt: number;
+  /** The latest attempt's pipeline run (GET /v1/jobs/<runId>). */
+  runId: string | null;
+  runStatus: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  nextAt: number | null;
+  reason: string | null;
+}
+
+export interface FlowRunView {
+  id: string;
+  flow: string;
+  window: DateWindow;
+  status: FlowStatus;
+  trigger: "manual" | "schedule";
+  schedule: string | null;
+  force: boolean;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  deadline: number | null;
+  reason: string | null;
+  steps: FlowStepView[];
+}
+
+export interface FlowState {
+  name: string;
+  description: string;
+  timeoutMs: number | null;
+  maxConcurrentRuns: number;
+  steps: { name: string; pipeline: string; after: string[]; retries: number; retryDelayMs: number }[];
+  schedules: { name: string; cron: string; window: ScheduleWindow; paused: boolean; fullRefresh: boolean; nextFiring: string | null }[];
+  runs: FlowRunView[];
+}
