@@ -161,9 +161,14 @@ function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number, 
   return needed >= 1 ? (k + 1) * w.ms : Math.floor(k * w.ms + needed * w.ms) + 1;
 }
 
-function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): void {
+/** The log bucket a time is recorded in (rounded up to the window's bucket). */
+function bucketOf(w: ResolvedWindow, t: number): number {
   const q = Math.max(1, Math.floor(w.ms / LOG_BUCKETS));
-  const at = Math.ceil(t / q) * q;
+  return Math.ceil(t / q) * q;
+}
+
+function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): void {
+  const at = bucketOf(w, t);
   if (s.log.length > 0 && s.log[s.log.length - 2] === at) s.log[s.log.length - 1]!++;
   else s.log.push(at, 1);
   const k = Math.floor(t / w.ms);
@@ -191,8 +196,7 @@ export function forget(state: LimiterState, limit: RateLimit, slots: readonly nu
 }
 
 function unrecord(w: ResolvedWindow, s: WindowState, t: number): void {
-  const q = Math.max(1, Math.floor(w.ms / LOG_BUCKETS));
-  const at = Math.ceil(t / q) * q;
+  const at = bucketOf(w, t);
   for (let i = s.log.length - 2; i >= 0 && s.log[i]! >= at; i -= 2) {
     if (s.log[i] !== at) continue;
     if (--s.log[i + 1]! === 0) s.log.splice(i, 2);
@@ -261,7 +265,10 @@ export function learnFrom429(state: LimiterState, limit: RateLimit, now: number,
   const current = factorAt(state, windows, now);
   const share = Math.max(
     ...windows.map((w, i) => {
-      const mine = countAfter(states[i]!.log, at - w.ms) - countAfter(states[i]!.log, at);
+      // Grants in the window's length before the refused one's log bucket. Counting that bucket
+      // too (a burst granted at one instant shares it) overestimates the share when our own burst
+      // crossed the limit: each 429 then lowered the limit by a twentieth, 7-8 429s in a row.
+      const mine = countAfter(states[i]!.log, at - w.ms) - countAfter(states[i]!.log, bucketOf(w, at) - 1);
       return Math.max(0, mine - 1) / w.requests;
     }),
   );
