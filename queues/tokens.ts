@@ -7,7 +7,7 @@ import type { Env } from "../src/env";
 import type { Source } from "../src/pipelines/define";
 import { limiterStub } from "../durable-objects/stubs";
 import { durationMs } from "../src/upstream/limits";
-import { marginMs } from "../durable-objects/limiter/schedule";
+import { marginMs, toleranceOf } from "../durable-objects/limiter/schedule";
 
 /** Waits for the limiter this long at most; longer waits go back to the queue as a delay. */
 const MAX_LOCAL_WAIT_MS = 10_000;
@@ -51,7 +51,7 @@ export class TokenPool {
     this.env = env;
     this.source = source;
     this.demand = demand;
-    this.lateMs = marginMs(Math.min(...source.rateLimit.map((w) => durationMs(w.per))));
+    this.lateMs = toleranceOf(marginMs(Math.min(...source.rateLimit.map((w) => durationMs(w.per)))));
   }
 
   private limiter() {

@@ -70,7 +70,7 @@ export interface Lease {
   retryAfterMs: number;
   /** Set when no token was granted because every in-flight permit is taken (not the rate). */
   atConcurrency?: true;
-  /** A token spent later than this after its instant must be dropped (the shortest window's margin). */
+  /** A token spent later than this after its instant must be dropped (half the shortest window's margin). */
   toleranceMs?: number;
 }
 
@@ -86,6 +86,12 @@ const JITTER_HALF_LIFE_MS = 10_000;
  * grant (a starved isolate reporting a second of lateness stalled a 1-s window for 50 s).
  */
 export const marginMs = (windowMs: number, jitterMs = 0) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN, Math.min(jitterMs * 1.25, windowMs * MAX_MARGIN));
+
+/**
+ * How late a token may still be spent: half the margin, so the other half covers the way to the
+ * upstream (requests arrive with jitter). A token later than this is dropped and given back.
+ */
+export const toleranceOf = (marginMs: number) => marginMs / 2;
 
 /** The jitter the margins cover at `now`: the largest lateness reported, decaying. */
 function jitterAt(state: LimiterState, now: number): number {
@@ -248,7 +254,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
     state.last = t;
     slots.push(t);
   }
-  return { slots, retryAfterMs, toleranceMs: Math.min(...margins) };
+  return { slots, retryAfterMs, toleranceMs: toleranceOf(Math.min(...margins)) };
 }
 
 /**
