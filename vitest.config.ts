@@ -7,6 +7,20 @@ const LOCAL_VARS = { SAMPLE_UPSTREAM: "enabled", PUBLIC_READS: "true", SLUICE_QU
 /** The starter's files import the package by name: here that is this checkout's source. */
 const resolve = { alias: [{ find: /^sluice(\/.*)?$/, replacement: `${new URL("./src/public", import.meta.url).pathname}$1` }] };
 
+/** Tests run inside workerd with this repository's wrangler.toml, local vars and test secrets. */
+const workerdPlugin = cloudflareTest({
+  wrangler: { configPath: "./wrangler.toml" },
+  miniflare: {
+    bindings: {
+      ...LOCAL_VARS,
+      SLUICE_API_TOKEN: "test-token",
+      SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a",
+      HOOK_SIGNING_KEY: "whsec-test-4b1d9e",
+      HOOK_TOKEN: "hook-token-test-77c0",
+    },
+  },
+});
+
 export default defineConfig({
   test: {
     // Two test files at once (each in its own workerd): the integration tests mostly wait on
@@ -14,23 +28,18 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       {
-        // Unit and integration tests inside workerd: real local Durable Objects, Queues, R2.
+        // Unit tests: one module's arithmetic or parsing at a time (the limiter's grants over
+        // simulated time, Arrow/Parquet, quality checks, config checks), nothing else started.
         resolve,
-        plugins: [
-          cloudflareTest({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                ...LOCAL_VARS,
-                SLUICE_API_TOKEN: "test-token",
-                SOCIAL_API_TOKEN: "s3cr3t-social-token-7f2a",
-                HOOK_SIGNING_KEY: "whsec-test-4b1d9e",
-                HOOK_TOKEN: "hook-token-test-77c0",
-              },
-            },
-          }),
-        ],
-        test: { name: "workerd", include: ["test/**/*.test.ts"], exclude: ["test/node/**", "test/browser/**"], testTimeout: 120_000, hookTimeout: 60_000 },
+        plugins: [workerdPlugin],
+        test: { name: "unit", include: ["test/unit/**/*.test.ts"], testTimeout: 60_000 },
+      },
+      {
+        // Integration tests: the Worker, its Durable Objects, Queues and R2 in local workerd,
+        // against the sample upstream; each file self-contained (its own pipelines and storage).
+        resolve,
+        plugins: [workerdPlugin],
+        test: { name: "integration", include: ["test/integration/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 60_000 },
       },
       {
         // Benchmarks that must run inside workerd (npm run bench runs them; npm test does not).

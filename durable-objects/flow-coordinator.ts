@@ -17,6 +17,7 @@ import type { Json } from "../src/types";
 import { coordinatorStub, registryStub } from "./stubs";
 import { FlowStore, type FlowRunRow } from "./flows/store";
 import { Notifier } from "./coordinator/notify";
+import { Refusal } from "../src/errors";
 
 const ENDED_OK = ["succeeded", "partial"];
 
@@ -190,11 +191,10 @@ export abstract class FlowCoordinator extends DurableObject<Env> {
   }
 
   /** Cancel a run: its running steps' runs are cancelled, its waiting steps never start. */
-  async cancel(flowName: string, runId: string): Promise<FlowRunView | { error: "not_found" | "run_ended" }> {
+  async cancel(flowName: string, runId: string): Promise<FlowRunView> {
     const flow = this.flow(flowName);
-    const run = this.store.run(runId);
-    if (!run) return { error: "not_found" };
-    if (TERMINAL_FLOW_STATUSES.includes(run.status)) return { error: "run_ended" };
+    const run = this.existing(flow, runId);
+    if (TERMINAL_FLOW_STATUSES.includes(run.status)) throw new Refusal("run_ended", `flow run ${runId} has already ended`);
     await this.stop(flow, run, "cancelled", "cancelled by request");
     return this.view(flowName, runId)!;
   }
@@ -220,16 +220,21 @@ export abstract class FlowCoordinator extends DurableObject<Env> {
    * Re-run an ended run that did not succeed from the steps that did not: those that succeeded
    * keep their runs; the others start again as new attempts, once the steps they need have succeeded.
    */
-  async rerun(flowName: string, runId: string): Promise<FlowRunView | { error: "not_found" | "not_ended" | "succeeded" }> {
+  async rerun(flowName: string, runId: string): Promise<FlowRunView> {
     const flow = this.flow(flowName);
-    const run = this.store.run(runId);
-    if (!run) return { error: "not_found" };
-    if (!TERMINAL_FLOW_STATUSES.includes(run.status)) return { error: "not_ended" };
-    if (run.status === "succeeded") return { error: "succeeded" };
+    const run = this.existing(flow, runId);
+    if (!TERMINAL_FLOW_STATUSES.includes(run.status)) throw new Refusal("run_active", `flow run ${runId} has not ended: cancel it first, or wait`);
+    if (run.status === "succeeded") throw new Refusal("run_succeeded", `flow run ${runId} succeeded: every step has its output`);
     for (const s of this.store.steps(runId)) if (s.status !== "succeeded") this.store.setStep(runId, s.step, { status: "waiting" });
     this.store.requeue(runId);
     await this.pump(flow);
     return this.view(flowName, runId)!;
+  }
+
+  private existing(flow: Flow, runId: string): FlowRunRow {
+    const run = this.store.run(runId);
+    if (!run) throw new Refusal("not_found", `run ${runId} of flow ${flow.name} not found`);
+    return run;
   }
 
   override async alarm(): Promise<void> {
@@ -258,7 +263,7 @@ export abstract class FlowCoordinator extends DurableObject<Env> {
     const targets = flow.notify.filter((n) => n.on.includes(event));
     if (targets.length === 0) return;
     const body = { event, flow: flow.name, ...(step ? { step } : {}), run: this.viewOf(flow, run) };
-    for (const target of targets) this.notifier.add({ ...target, on: undefined }, body, Date.now());
+    for (const { on: _on, ...target } of targets) this.notifier.add(target, body, Date.now());
   }
 
   private viewOf(flow: Flow, run: FlowRunRow): FlowRunView {

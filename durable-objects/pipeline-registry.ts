@@ -365,8 +365,12 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     for (const r of recent) {
       const view = await coordinatorStub(this.env, r.id).view();
       if (!view?.published) continue;
-      const result = await coordinatorStub(this.env, r.id).rerun("quality", view.params);
-      if (!("error" in result)) checked.push(r.id);
+      try {
+        await coordinatorStub(this.env, r.id).rerun("quality", view.params);
+        checked.push(r.id);
+      } catch (err) {
+        console.warn(`quality sweep: ${r.id} not re-checked: ${err instanceof Error ? err.message : String(err)}`);
+      }
     }
     return checked;
   }

@@ -11,6 +11,7 @@ import type { RunWindow } from "../src/pipelines/windows";
 import { layout } from "../src/r2/layout";
 import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
+import { Refusal } from "../src/errors";
 import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
 import type { Notifier } from "./coordinator/notify";
@@ -28,8 +29,9 @@ export interface StartRequest {
   queued?: boolean;
 }
 
-export type RerunResult =
-  { view: RunView } | { error: "not_found" | "run_active" | "nothing_to_redrive" | "plan_changed" | "not_rerunnable"; message?: string };
+export interface RerunResult {
+  view: RunView;
+}
 
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
@@ -127,10 +129,9 @@ export abstract class RunCoordinator extends CoordinatorBase {
   }
 
   /** Cancel: pending tasks are dropped, running ones are abandoned (their results ignored). */
-  async cancel(reason = "cancelled by request"): Promise<RunView | { error: "not_found" | "run_ended" }> {
-    const run = this.store.run();
-    if (!run) return { error: "not_found" };
-    if (TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_ended" };
+  async cancel(reason = "cancelled by request"): Promise<RunView> {
+    const run = this.existing();
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) throw new Refusal("run_ended", `run ${run.id} has already ended`);
     await this.stop("cancelled", reason, Date.now());
     return this.view()!;
   }
@@ -179,15 +180,14 @@ export abstract class RunCoordinator extends CoordinatorBase {
 
   /** Re-run the failed (not dead) and cut-short tasks of a finished run, then re-aggregate as a new version. */
   async redrive(): Promise<RerunResult & { tasks?: number }> {
-    const run = this.store.run();
-    if (!run) return { error: "not_found" };
-    if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
+    const run = this.existing();
+    if (!TERMINAL_RUN_STATUSES.includes(run.status)) throw new Refusal("run_active", `run ${run.id} is still running: redrive it once it has ended`);
     // The failed tasks, and those a cancel or timeout cut short; a run stopped in aggregation or
     // quality has none of those: it runs that phase again.
     const failed = [...this.store.latest("failed"), ...this.store.latest("cancelled")].sort((a, b) => a.seq - b.seq);
     const stopped = run.status === "cancelled" || run.status === "timed_out";
     if (failed.length === 0 && stopped && (run.phase === "aggregate" || run.phase === "quality")) return this.rerun(run.phase, run.params);
-    if (failed.length === 0) return { error: "nothing_to_redrive" };
+    if (failed.length === 0) throw new Refusal("nothing_to_redrive", `run ${run.id} has no failed tasks to redrive (dead tasks are never retried)`);
     const now = Date.now();
     const first = BATCH_PHASES.find((p) => failed.some((t) => t.phase === p))!;
     const generation = run.generation + 1;
@@ -211,14 +211,12 @@ export abstract class RunCoordinator extends CoordinatorBase {
    * changed params that do not change the plan. Nothing is downloaded again.
    */
   async rerun(phase: Exclude<Phase, "ingest">, params: Json): Promise<RerunResult> {
-    const run = this.store.run();
-    if (!run) return { error: "not_found" };
-    if (!TERMINAL_RUN_STATUSES.includes(run.status)) return { error: "run_active" };
-    if (run.kind === "compaction")
-      return { error: "not_rerunnable", message: "a compaction has no phases to re-run: it runs again when its window's outputs change" };
+    const run = this.existing();
+    if (!TERMINAL_RUN_STATUSES.includes(run.status)) throw new Refusal("run_active", `run ${run.id} is still running: re-run a phase once it has ended`);
+    if (run.kind === "compaction") throw new Refusal("not_rerunnable", "a compaction has no phases to re-run: it runs again when its window's outputs change");
     const pipeline = this.pipelineNamed(run.pipeline);
     if (!(await samePlan(this.store, pipeline, params, this.planContext("check")))) {
-      return { error: "plan_changed", message: "these params plan other batches: submit a new run instead" };
+      throw new Refusal("plan_changed", "these params plan other batches: submit a new run instead");
     }
     const now = Date.now();
     const generation = run.generation + 1;
@@ -245,6 +243,13 @@ export abstract class RunCoordinator extends CoordinatorBase {
 
   view(): RunView | null {
     return this.viewOf();
+  }
+
+  /** This object's run; a Refusal when it has none (no run has this id). */
+  private existing() {
+    const run = this.store.run();
+    if (!run) throw new Refusal("not_found", "no run has this id");
+    return run;
   }
 
   /** One alarm for every timer: timeouts, the watchdog (re-send quiet tasks), webhook retries. */

@@ -337,7 +337,7 @@ async function main(): Promise<number> {
   writeFileSync(file, JSON.stringify({ outcomes: merged }, null, 2));
   let workerd = 0;
   if (!args["skip-workerd"] && !only) {
-    console.log("fast subset in workerd: vitest run --project workerd test/chaos-fast.test.ts");
+    console.log("fast subset in workerd: vitest run --project integration test/integration/chaos-fast.test.ts");
     workerd =
       spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "workerd", "test/chaos-fast.test.ts"], { cwd: root, stdio: "inherit" }).status ??
       1;

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import type { Catalog } from "./catalog";
 import type { Api } from "./http/context";
-import { ApiError, errorBody, errorResponse } from "./errors";
+import { ApiError, errorBody, errorResponse, refusalOf } from "./errors";
 import { requireToken } from "./http/auth";
 import { dashboard } from "./routes/dashboard";
 import { flowPages } from "./routes/flow-pages";
@@ -37,6 +37,8 @@ export function createApp(catalog: Catalog, mounts: Mounts = {}) {
   api.notFound((c) => c.json(errorBody("not_found", `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   api.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
+    const refused = refusalOf(err);
+    if (refused) return errorResponse(c, refused);
     console.error("unhandled error", err);
     return c.json(errorBody("internal", "internal error; the server log has details"), 500);
   });

@@ -37,6 +37,12 @@ function checkTriggers(pipelines: readonly Pipeline[]): void {
   }
 }
 
+/** Throws unless a derived pipeline reads a pipeline of the catalog. */
+function checkDerived(pipeline: Pipeline, pipelines: ReadonlyMap<string, Pipeline>): void {
+  if (pipeline.derived && !pipelines.has(pipeline.derived.pipeline))
+    throw new Error(`pipeline ${pipeline.name} reads ${pipeline.derived.pipeline}, which is not in the catalog`);
+}
+
 /** Throws unless every step of the flow runs a pipeline of the catalog, and its name is no pipeline's. */
 function checkFlow(flow: Flow, pipelines: ReadonlyMap<string, Pipeline>): void {
   if (pipelines.has(flow.name)) throw new Error(`flow ${flow.name}: a pipeline has that name (schedules and settings name both: use another)`);
@@ -57,6 +63,7 @@ export class Catalog {
     }
     checkSharedSources(pipelines);
     checkTriggers(this.pipelines);
+    for (const p of pipelines) checkDerived(p, this.byName);
     for (const f of flows) this.addFlow(f);
   }
 
@@ -112,6 +119,7 @@ export class Catalog {
     if (this.flowsByName.has(pipeline.name)) throw new Error(`pipeline ${pipeline.name}: a flow has that name`);
     checkSharedSources([...this.byName.values(), pipeline]);
     checkTriggers([...this.byName.values(), pipeline]);
+    checkDerived(pipeline, this.byName);
     this.byName.set(pipeline.name, pipeline);
   }
 

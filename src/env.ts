@@ -16,6 +16,8 @@ export interface Env {
   /** The sample upstream's state: bound only where the sample is deployed (this repository's own Worker). */
   SAMPLE_UPSTREAM_STATE?: Namespace;
   BUCKET: R2Bucket;
+  /** The send_email binding for email notifications; unbound (local runs, tests), messages are recorded, not sent. */
+  SLUICE_EMAIL?: SendEmail;
   TASKS: Queue<TaskMessage>;
   /** Bearer token for the API. Unset: mutating endpoints refuse every request. */
   SLUICE_API_TOKEN?: string;

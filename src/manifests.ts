@@ -44,6 +44,8 @@ export interface RunManifest {
   kind: "run";
   runId: string;
   pipeline: string;
+  /** A derived pipeline's lineage: the published upstream objects its run read (run, version, key, sha256). */
+  inputs?: unknown[];
   params: Json;
   options: RunView["options"];
   generation: number;

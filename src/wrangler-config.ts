@@ -14,6 +14,7 @@ export interface WranglerConfig {
   r2_buckets?: { binding: string }[];
   queues?: { producers?: { binding: string; queue: string }[]; consumers?: { queue: string; dead_letter_queue?: string }[] };
   triggers?: { crons?: string[] };
+  send_email?: { name: string }[];
   env?: Record<string, WranglerConfig>;
 }
 
@@ -51,6 +52,7 @@ export function configProblems(catalog: Catalog, config: WranglerConfig, localVa
   ];
   const migrated = new Set((config.migrations ?? []).flatMap((m) => [...(m.new_sqlite_classes ?? []), ...(m.new_classes ?? [])]));
   const objects = durableObjectsFor(catalog);
+  const sendsEmail = [...catalog.pipelines, ...catalog.flows].some((p) => p.notify.some((n) => n.email !== undefined));
   for (const cls of Object.values(objects)) {
     if (!migrated.has(cls)) problems.push(`migrations: no migration creates ${cls} (add it to new_sqlite_classes)`);
   }
@@ -63,6 +65,8 @@ export function configProblems(catalog: Catalog, config: WranglerConfig, localVa
       else if (bound !== cls) problems.push(`${where}: ${name} binds class ${bound}, not ${cls}`);
     }
     if (!(c.r2_buckets ?? []).some((b) => b.binding === "BUCKET")) problems.push(`${where}: no R2 bucket bound as BUCKET`);
+    if (sendsEmail && !(c.send_email ?? []).some((b) => b.name === "SLUICE_EMAIL"))
+      problems.push(`${where}: no [[send_email]] binding SLUICE_EMAIL: email notifications would be recorded, not sent`);
     const tasks = (c.queues?.producers ?? []).find((p) => p.binding === "TASKS");
     if (!tasks) problems.push(`${where}: no queue producer bound as TASKS`);
     else {

@@ -1,5 +1,6 @@
 // The run coordinator's plumbing: sending tasks, the one alarm, versions, manifests, the end of
 // a run. The RPC methods and the phase state machine live in ../run-coordinator.ts.
+import { derivedInput } from "../../src/pipelines/derived";
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
@@ -291,8 +292,13 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   protected async writeManifest(now: number): Promise<void> {
     const view = this.viewOf()!;
     const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
+    const derived = this.pipelineIfAny(view.pipeline)?.derived;
+    const inputs = derived
+      ? this.store.latest("succeeded", "ingest").flatMap((t) => (t.input.kind === "ingest" ? [derivedInput(t.input.batch.data)] : []))
+      : undefined;
     await writeRunManifest(this.env.BUCKET, {
       ...runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now),
+      ...(inputs ? { inputs } : {}),
       deadItems: this.store.deadItems(10_000),
     });
   }

@@ -2,6 +2,8 @@
 // A partition already stored for a finished window (by any run) is not downloaded again unless
 // the run forces it, and is never overwritten by a concurrent run; a window still open when it
 // was fetched (today's data) is fetched again next time.
+import { derivedInput } from "../../src/pipelines/derived";
+import { readPublished } from "../../src/r2/done";
 import { sha256Hex } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classify";
@@ -131,10 +133,23 @@ async function fetchPage(
   }
 }
 
+/**
+ * A derived pipeline downloads nothing: its batch names the upstream's published object, which is
+ * checked to be still published with the same bytes (its sha256) and passed on as the task's output.
+ */
+async function ingestDerived(env: TaskContext["env"], data: Record<string, unknown>): Promise<TaskOutcome> {
+  const input = derivedInput(data);
+  const [object, marker] = await Promise.all([env.BUCKET.head(input.key), readPublished(env.BUCKET, input.key)]);
+  if (!object || !marker || marker.sha256 !== input.sha256)
+    throw new TaskFailure({ type: "input_changed", message: `${input.key} is no longer the published version this run planned`, class: "permanent" });
+  return { output: { key: input.key, rows: input.rows, bytes: object.size, sha256: input.sha256 }, reused: true };
+}
+
 export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, pipeline, message } = ctx;
   if (message.input.kind !== "ingest") throw new Error("not an ingest task");
   const batch = message.input.batch;
+  if (pipeline.derived) return ingestDerived(env, batch.data);
   const key = layout.bronzeRaw(pipeline.source.name, batch.partition);
 
   const stored = (object: R2Object | null): TaskOutcome | null => {

@@ -2,6 +2,8 @@
 import { putDone, readDone } from "../../src/r2/done";
 import { layout } from "../../src/r2/layout";
 import { writeParquetRows } from "../../src/parquet/write";
+import { readParquetRows } from "../../src/parquet/read";
+import type { Row } from "../../src/arrow/columns";
 import { TaskFailure } from "../../src/upstream/classify";
 import { isItemsRaw, isPagedRaw } from "../../src/upstream/pagination";
 import type { TaskContext, TaskOutcome } from "./context";
@@ -28,6 +30,16 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
 
   const raw = await env.BUCKET.get(rawKey);
   if (!raw) throw new TaskFailure({ type: "missing_input", message: `bronze raw ${rawKey} is missing`, class: "permanent" });
+  if (pipeline.derived) {
+    // A derived pipeline's input is the upstream's published Parquet: its rows, mapped by `select`.
+    const select = pipeline.derived.select;
+    const rows = (await readParquetRows(new Uint8Array(await raw.arrayBuffer()))).flatMap((row): Row[] => {
+      const out = select(row);
+      return out ? [out] : [];
+    });
+    const bytes = await writeParquetRows(pipeline.refinedColumns, rows);
+    return { output: await putDone(env.BUCKET, key, bytes, rows.length, "application/vnd.apache.parquet"), reused: false };
+  }
   const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
   const text = await raw.text();
   const rows = pipeline.items

@@ -5,7 +5,7 @@
 // deterministic id per window (`<flow>-<window>`), a timeout, retries per step, notifications,
 // cancel and re-run from the steps that did not succeed. The graph arithmetic is in graph.ts; the
 // runs live in durable-objects/flow-coordinator.ts.
-import type { Notify } from "../pipelines/define";
+import { checkNotify, type Notify } from "../pipelines/define";
 import { nextFiring, SCHEDULE_WINDOWS, type DateWindow, type ScheduleWindow } from "../pipelines/schedule";
 import { durationMs, type Duration } from "../upstream/limits";
 import { stepOrder } from "./graph";
@@ -117,6 +117,7 @@ export function defineFlow(def: FlowDefinition): Flow {
       throw new Error(`${where}, schedule ${s.name}: "${s.cron}" is not a five-field cron expression`);
     }
   }
+  checkNotify(where, def.notify);
   const maxConcurrentRuns = def.maxConcurrentRuns ?? 1;
   if (!Number.isInteger(maxConcurrentRuns) || maxConcurrentRuns < 1) throw new Error(`${where}: maxConcurrentRuns must be a whole number ≥ 1`);
   return {

@@ -14,13 +14,18 @@ import { fnv1a64 } from "../hash";
 export type NotifyEvent = RunStatus | "quality_warning";
 
 /**
- * A webhook called when a run ends with one of `on` (default: failed and timed_out). With
- * `signingSecret` (the name of a Worker secret), each delivery carries `sluice-signature:
- * t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, so the receiver can tell it came from
- * this deployment and is fresh; `auth` sends a header whose value is read from a secret.
+ * Who hears when a run ends with one of `on` (default: failed and timed_out): a webhook (`url`)
+ * or an email (`email`). With `signingSecret` (the name of a Worker secret), each webhook
+ * delivery carries `sluice-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`,
+ * so the receiver can tell it came from this deployment and is fresh; `auth` sends a header
+ * whose value is read from a secret. An email goes through the Worker's `send_email` binding
+ * `SLUICE_EMAIL`; where it is not bound (local runs, tests) the message is recorded, not sent.
  */
 export interface Notify {
-  url: string;
+  /** A webhook: the event POSTed as JSON. */
+  url?: string;
+  /** Or an email: a subject and a plain-text summary of the event with its links. */
+  email?: { to: string | string[]; from: string };
   /** Run statuses that call it, and `quality_warning`: a run ended with a `warn` check failing. */
   on?: NotifyEvent[];
   signingSecret?: string;
@@ -227,11 +232,29 @@ export interface Pipeline {
   whenBusy: "queue" | "skip";
   timeouts: { runMs?: number; phaseMs: Partial<Record<Phase, number>> };
   notify: (Notify & { on: NotifyEvent[] })[];
+  /** A derived pipeline (src/pipelines/derived.ts): the published dataset it reads, and its row mapping; null for an HTTP source. */
+  derived: { pipeline: string; dataset: string | null; select(row: Row): Row | null } | null;
+}
+
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+/** Throws unless each target is a webhook (`url`) or an email (`email` with valid addresses), not both. */
+type Target = Pick<Notify, "url" | "email">;
+export function checkNotify(where: string, notify: Target | Target[] | undefined): void {
+  for (const n of notify === undefined ? [] : Array.isArray(notify) ? notify : [notify]) {
+    if ((n.url === undefined) === (n.email === undefined)) throw new Error(`${where}: each notify target has a url or an email, not both`);
+    if (n.email) {
+      const to = Array.isArray(n.email.to) ? n.email.to : [n.email.to];
+      for (const address of [...to, n.email.from]) if (!EMAIL.test(address)) throw new Error(`${where}: notify email: "${address}" is not an email address`);
+      if (to.length === 0) throw new Error(`${where}: notify email: give at least one recipient`);
+    }
+  }
 }
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
   if ((def.plan === undefined) === (def.planStream === undefined)) throw new Error(`pipeline ${def.name}: give plan or planStream, not both`);
   checkRateLimit(def.source.rateLimit, `pipeline ${def.name}, source ${def.source.name}`);
+  checkNotify(`pipeline ${def.name}`, def.notify);
   if (!Number.isInteger(def.source.concurrency) || def.source.concurrency < 1)
     throw new Error(`pipeline ${def.name}: source.concurrency must be a whole number ≥ 1`);
   for (const [phase, r] of Object.entries(def.retries ?? {})) {
@@ -318,6 +341,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     whenBusy: def.whenBusy ?? "queue",
     timeouts: { runMs: def.timeouts?.runMs, phaseMs: def.timeouts?.phaseMs ?? {} },
     notify: (def.notify === undefined ? [] : Array.isArray(def.notify) ? def.notify : [def.notify]).map((n) => ({ ...n, on: n.on ?? ["failed", "timed_out"] })),
+    derived: null,
     window: (params) => {
       const parsed = def.params.parse(params);
       if (def.window) return def.window(parsed);

@@ -35,7 +35,11 @@ const schedules = jsonVar(
 const secretName = z.string().regex(/^[A-Z][A-Z0-9_]*$/, "a secret's name");
 const notifySchema = z
   .object({
-    url: z.url(),
+    url: z.url().optional(),
+    email: z
+      .object({ to: z.union([z.email(), z.array(z.email()).min(1)]), from: z.email() })
+      .strict()
+      .optional(),
     on: z.array(z.enum(["queued", "running", "succeeded", "partial", "failed", "cancelled", "timed_out", "quality_warning"])).optional(),
     signingSecret: secretName.optional(),
     auth: z
@@ -43,7 +47,8 @@ const notifySchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((n) => (n.url === undefined) !== (n.email === undefined), "each target has a url or an email, not both");
 const notify = jsonVar("SLUICE_NOTIFY", z.record(pipelineName, z.array(notifySchema)));
 
 const quality = jsonVar(

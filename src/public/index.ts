@@ -3,6 +3,7 @@
 export { createSluice, type Sluice, type SluiceOptions } from "../sluice";
 export { Catalog } from "../catalog";
 export type { Env } from "../env";
+export { defineDerivedPipeline, type DerivedDefinition, type DerivedInput } from "../pipelines/derived";
 export {
   definePipeline,
   halveByKeys,

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Env } from "../env";
 import type { Catalog } from "../catalog";
 import type { Api } from "../http/context";
-import { badRequest, conflict, notFound } from "../errors";
+import { badRequest, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { FLOW_STATUSES, type Flow } from "../flows/define";
 import { dateSchema } from "../pipelines/backfill";
@@ -96,23 +96,12 @@ export const flows = new Hono<Api>()
   .post("/:name/runs/:id/cancel", async (c) => {
     const flow = flowOr404(c.var.catalog, c.env, c.req.param("name"));
     const id = runIdOf(c.req.param("id"));
-    const result = await flowStub(c.env, flow.name).cancel(flow.name, id);
-    if ("error" in result) {
-      if (result.error === "not_found") throw notFound(`run ${id} of flow ${flow.name}`);
-      throw conflict("run_ended", `flow run ${id} has already ended`);
-    }
-    return c.json(result, 202);
+    return c.json(await flowStub(c.env, flow.name).cancel(flow.name, id), 202);
   })
   .post("/:name/runs/:id/rerun", async (c) => {
     const flow = flowOr404(c.var.catalog, c.env, c.req.param("name"));
     const id = runIdOf(c.req.param("id"));
-    const result = await flowStub(c.env, flow.name).rerun(flow.name, id);
-    if ("error" in result) {
-      if (result.error === "not_found") throw notFound(`run ${id} of flow ${flow.name}`);
-      if (result.error === "not_ended") throw conflict("run_active", `flow run ${id} has not ended: cancel it first, or wait`);
-      throw conflict("run_succeeded", `flow run ${id} succeeded: every step has its output`);
-    }
-    return c.json(result, 202);
+    return c.json(await flowStub(c.env, flow.name).rerun(flow.name, id), 202);
   })
   .post("/:name/schedules/:schedule/:action{pause|resume}", async (c) => {
     const flow = flowOr404(c.var.catalog, c.env, c.req.param("name"));

@@ -90,20 +90,11 @@ export const jobs = new Hono<Api>()
   .post("/:id/cancel", async (c) => {
     const id = runId(c.req.param("id"));
     const result = await coordinatorStub(c.env, id).cancel();
-    if ("error" in result) {
-      if (result.error === "not_found") throw notFound(`run ${id}`);
-      throw conflict("run_ended", `run ${id} has already ended`);
-    }
     return c.json({ id, status: result.status, links: links(id) }, 202);
   })
   .post("/:id/redrive", async (c) => {
     const id = runId(c.req.param("id"));
     const result = await coordinatorStub(c.env, id).redrive();
-    if ("error" in result) {
-      if (result.error === "not_found") throw notFound(`run ${id}`);
-      if (result.error === "run_active") throw conflict("run_active", `run ${id} is still running: redrive it once it has ended`);
-      throw conflict("nothing_to_redrive", `run ${id} has no failed tasks to redrive (dead tasks are never retried)`);
-    }
     return c.json({ id, status: result.view.status, tasks: result.tasks, generation: result.view.generation, links: links(id) }, 202);
   })
   .post("/:id/phases/:phase/rerun", async (c) => {
@@ -119,12 +110,6 @@ export const jobs = new Hono<Api>()
     const merged = { ...(view.params as Record<string, unknown>), ...body.params };
     const params = parseWith(pipeline.paramsSchema, merged, "invalid_params", `invalid params for ${pipeline.name}`) as Json;
     const result = await coordinatorStub(c.env, id).rerun(phase, params);
-    if ("error" in result) {
-      if (result.error === "run_active") throw conflict("run_active", `run ${id} is still running: re-run a phase once it has ended`);
-      if (result.error === "plan_changed") throw badRequest("plan_changed", result.message ?? "the params plan other batches");
-      if (result.error === "not_rerunnable") throw conflict("not_rerunnable", result.message ?? "this run cannot be re-run");
-      throw notFound(`run ${id}`);
-    }
     return c.json({ id, status: result.view.status, phase, generation: result.view.generation, version: result.view.version, links: links(id) }, 202);
   })
   .get("/:id/manifest", async (c) => {

@@ -1,7 +1,7 @@
 // Bad input gets a 4xx in the standard error shape and creates nothing.
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api } from "./helpers";
+import { api } from "../helpers";
 
 const good = { pipeline: "sample-weather", params: { from: "2024-01-01", to: "2024-02-01" } };
 

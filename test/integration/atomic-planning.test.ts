@@ -4,11 +4,11 @@
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { POSTS } from "./limits-pipelines";
-import { api, configureSample, env, getRun, waitForRun } from "./helpers";
+import { registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { POSTS } from "../limits-pipelines";
+import { api, configureSample, env, getRun, waitForRun } from "../helpers";
 
 const BATCHES = 520; // the coordinator stores a plan 500 batches per transaction
 const gate = (tag: string) => `inputs/plan-gate-${tag}`;

@@ -2,10 +2,10 @@
 // and nothing is created or changed.
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { sluice } from "../src/index";
+import { sluice } from "../../src/index";
 
 const { app } = sluice;
-import { api } from "./helpers";
+import { api } from "../helpers";
 
 interface Case {
   name: string;

@@ -3,14 +3,14 @@
 // of an input list longer than the bound is an error, not a growing string.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { linesOf } from "../src/r2/lines";
-import { postCount } from "../src/sample/social";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import type { TaskView } from "../src/types";
-import { POSTS } from "./limits-pipelines";
-import { api, configureSample, env, waitForRun } from "./helpers";
+import { registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { linesOf } from "../../src/r2/lines";
+import { postCount } from "../../src/sample/social";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import type { TaskView } from "../../src/types";
+import { POSTS } from "../limits-pipelines";
+import { api, configureSample, env, waitForRun } from "../helpers";
 
 const base = `${SAMPLE_ORIGIN}/sample/social`;
 

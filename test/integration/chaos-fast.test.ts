@@ -2,12 +2,12 @@
 // every message of a finished run delivered again, two runs of one window at once. Each run's
 // output is checked row for row against the upstream's own data.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { observation } from "../src/sample/weather-data";
-import type { Phase, TaskMessage } from "../src/types";
-import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
+import worker from "../../src/index";
+import { observation } from "../../src/sample/weather-data";
+import type { Phase, TaskMessage } from "../../src/types";
+import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "../helpers";
 
 const HOUR = 3_600_000;
 

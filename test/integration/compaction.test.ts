@@ -2,9 +2,9 @@
 // version when a run of the month ends after it (issue 15, item 10).
 import { createScheduledController } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { registryStub } from "../durable-objects/stubs";
-import { configureSample, env, getRun, waitForRun } from "./helpers";
+import worker from "../../src/index";
+import { registryStub } from "../../durable-objects/stubs";
+import { configureSample, env, getRun, waitForRun } from "../helpers";
 
 describe("compaction", () => {
   it("merges the previous month's daily outputs into one file of its own dataset, once", async () => {

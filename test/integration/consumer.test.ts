@@ -1,9 +1,9 @@
 // The queue consumer, driven with hand-made message batches.
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import type { TaskMessage } from "../src/types";
-import { configureSample, env, sampleStats, submit, waitForRun } from "./helpers";
+import worker from "../../src/index";
+import type { TaskMessage } from "../../src/types";
+import { configureSample, env, sampleStats, submit, waitForRun } from "../helpers";
 
 function ingestMessage(runId: string, station: string, id = "b000000"): TaskMessage {
   return {

@@ -1,11 +1,11 @@
 // The run coordinator: planning, the phase state machine, eviction, duplicate reports.
 import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import { expectedTasks, planMergeLevel } from "../durable-objects/coordinator/planning";
-import { sampleWeather } from "../src/pipelines/sample-weather";
-import { coordinatorStub } from "../durable-objects/stubs";
-import type { OutputFile } from "../src/types";
-import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
+import { expectedTasks, planMergeLevel } from "../../durable-objects/coordinator/planning";
+import { sampleWeather } from "../../src/pipelines/sample-weather";
+import { coordinatorStub } from "../../durable-objects/stubs";
+import type { OutputFile } from "../../src/types";
+import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 
 describe("planning", () => {
   it("plans the seeds' workload: 156 monthly chunks for 8 stations in one request each", () => {

@@ -5,13 +5,13 @@
 // shape: generate, then two pipelines in parallel after it, then one after both.
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { Catalog } from "../src/catalog";
-import { definePipeline, type Pipeline } from "../src/pipelines/define";
-import type { Trigger } from "../src/pipelines/schedule";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { registryStub } from "../durable-objects/stubs";
-import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { Catalog } from "../../src/catalog";
+import { definePipeline, type Pipeline } from "../../src/pipelines/define";
+import type { Trigger } from "../../src/pipelines/schedule";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { registryStub } from "../../durable-objects/stubs";
+import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 /** Two accounts' posts for a day; a daily schedule (fired by hand here) and any triggers. */
 function daily(name: string, triggers: Trigger[] = [], account = "901"): Pipeline {

@@ -1,11 +1,11 @@
 // Nothing quietly missing (issue 15, item 11): rows silver drops because their key repeats are
 // counted in the task's profile, the run view, the manifest and the run page; ids an input list
 // repeats are planned once, and counted.
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import { postCount } from "../src/sample/social";
-import { api, configureSample, env, sampleStats, waitForRun } from "./helpers";
-import { postsPipeline } from "./limits-pipelines";
+import { postCount } from "../../src/sample/social";
+import { api, configureSample, env, sampleStats, waitForRun } from "../helpers";
+import { postsPipeline } from "../limits-pipelines";
 
 postsPipeline("dup-posts", [{ requests: 100, per: "1s" }], { size: 10 });
 

@@ -5,17 +5,17 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { Catalog } from "../src/catalog";
-import { defineFlow } from "../src/flows/define";
-import { definePipeline, type Notify, type Pipeline } from "../src/pipelines/define";
-import { notifyFor } from "../src/pipelines/environment";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { configProblems } from "../src/wrangler-config";
-import { Notifier } from "../durable-objects/coordinator/notify";
-import { coordinatorStub, flowStub } from "../durable-objects/stubs";
-import { sluice } from "../src/index";
-import { api, configureSample, env, registerPipeline, submit, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { Catalog } from "../../src/catalog";
+import { defineFlow } from "../../src/flows/define";
+import { definePipeline, type Notify, type Pipeline } from "../../src/pipelines/define";
+import { notifyFor } from "../../src/pipelines/environment";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { configProblems } from "../../src/wrangler-config";
+import { Notifier } from "../../durable-objects/coordinator/notify";
+import { coordinatorStub, flowStub } from "../../durable-objects/stubs";
+import { sluice } from "../../src/index";
+import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 const OPS = { to: ["ops@example.com", "data@example.com"], from: "sluice@example.com" };
 

@@ -5,17 +5,14 @@
 // without redoing the steps that succeeded; timeouts and cancel stop the running steps' runs.
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { Catalog } from "../src/catalog";
-import { defineFlow, type Flow, type FlowDefinition } from "../src/flows/define";
-import { progress, stepOrder } from "../src/flows/graph";
-import type { FlowRunView } from "../src/flows/views";
-import { definePipeline, type Pipeline } from "../src/pipelines/define";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { configProblems } from "../src/wrangler-config";
-import { flowStub } from "../durable-objects/stubs";
-import { sluice } from "../src/index";
-import { api, configureSample, env, getRun, registerPipeline } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { defineFlow, type Flow, type FlowDefinition } from "../../src/flows/define";
+import type { FlowRunView } from "../../src/flows/views";
+import { definePipeline, type Pipeline } from "../../src/pipelines/define";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { flowStub } from "../../durable-objects/stubs";
+import { sluice } from "../../src/index";
+import { api, configureSample, env, getRun, registerPipeline } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 /** Posts of the accounts given, for a window: each step of a flow is a run of one of these. */
 function posts(name: string, latencyNote = ""): Pipeline {
@@ -62,7 +59,7 @@ function addFlow(def: FlowDefinition): Flow {
 }
 
 // Seed 004: generate_data (one retry), then the main and CDC pipelines in parallel.
-const daily = addFlow({
+addFlow({
   name: "fl-daily",
   steps: {
     generate: step("fl-generate", ["301", "302"], { retries: 1 }),
@@ -130,100 +127,6 @@ async function waitForFlow(flow: string, id: string, statuses = ["succeeded", "f
 const stepOf = (run: FlowRunView, name: string) => run.steps.find((s) => s.name === name)!;
 const hooks = async (name: string) =>
   (await (await api(`/sample/hooks/${name}`)).json<{ received: { event: string; step?: string; run: FlowRunView }[] }>()).received;
-
-describe("a flow's graph", () => {
-  it("orders steps after those they need, and refuses a cycle, naming it", () => {
-    const order = stepOrder("f", [
-      { name: "c", after: ["b"] },
-      { name: "b", after: ["a"] },
-      { name: "a", after: [] },
-    ]);
-    expect(order.map((s) => s.name)).toEqual(["a", "b", "c"]);
-    expect(() =>
-      defineFlow({
-        name: "loop",
-        steps: { a: step("x", ["1"], { after: ["c"] }), b: step("x", ["1"], { after: ["a"] }), c: step("x", ["1"], { after: ["b"] }) },
-      }),
-    ).toThrow(/wait on each other \(a → c → b → a\)/);
-  });
-
-  it("starts what is ready, blocks what needs a failed step (and what needs that), and ends when nothing is open", () => {
-    const steps = [
-      { name: "a", after: [] },
-      { name: "b", after: ["a"] },
-      { name: "c", after: ["b"] },
-      { name: "d", after: ["a"] },
-    ];
-    expect(
-      progress(
-        steps,
-        new Map([
-          ["a", "succeeded"],
-          ["b", "waiting"],
-          ["c", "waiting"],
-          ["d", "waiting"],
-        ]),
-      ),
-    ).toEqual({ start: ["b", "d"], blocked: [], outcome: null });
-    expect(
-      progress(
-        steps,
-        new Map([
-          ["a", "succeeded"],
-          ["b", "failed"],
-          ["c", "waiting"],
-          ["d", "running"],
-        ]),
-      ),
-    ).toEqual({ start: [], blocked: ["c"], outcome: null });
-    expect(
-      progress(
-        steps,
-        new Map([
-          ["a", "succeeded"],
-          ["b", "failed"],
-          ["c", "waiting"],
-          ["d", "succeeded"],
-        ]),
-      ),
-    ).toEqual({ start: [], blocked: ["c"], outcome: "failed" });
-    expect(
-      progress(
-        steps,
-        new Map([
-          ["a", "succeeded"],
-          ["b", "succeeded"],
-          ["c", "succeeded"],
-          ["d", "succeeded"],
-        ]),
-      ).outcome,
-    ).toBe("succeeded");
-  });
-
-  it("refuses steps after unknown steps, unknown pipelines, and a flow named like a pipeline", () => {
-    expect(() => defineFlow({ name: "f", steps: { a: step("x", ["1"], { after: ["nope"] }) } })).toThrow(/comes after "nope", which is not a step/);
-    expect(() => defineFlow({ name: "f", steps: {} })).toThrow(/at least one step/);
-    expect(() => new Catalog([generate], [defineFlow({ name: "f", steps: { a: step("fl-missing", ["1"]) } })])).toThrow(/no pipeline named fl-missing/);
-    expect(() => new Catalog([generate], [defineFlow({ name: "fl-generate", steps: { a: step("fl-generate", ["1"]) } })])).toThrow(/a pipeline has that name/);
-  });
-
-  it("takes each environment's schedule settings, and needs its Durable Object binding in wrangler config", () => {
-    const staging = sluice.catalog.deployedFlow(
-      { SLUICE_SCHEDULES: JSON.stringify({ "fl-daily/daily": { cron: "0 7 * * *" }, "fl-daily/weekly-refresh": "on" }) },
-      daily,
-    );
-    expect(staging.schedules.map((s) => [s.cron, s.paused ?? false])).toEqual([
-      ["0 7 * * *", false],
-      ["0 2 * * 0", false],
-    ]);
-    const problems = configProblems(new Catalog([generate], [defineFlow({ name: "f", steps: { a: step("fl-generate", ["1"]) } })]), {
-      durable_objects: { bindings: [] },
-      migrations: [],
-    });
-    expect(problems).toContain("migrations: no migration creates FlowCoordinator (add it to new_sqlite_classes)");
-    expect(problems).toContain('top level: no Durable Object binding FLOW_COORDINATOR (class_name = "FlowCoordinator")');
-  });
-});
 
 describe("flow runs", () => {
   it("runs seed 004's daily job: generate first, then main and CDC in parallel; one run per window", async () => {

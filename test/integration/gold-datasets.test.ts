@@ -5,14 +5,14 @@
 // silver output as the API serves it.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import type { Row } from "../src/arrow/columns";
-import { definePipeline } from "../src/pipelines/define";
-import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../src/gold/aggregates";
-import { HLL_ERROR } from "../src/gold/hll";
-import { comparable, readBoth } from "./independent-reader";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { api, configureSample, env, registerPipeline, sampleStats, submit, waitForRun } from "./helpers";
-import { accountsFrom, POSTS } from "./limits-pipelines";
+import type { Row } from "../../src/arrow/columns";
+import { definePipeline } from "../../src/pipelines/define";
+import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../../src/gold/aggregates";
+import { HLL_ERROR } from "../../src/gold/hll";
+import { comparable, readBoth } from "../independent-reader";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { api, configureSample, env, registerPipeline, sampleStats, submit, waitForRun } from "../helpers";
+import { accountsFrom, POSTS } from "../limits-pipelines";
 
 /** Every exact aggregate, over likes and posts. */
 const FEATURES: GoldDataset["aggregates"] = {

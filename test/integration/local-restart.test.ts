@@ -3,8 +3,8 @@
 // alarm (30 s on), not after the 30-minute stale time. Simulated by resetting every instance.
 import { abortAllDurableObjects, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
-import type { TaskView } from "../src/types";
-import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
+import type { TaskView } from "../../src/types";
+import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 
 const ingestTasks = async (id: string) => ((await (await api(`/v1/jobs/${id}/tasks?phase=ingest`)).json()) as { tasks: TaskView[] }).tasks;
 

@@ -1,17 +1,17 @@
 // The streaming merge: many Parquet objects → one, through R2 multipart, verified by its footer.
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { columnsFromZod } from "../src/arrow/columns";
-import { MIN_PART_SIZE, mergeParquetToR2, rewriteParquetToR2 } from "../src/parquet/merge";
-import { readFooter } from "../src/parquet/stitch";
-import { decodeStruct, encodeStruct } from "../src/parquet/thrift-compact";
-import { footerLength } from "../src/parquet/thrift-footer";
-import { r2RowCount } from "../src/parquet/thrift-footer";
-import { writeParquetRows } from "../src/parquet/write";
-import { putDone } from "../src/r2/done";
-import { sha256Hex } from "../src/hash";
-import { env } from "./helpers";
+import { columnsFromZod } from "../../src/arrow/columns";
+import { MIN_PART_SIZE, mergeParquetToR2, rewriteParquetToR2 } from "../../src/parquet/merge";
+import { readFooter } from "../../src/parquet/stitch";
+import { decodeStruct, encodeStruct } from "../../src/parquet/thrift-compact";
+import { footerLength } from "../../src/parquet/thrift-footer";
+import { r2RowCount } from "../../src/parquet/thrift-footer";
+import { writeParquetRows } from "../../src/parquet/write";
+import { putDone } from "../../src/r2/done";
+import { sha256Hex } from "../../src/hash";
+import { env } from "../helpers";
 
 const schema = z.object({ id: z.int(), value: z.number(), label: z.string() });
 const columns = columnsFromZod(schema);

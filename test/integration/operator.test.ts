@@ -1,7 +1,7 @@
 // What an operator sees: the OpenAPI document, the reference page, the dashboard.
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, configureSample, env, submit, waitForRun } from "./helpers";
+import { api, configureSample, env, submit, waitForRun } from "../helpers";
 
 describe("OpenAPI", () => {
   it("documents every route, with request schemas generated from the validating zod schemas", async () => {
@@ -108,7 +108,7 @@ describe("dashboard", () => {
 describe("typed client", () => {
   it("reaches the API through Hono's RPC client with typed paths and responses", async () => {
     const { exports } = await import("cloudflare:workers");
-    const { sluiceClient } = await import("../src/client");
+    const { sluiceClient } = await import("../../src/client");
     const client = sluiceClient("http://sluice.test", "test-token", (input, init) => exports.default.fetch(new Request(input, init)));
     const pipelines = await (await client.v1.pipelines.$get()).json();
     expect(pipelines.pipelines.map((p) => p.name)).toContain("sample-weather");

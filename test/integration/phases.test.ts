@@ -1,8 +1,8 @@
 // Medallion phases re-run alone from the stored layer below, with new output versions.
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import { observation } from "../src/sample/weather-data";
-import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "./helpers";
+import { observation } from "../../src/sample/weather-data";
+import { api, configureSample, env, getRun, sampleStats, submit, waitForRun } from "../helpers";
 
 async function rowsAt(key: string) {
   const object = await env.BUCKET.get(key);

@@ -2,18 +2,18 @@
 // cursor pagination, a secret auth header, deleted accounts to the dead list. Plus the
 // built-in parsers and pagination helpers on real-shaped bodies.
 import { runInDurableObject } from "cloudflare:test";
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { columnsFromZod } from "../src/arrow/columns";
-import { parseCsv, parseJsonRecords, parseNdjson } from "../src/parsers/records";
-import { registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { check } from "../src/quality/checks";
-import { postCount } from "../src/sample/social";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { cursorPagination, linkPagination, offsetPagination } from "../src/upstream/pagination";
-import { api, configureSample, env, sampleStats, waitForRun } from "./helpers";
+import { columnsFromZod } from "../../src/arrow/columns";
+import { parseCsv, parseJsonRecords, parseNdjson } from "../../src/parsers/records";
+import { registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { check } from "../../src/quality/checks";
+import { postCount } from "../../src/sample/social";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { cursorPagination, linkPagination, offsetPagination } from "../../src/upstream/pagination";
+import { api, configureSample, env, sampleStats, waitForRun } from "../helpers";
 
 const SECRET = "s3cr3t-social-token-7f2a";
 

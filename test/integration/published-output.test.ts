@@ -1,8 +1,8 @@
 // Only gold that passed quality is served or marked published (issue 15, item 5): not the output
 // of a failed run while a re-run of it makes the next version, nor after that re-run is cancelled.
 import { describe, expect, it } from "vitest";
-import { layout } from "../src/r2/layout";
-import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
+import { layout } from "../../src/r2/layout";
+import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 
 async function published(key: string) {
   const object = await env.BUCKET.get(layout.published(key));

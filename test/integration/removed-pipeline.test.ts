@@ -2,9 +2,9 @@
 // read, and a run of it still going ends `failed` with the reason at its next alarm.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect, it, vi } from "vitest";
-import { Catalog } from "../src/catalog";
-import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
-import { accountsFrom, postsPipeline } from "./limits-pipelines";
+import { Catalog } from "../../src/catalog";
+import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
+import { accountsFrom, postsPipeline } from "../limits-pipelines";
 
 const coordinator = (id: string) => env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
 

@@ -3,8 +3,8 @@
 // with the stop, so consumers run its new tasks, the run ends and its pipeline's lane is free.
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { layout } from "../src/r2/layout";
-import { api, configureSample, env, waitForRun } from "./helpers";
+import { layout } from "../../src/r2/layout";
+import { api, configureSample, env, waitForRun } from "../helpers";
 
 describe("a run opened again", () => {
   it("re-runs silver of a run older than its timeout, stopped once: the new tasks run and it ends succeeded", async () => {

@@ -2,14 +2,14 @@
 // next page's URL are kept in R2, so the retried task fetches no page twice (issue 14, item 4).
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { postCount } from "../src/sample/social";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { cursorPagination } from "../src/upstream/pagination";
-import type { TaskView } from "../src/types";
-import { api, configureSample, waitForRun } from "./helpers";
-import { POSTS, type UpstreamStats } from "./limits-pipelines";
+import { registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { postCount } from "../../src/sample/social";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { cursorPagination } from "../../src/upstream/pagination";
+import type { TaskView } from "../../src/types";
+import { api, configureSample, waitForRun } from "../helpers";
+import { POSTS, type UpstreamStats } from "../limits-pipelines";
 
 registerPipeline(
   definePipeline({

@@ -1,9 +1,9 @@
 // Retry passes, the dead list, the tolerated failure share, redrive, and a faulty upstream.
-import { limiterStub } from "../durable-objects/stubs";
-import { readBoth } from "./independent-reader";
+import { limiterStub } from "../../durable-objects/stubs";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import type { TaskView } from "../src/types";
-import { api, configureSample, env, sampleStats, submit, waitForRun } from "./helpers";
+import type { TaskView } from "../../src/types";
+import { api, configureSample, env, sampleStats, submit, waitForRun } from "../helpers";
 
 const DAY = 24;
 
@@ -153,7 +153,7 @@ describe("a run against a faulty, rate-limited upstream", () => {
 describe("what a consumer could not deliver", () => {
   it("records a dead-lettered task as failed, and a retry pass runs it again", async () => {
     await configureSample({ latencyMs: 1500 });
-    const { default: worker } = await import("../src/index");
+    const { default: worker } = await import("../../src/index");
     const id = await submit("sample-weather", { stations: ["10333"], from: "2024-08-01", to: "2024-08-02", chunk: "day" });
     const body = {
       v: 1,

@@ -3,11 +3,11 @@
 // automatic retry" — instead of one policy for every phase.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { definePipeline, type PipelineDefinition } from "../src/pipelines/define";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import type { TaskView } from "../src/types";
-import { api, configureSample, registerPipeline, submit, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { definePipeline, type PipelineDefinition } from "../../src/pipelines/define";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import type { TaskView } from "../../src/types";
+import { api, configureSample, registerPipeline, submit, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 /** One account's posts, one request a batch, failing whole at the first 503 (no retry inside the task). */
 function onePage(name: string, retries: PipelineDefinition<{ tag: string }>["retries"]) {

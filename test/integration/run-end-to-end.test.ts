@@ -1,7 +1,7 @@
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import { observation } from "../src/sample/weather-data";
-import { api, configureSample, env, sampleStats, submit, waitForRun } from "./helpers";
+import { observation } from "../../src/sample/weather-data";
+import { api, configureSample, env, sampleStats, submit, waitForRun } from "../helpers";
 
 describe("a run from submit to gold Parquet, in workerd", () => {
   it("ingests, refines, validates and merges 3 stations × 2 months", async () => {

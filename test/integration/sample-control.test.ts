@@ -2,7 +2,7 @@
 // counters or posting to its webhook receiver needs the API token (issue 15, item 3), and the
 // receiver keeps bounded deliveries under bounded names.
 import { describe, expect, it } from "vitest";
-import { api } from "./helpers";
+import { api } from "../helpers";
 
 const anonymous = { authorization: "" };
 const withoutToken = (path: string, init: RequestInit & { json?: unknown } = {}) => api(path, { ...init, headers: { ...anonymous, ...(init.headers ?? {}) } });

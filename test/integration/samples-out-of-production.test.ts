@@ -2,9 +2,9 @@
 // 2): in production (SAMPLE_UPSTREAM disabled) they are not listed, not accepted and not fired
 // by their crons, so they cannot start a failing run every day.
 import { describe, expect, it } from "vitest";
-import { sluice } from "../src/index";
-import { runScheduled } from "../src/scheduled";
-import { env, TOKEN } from "./helpers";
+import { sluice } from "../../src/index";
+import { runScheduled } from "../../src/scheduled";
+import { env, TOKEN } from "../helpers";
 
 const prod = { ...env, SAMPLE_UPSTREAM: "disabled" };
 const call = (path: string, init: RequestInit = {}) =>

@@ -5,14 +5,14 @@
 // (SLUICE_QUALITY) per environment.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { Catalog } from "../src/catalog";
-import { definePipeline } from "../src/pipelines/define";
-import { check } from "../src/quality/checks";
-import { runScheduled } from "../src/scheduled";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { configProblems, cronsFor, type WranglerConfig } from "../src/wrangler-config";
-import { api, configureSample, env, registerPipeline, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { Catalog } from "../../src/catalog";
+import { definePipeline } from "../../src/pipelines/define";
+import { check } from "../../src/quality/checks";
+import { runScheduled } from "../../src/scheduled";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { configProblems, cronsFor, type WranglerConfig } from "../../src/wrangler-config";
+import { api, configureSample, env, registerPipeline, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 const orders = definePipeline({
   name: "seed4-orders",

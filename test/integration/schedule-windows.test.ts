@@ -4,12 +4,12 @@
 // waiting and started as soon as it does. Fired through the registry as a Cron Trigger would.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { definePipeline } from "../src/pipelines/define";
-import type { Schedule } from "../src/pipelines/schedule";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { registryStub } from "../durable-objects/stubs";
-import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { definePipeline } from "../../src/pipelines/define";
+import type { Schedule } from "../../src/pipelines/schedule";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { registryStub } from "../../durable-objects/stubs";
+import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 /** Posts of three accounts a day; one attempt a request and a task, so a 503 fails the run at once. */
 function dailyPosts(name: string, schedule: Partial<Schedule>) {

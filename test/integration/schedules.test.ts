@@ -1,11 +1,11 @@
 // Cron Triggers, catch-up, pause, admission, timeouts, cancel, webhooks and backfills.
 import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
-import { windowFor, windowsSince } from "../src/pipelines/schedule";
-import { coordinatorStub } from "../durable-objects/stubs";
-import { api, configureSample, env, getRun, submit, waitForRun } from "./helpers";
+import worker from "../../src/index";
+import { windowFor, windowsSince } from "../../src/pipelines/schedule";
+import { coordinatorStub } from "../../durable-objects/stubs";
+import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 
 const DAILY = "0 6 * * *";
 const QUARTERLY = "0 6 1 1,4,7,10 *";
@@ -39,8 +39,8 @@ describe("schedule windows", () => {
   });
 
   it("lists in wrangler.toml every cron a pipeline uses", async () => {
-    const PIPELINES = (await import("../src/index")).sluice.catalog.pipelines;
-    const toml = (await import("../wrangler.toml?raw")).default;
+    const PIPELINES = (await import("../../src/index")).sluice.catalog.pipelines;
+    const toml = (await import("../../wrangler.toml?raw")).default;
     const crons = [...(/\[triggers\]\s*crons\s*=\s*\[([^\]]*)\]/.exec(toml)?.[1] ?? "").matchAll(/"([^"]+)"/g)].map((m) => m[1]);
     for (const p of PIPELINES) for (const s of [...p.schedules, ...p.compactions]) expect(crons).toContain(s.cron);
   });

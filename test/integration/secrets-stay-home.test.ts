@@ -3,14 +3,14 @@
 // as a permanent error naming the origin; within the origin, both are followed.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { postCount } from "../src/sample/social";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { linkPagination } from "../src/upstream/pagination";
-import type { TaskView } from "../src/types";
-import { POSTS } from "./limits-pipelines";
-import { api, configureSample, waitForRun } from "./helpers";
+import { registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { postCount } from "../../src/sample/social";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { linkPagination } from "../../src/upstream/pagination";
+import type { TaskView } from "../../src/types";
+import { POSTS } from "../limits-pipelines";
+import { api, configureSample, waitForRun } from "../helpers";
 
 const SECRET = "s3cr3t-social-token-7f2a";
 const base = `${SAMPLE_ORIGIN}/sample/social`;

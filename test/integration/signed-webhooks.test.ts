@@ -4,11 +4,11 @@
 // Several targets, each called on the events it asks for (statuses, quality warnings).
 import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
-import { definePipeline } from "../src/pipelines/define";
-import { check } from "../src/quality/checks";
-import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
-import { api, configureSample, env, registerPipeline, submit, waitForRun } from "./helpers";
-import { POSTS } from "./limits-pipelines";
+import { definePipeline } from "../../src/pipelines/define";
+import { check } from "../../src/quality/checks";
+import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
+import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";
+import { POSTS } from "../limits-pipelines";
 
 const HOOK = "signed-run";
 

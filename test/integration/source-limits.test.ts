@@ -2,9 +2,9 @@
 // conflicting declarations of one source refused.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { getPipeline, registerPipeline } from "./helpers";
-import { definePipeline } from "../src/pipelines/define";
-import { checkSharedSources, sourceFor } from "../src/pipelines/source-limits";
+import { getPipeline, registerPipeline } from "../helpers";
+import { definePipeline } from "../../src/pipelines/define";
+import { checkSharedSources, sourceFor } from "../../src/pipelines/source-limits";
 
 describe("source limits", () => {
   const declared = getPipeline("sample-weather").source;

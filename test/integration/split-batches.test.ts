@@ -1,9 +1,9 @@
 // A batch that fails for good because of one key is split (issue 15, item 9): halves, again and
 // again, until the failing keys stand alone; the live keys land, the dead ones go to the dead list.
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import { halveByKeys } from "../src/pipelines/define";
-import { api, configureSample, env, sampleStats, waitForRun } from "./helpers";
+import { halveByKeys } from "../../src/pipelines/define";
+import { api, configureSample, env, sampleStats, waitForRun } from "../helpers";
 
 interface Task {
   id: string;

@@ -1,10 +1,10 @@
 // The consumer's token pool: many requests of one invocation share it, wait in line, and never
 // have more in flight than the upstream's concurrency, across pools.
 import { describe, expect, it } from "vitest";
-import type { Source } from "../src/pipelines/define";
-import { limiterStub } from "../durable-objects/stubs";
-import { TokenPool } from "../queues/tokens";
-import { env } from "./helpers";
+import type { Source } from "../../src/pipelines/define";
+import { limiterStub } from "../../durable-objects/stubs";
+import { TokenPool } from "../../queues/tokens";
+import { env } from "../helpers";
 
 const source = (name: string): Source => ({
   name,

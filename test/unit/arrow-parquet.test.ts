@@ -1,9 +1,9 @@
-import { readBoth } from "./independent-reader";
+import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { columnsFromZod } from "../src/arrow/columns";
-import { rowCountOf } from "../src/parquet/thrift-footer";
-import { writeParquetRows } from "../src/parquet/write";
+import { columnsFromZod } from "../../src/arrow/columns";
+import { rowCountOf } from "../../src/parquet/thrift-footer";
+import { writeParquetRows } from "../../src/parquet/write";
 
 const schema = z.object({
   id: z.string(),

@@ -5,10 +5,10 @@
 // every binding the catalog needs. Read from the config itself.
 import { parse } from "smol-toml";
 import { describe, expect, it } from "vitest";
-import toml from "../wrangler.toml?raw";
-import { sluice } from "../src/index";
-import { QUALITY_SWEEP_CRON } from "../src/scheduled";
-import { configProblems, cronsFor, type WranglerConfig } from "../src/wrangler-config";
+import toml from "../../wrangler.toml?raw";
+import { sluice } from "../../src/index";
+import { QUALITY_SWEEP_CRON } from "../../src/scheduled";
+import { configProblems, cronsFor, type WranglerConfig } from "../../src/wrangler-config";
 
 interface WorkerConfig extends WranglerConfig {
   name: string;

@@ -1,8 +1,8 @@
 // Each quality check on crafted data, passing and failing.
 import { describe, expect, it } from "vitest";
-import { check, type BatchProfile } from "../src/quality/checks";
-import { evaluateQuality, type ProfiledBatch } from "../src/quality/evaluate";
-import { flagOutliers, profileRows } from "../src/quality/profile";
+import { check, type BatchProfile } from "../../src/quality/checks";
+import { evaluateQuality, type ProfiledBatch } from "../../src/quality/evaluate";
+import { flagOutliers, profileRows } from "../../src/quality/profile";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2024, 0, 1);

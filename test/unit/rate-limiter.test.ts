@@ -3,11 +3,11 @@
 // sliding counter, alone and several at once, with each request sent up to the pool's lateness
 // bound after its instant.
 import { describe, expect, it } from "vitest";
-import { grantWithPermits, type Holders } from "../durable-objects/rate-limiter";
-import { HORIZON_MS, forget, grant, initialState, learnFrom429, marginMs, reportLateness } from "../durable-objects/limiter/schedule";
-import { UpstreamLimits, type LimitAlgorithm } from "../src/sample/limit-algorithms";
-import { durationMs, type RateLimit } from "../src/upstream/limits";
-import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../src/upstream/classify";
+import { grantWithPermits, type Holders } from "../../durable-objects/rate-limiter";
+import { HORIZON_MS, forget, grant, initialState, learnFrom429, marginMs, reportLateness, toleranceOf } from "../../durable-objects/limiter/schedule";
+import { UpstreamLimits, type LimitAlgorithm } from "../../src/sample/limit-algorithms";
+import { durationMs, type RateLimit } from "../../src/upstream/limits";
+import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../../src/upstream/classify";
 
 const ALGORITHMS: LimitAlgorithm[] = ["token-bucket", "fixed-window", "sliding-log", "sliding-counter"];
 
@@ -28,7 +28,7 @@ function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, se
   const next = random(seed);
   const state = initialState();
   const start = 1_700_000_000_000 + Math.floor(next() * 1000);
-  const late = marginMs(Math.min(...limit.map((w) => durationMs(w.per))));
+  const late = toleranceOf(marginMs(Math.min(...limit.map((w) => durationMs(w.per)))));
   const arrivals: number[] = [];
   let unspent: number[] = [];
   for (let now = start; now < start + seconds * 1000; now += Math.floor(next() * 300)) {
@@ -43,7 +43,7 @@ function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, se
     for (const slot of lease.slots) expect(slot - now).toBeLessThanOrEqual(HORIZON_MS);
     for (const slot of lease.slots) {
       if (next() < dropShare) unspent.push(slot);
-      else arrivals.push(slot + next() * late);
+      else arrivals.push(slot + next() * late + next() * late); // spent up to the tolerance late, then delivered with as much jitter
     }
   }
   arrivals.sort((a, b) => a - b);

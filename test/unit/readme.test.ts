@@ -2,9 +2,9 @@
 // tests through the "sluice" path that tsconfig and vitest map to src/public): shown whole, and
 // it plans and types what the README says.
 import { describe, expect, it } from "vitest";
-import readme from "../README.md?raw";
-import example from "../starter/src/pipelines/orders.ts?raw";
-import { orders } from "../starter/src/pipelines/orders";
+import readme from "../../README.md?raw";
+import example from "../../starter/src/pipelines/orders.ts?raw";
+import { orders } from "../../starter/src/pipelines/orders";
 
 describe("README", () => {
   it("shows the starter's pipeline as the starter has it", () => {

@@ -1,9 +1,9 @@
 // The pieces a limit is made of: durations, the upstream's headers, and the upstream algorithms
 // the sample enforces (each refuses exactly what its rule says, so it can judge sluice).
 import { describe, expect, it } from "vitest";
-import { UpstreamLimits, upstreamLimit } from "../src/sample/limit-algorithms";
-import { durationMs, sustainedPerSecond } from "../src/upstream/limits";
-import { waitFromHeaders } from "../src/upstream/retry-after";
+import { UpstreamLimits, upstreamLimit } from "../../src/sample/limit-algorithms";
+import { durationMs, sustainedPerSecond } from "../../src/upstream/limits";
+import { waitFromHeaders } from "../../src/upstream/retry-after";
 
 describe("durations", () => {
   it.each([
