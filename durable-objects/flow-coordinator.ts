@@ -16,7 +16,7 @@ import { nextFiring, scheduledRunId, windowFor } from "../src/pipelines/schedule
 import type { Json } from "../src/types";
 import { coordinatorStub, registryStub } from "./stubs";
 import { FlowStore, type FlowRunRow } from "./flows/store";
-import { Notifier } from "./coordinator/notify";
+import { Notifier } from "./notifications";
 import { Refusal } from "../src/errors";
 
 const ENDED_OK = ["succeeded", "partial"];

@@ -14,9 +14,9 @@ import { TERMINAL_RUN_STATUSES } from "../src/types";
 import { Refusal } from "../src/errors";
 import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
-import type { Notifier } from "./coordinator/notify";
+import type { Notifier } from "./notifications";
 import { judgeQuality, publish } from "./coordinator/quality";
-import { retryManifest } from "./coordinator/records";
+import { retryManifest } from "./coordinator/manifests";
 import type { RunRow, TaskRow } from "./coordinator/store";
 
 export interface StartRequest {

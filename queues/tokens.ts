@@ -147,13 +147,11 @@ export class TokenPool {
       }
       this.taken++;
       // A late token is dropped (its slot goes back), unless most are (an isolate starved of CPU,
-      // where dropping would stall): then progress wins over the margin, and the limiter widens
-      // its margins to the lateness reported. Only spent tokens report: a dropped one sent nothing.
+      // where dropping would stall): then progress wins over the margin. Either way its lateness is
+      // reported, and the limiter widens its margins to cover what this isolate shows.
       const late = Date.now() - slot;
-      if (late <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) {
-        this.lateSeen = Math.max(this.lateSeen, late);
-        return slot;
-      }
+      this.lateSeen = Math.max(this.lateSeen, late);
+      if (late <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) return slot;
       this.dropped++;
       this.unspend(slot);
       this.demand++;

@@ -1,6 +1,7 @@
 // npm run demo: the job the old orchestration was sized by — 8 stations, 156 monthly chunks
 // (2012-01 … 2024-12) — run on the local Workers runtime against the sample upstream, with
-// progress, the output written to out/<runId>.parquet and a summary read back with DuckDB.
+// progress, the output written to out/<runId>.parquet and a summary read back with DuckDB; then
+// seed 004's daily job as the sample-daily flow, step by step.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { client } from "./lib/client.ts";
@@ -10,6 +11,15 @@ import { startLocalServer } from "./lib/local-server.ts";
 import { runMain } from "./lib/run.ts";
 
 const root = resolve(import.meta.dirname, "..");
+
+/** The parts of a flow run (GET /v1/flows/<flow>/runs/<id>) the summary prints. */
+interface FlowRun {
+  id: string;
+  status: string;
+  startedAt: number | null;
+  finishedAt: number | null;
+  steps: { name: string; status: string; after: string[]; runId: string | null; startedAt: number | null; finishedAt: number | null }[];
+}
 const params = { from: "2012-01-01", to: "2025-01-01", chunk: "month" };
 
 async function main(): Promise<number> {
@@ -87,7 +97,25 @@ async function main(): Promise<number> {
       if (p.startedAt && name !== "quality") console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);
     }
     console.log(`  quality       all fatal checks passed (version ${run.version}; manifest runs/${id}/quality-v${run.version?.split("_v")[1]}.json)`);
-    return 0;
+
+    // Seed 004's daily job as a flow: posts first, then two weather pipelines in parallel.
+    const day = { from: "2024-12-31", to: "2025-01-01" };
+    const flowRun = await api.json<{ id: string }>("/v1/flows/sample-daily/runs", { method: "POST", json: day });
+    let flow: FlowRun;
+    do {
+      await new Promise((r) => setTimeout(r, 250));
+      flow = await api.json<FlowRun>(`/v1/flows/sample-daily/runs/${flowRun.id}`);
+    } while (!["succeeded", "failed", "timed_out", "cancelled"].includes(flow.status));
+    const t0 = flow.startedAt!;
+    console.log(`\nflow ${flow.id} ${flow.status} in ${duration(flow.finishedAt! - t0)} (window ${day.from})`);
+    for (const s of flow.steps) {
+      const rows = s.runId ? (await api.run(s.runId)).output?.rows : undefined;
+      const span = s.startedAt ? `+${duration(s.startedAt - t0)} → +${duration((s.finishedAt ?? Date.now()) - t0)}` : "";
+      console.log(
+        `  ${s.name.padEnd(13)} ${s.status.padEnd(10)} ${span.padEnd(22)} ${s.after.length ? `after ${s.after.join(", ")}` : "first"} · ${s.runId} · ${rows ?? 0} rows`,
+      );
+    }
+    return flow.status === "succeeded" ? 0 : 1;
   } finally {
     await server.stop();
   }

@@ -11,9 +11,10 @@ import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage, TaskStatus, TaskView } from "../../src/types";
 import { TERMINAL_RUN_STATUSES } from "../../src/types";
-import { Notifier } from "./notify";
+import { Notifier } from "../notifications";
 import { phaseIndex, planMergeLevel, type PlannedTask } from "./planning";
-import { aggregateManifest, runDeadline } from "./records";
+import { aggregateManifest } from "./manifests";
+import { runDeadline } from "./deadlines";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./store";
 import { runView } from "./view";
 

@@ -3,7 +3,8 @@
 import { z } from "zod";
 import type { Pipeline } from "../pipelines/define";
 import { RUN_STATUSES } from "../types";
-import { backfillSchema, errorSchema, listQuery, optionsSchema, rerunSchema, tasksQuery } from "./schemas";
+import { backfillSchema, errorSchema, flowRunSchema, listQuery, optionsSchema, rerunSchema, tasksQuery } from "./schemas";
+import { FLOW_STATUSES, type Flow } from "../flows/define";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -28,8 +29,74 @@ const runId = { name: "id", in: "path", required: true, schema: { type: "string"
 const jsonBody = (s: JsonSchema, required = true) => ({ required, content: { "application/json": { schema: s } } });
 const mutating = { security: [{ bearer: [] }] };
 
-/** The API over these pipelines (the ones this environment runs). */
-export function openApiDocument(pipelines: readonly Pipeline[]): JsonSchema {
+/** The flows' paths: their runs for a window, cancel, re-run from the failed steps, schedules. */
+function flowPaths(flows: readonly Flow[]): Record<string, JsonSchema> {
+  if (flows.length === 0) return {};
+  const flowName = { name: "flow", in: "path", required: true, schema: { type: "string", enum: flows.map((f) => f.name) } };
+  const flowRun = { ...runId, name: "id" };
+  return {
+    "/v1/flows": { get: { summary: "The flows: steps, their after edges, schedules", responses: { "200": ok("{ flows }") } } },
+    "/v1/flows/{flow}": {
+      get: { summary: "A flow, its schedules and recent runs", parameters: [flowName], responses: { "200": ok("The flow"), "404": error("Unknown flow") } },
+    },
+    "/v1/flows/{flow}/runs": {
+      get: {
+        summary: "The flow's runs, newest first",
+        parameters: [
+          flowName,
+          { name: "status", in: "query", schema: { type: "string", enum: [...FLOW_STATUSES] } },
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1, maximum: 100 } },
+        ],
+        responses: { "200": ok("{ runs }") },
+      },
+      post: {
+        summary: "Start a run of the flow for a window (one run per window)",
+        ...mutating,
+        parameters: [flowName],
+        requestBody: jsonBody({ $ref: "#/components/schemas/FlowRun" }),
+        responses: { "202": ok("Started"), "200": ok("The window's run already exists"), "400": error("Invalid window, or a step's params invalid for it") },
+      },
+    },
+    "/v1/flows/{flow}/runs/{id}": {
+      get: {
+        summary: "A flow run: each step's status, attempts and pipeline run",
+        parameters: [flowName, flowRun],
+        responses: { "200": ok("The run"), "404": error("Unknown run") },
+      },
+    },
+    "/v1/flows/{flow}/runs/{id}/cancel": {
+      post: {
+        summary: "Cancel a flow run and its running steps",
+        ...mutating,
+        parameters: [flowName, flowRun],
+        responses: { "202": ok("Cancelled"), "404": error("Unknown run"), "409": error("Already ended") },
+      },
+    },
+    "/v1/flows/{flow}/runs/{id}/rerun": {
+      post: {
+        summary: "Re-run an ended run from the steps that did not succeed",
+        ...mutating,
+        parameters: [flowName, flowRun],
+        responses: { "202": ok("Re-running"), "404": error("Unknown run"), "409": error("Still running, or succeeded") },
+      },
+    },
+    "/v1/flows/{flow}/schedules/{schedule}/{action}": {
+      post: {
+        summary: "Pause or resume one of the flow's schedules",
+        ...mutating,
+        parameters: [
+          flowName,
+          { name: "schedule", in: "path", required: true, schema: { type: "string" } },
+          { name: "action", in: "path", required: true, schema: { type: "string", enum: ["pause", "resume"] } },
+        ],
+        responses: { "200": ok("State"), "404": error("Unknown schedule") },
+      },
+    },
+  };
+}
+
+/** The API over these pipelines and flows (the ones this environment runs). */
+export function openApiDocument(pipelines: readonly Pipeline[], flows: readonly Flow[] = []): JsonSchema {
   const pipelineName = { name: "name", in: "path", required: true, schema: { type: "string", enum: pipelines.map((p) => p.name) } };
   const submit = {
     oneOf: pipelines.map((p) => ({
@@ -58,6 +125,7 @@ export function openApiDocument(pipelines: readonly Pipeline[]): JsonSchema {
         RunOptions: schema(optionsSchema),
         Backfill: schema(backfillSchema),
         Rerun: schema(rerunSchema),
+        FlowRun: schema(flowRunSchema),
         RunStatus: { type: "string", enum: [...RUN_STATUSES] },
         ...Object.fromEntries(pipelines.map((p) => [`Params.${p.name}`, schema(p.paramsSchema)])),
       },
@@ -158,6 +226,7 @@ export function openApiDocument(pipelines: readonly Pipeline[]): JsonSchema {
           responses: { "200": ok("The backfill"), "404": error("Unknown backfill") },
         },
       },
+      ...flowPaths(flows),
     },
   };
 }

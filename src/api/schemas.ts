@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { PHASES, RUN_STATUSES, TASK_STATUSES } from "../types";
 export { backfillSchema } from "../pipelines/backfill";
+import { dateSchema } from "../pipelines/backfill";
 
 export const optionsSchema = z
   .object({
@@ -54,3 +55,15 @@ export const tasksQuery = z.object({
 export const errorSchema = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
+
+/** `POST /v1/flows/:flow/runs`: the window [from, to) of a flow run. */
+export const flowRunSchema = z
+  .object({
+    /** The window's first day and the day after its last (as schedules give them). */
+    from: dateSchema,
+    to: dateSchema,
+    /** Every step downloads again, whatever bronze holds. */
+    force: z.boolean().default(false),
+  })
+  .strict()
+  .refine((b) => b.from < b.to, { message: "from must be before to", path: ["to"] });

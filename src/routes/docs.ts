@@ -15,9 +15,9 @@ type Operation = {
 const pretty = (v: unknown) => JSON.stringify(v, null, 2);
 
 export const docs = new Hono<Api>()
-  .get("/openapi.json", (c) => c.json(openApiDocument(c.var.catalog.runnable(c.env))))
+  .get("/openapi.json", (c) => c.json(openApiDocument(c.var.catalog.runnable(c.env), c.var.catalog.runnableFlows(c.env))))
   .get("/docs", (c) => {
-    const doc = openApiDocument(c.var.catalog.runnable(c.env)) as {
+    const doc = openApiDocument(c.var.catalog.runnable(c.env), c.var.catalog.runnableFlows(c.env)) as {
       info: { title: string; description: string };
       paths: Record<string, Record<string, Operation>>;
       components: { schemas: Record<string, unknown> };

@@ -8,7 +8,7 @@ import type { Api } from "../http/context";
 import { badRequest, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { FLOW_STATUSES, type Flow } from "../flows/define";
-import { dateSchema } from "../pipelines/backfill";
+import { flowRunSchema } from "../api/schemas";
 import type { DateWindow } from "../pipelines/schedule";
 import { runIdSchema } from "../ids";
 import { flowStub } from "../../durable-objects/stubs";
@@ -41,17 +41,6 @@ const describe = (f: Flow) => ({
   maxConcurrentRuns: f.maxConcurrentRuns,
 });
 
-const startSchema = z
-  .object({
-    /** The window's first day and the day after its last (as schedules give them). */
-    from: dateSchema,
-    to: dateSchema,
-    /** Every step downloads again, whatever bronze holds. */
-    force: z.boolean().default(false),
-  })
-  .strict()
-  .refine((b) => b.from < b.to, { message: "from must be before to", path: ["to"] });
-
 /** Every step's params for the window, checked before anything starts: bad params are the caller's 400, not a failed step. */
 function checkStepParams(catalog: Catalog, flow: Flow, window: DateWindow): void {
   for (const step of flow.steps) {
@@ -70,7 +59,7 @@ export const flows = new Hono<Api>()
   })
   .post("/:name/runs", async (c) => {
     const flow = flowOr404(c.var.catalog, c.env, c.req.param("name"));
-    const body = parseWith(startSchema, await readJson(c), "invalid_body", "invalid flow run");
+    const body = parseWith(flowRunSchema, await readJson(c), "invalid_body", "invalid flow run");
     const window = { from: body.from, to: body.to };
     checkStepParams(c.var.catalog, flow, window);
     const result = await flowStub(c.env, flow.name).start(flow.name, { window, trigger: "manual", force: body.force });

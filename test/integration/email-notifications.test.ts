@@ -11,7 +11,7 @@ import { definePipeline, type Notify, type Pipeline } from "../../src/pipelines/
 import { notifyFor } from "../../src/pipelines/environment";
 import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { configProblems } from "../../src/wrangler-config";
-import { Notifier } from "../../durable-objects/coordinator/notify";
+import { Notifier } from "../../durable-objects/notifications";
 import { coordinatorStub, flowStub } from "../../durable-objects/stubs";
 import { sluice } from "../../src/index";
 import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";

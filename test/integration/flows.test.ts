@@ -322,5 +322,8 @@ describe("flow runs", () => {
     const listed = await (await api("/v1/flows")).json<{ flows: { name: string; steps: { name: string; after: string[] }[] }[] }>();
     expect(listed.flows.find((f) => f.name === "fl-chain")?.steps.find((s) => s.name === "process")?.after).toEqual(["crawl-a", "crawl-b"]);
     expect(chain.steps.map((s) => s.name)).toEqual(["crawl-a", "crawl-b", "process", "etl", "upload"]);
+    const doc = await (await api("/openapi.json")).json<{ paths: Record<string, Record<string, unknown>> }>();
+    expect(Object.keys(doc.paths["/v1/flows/{flow}/runs"]!)).toEqual(["get", "post"]);
+    expect(doc.paths["/v1/flows/{flow}/runs/{id}/rerun"]).toBeDefined();
   });
 });

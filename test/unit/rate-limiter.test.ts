@@ -43,7 +43,7 @@ function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, se
     for (const slot of lease.slots) expect(slot - now).toBeLessThanOrEqual(HORIZON_MS);
     for (const slot of lease.slots) {
       if (next() < dropShare) unspent.push(slot);
-      else arrivals.push(slot + next() * late + next() * late); // spent up to the tolerance late, then delivered with as much jitter
+      else arrivals.push(slot + next() * late); // spent up to the tolerance late
     }
   }
   arrivals.sort((a, b) => a - b);

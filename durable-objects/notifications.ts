@@ -4,9 +4,9 @@
 // SLUICE_EMAIL, or is recorded (composed, not sent) where none is bound, as in local runs. One
 // that keeps failing is given up after MAX_ATTEMPTS; it never changes the run. Only secrets'
 // names are stored; their values are read at each delivery.
-import type { Env } from "../../src/env";
-import type { Notify } from "../../src/pipelines/define";
-import { authHeaders, fetchUpstream } from "../../src/upstream/fetch";
+import type { Env } from "../src/env";
+import type { Notify } from "../src/pipelines/define";
+import { authHeaders, fetchUpstream } from "../src/upstream/fetch";
 
 const MAX_ATTEMPTS = 6;
 const TIMEOUT_MS = 10_000;

@@ -1,22 +1,10 @@
-// What the coordinator writes down or computes beside its state machine: timeouts, the retry
-// and aggregation manifests. Pure over the store, so the coordinator stays a state machine.
+// The manifests the coordinator writes beside its state (src/manifests.ts has the run manifest and
+// the writers): a retry pass's, and an aggregation's. Pure over the store.
 import type { AggregateManifest } from "../../src/manifests";
 import type { Pipeline } from "../../src/pipelines/define";
 import { versionName } from "../../src/r2/layout";
 import type { OutputFile, Phase } from "../../src/types";
 import type { CoordinatorStore, RunRow, TaskRow } from "./store";
-
-/** The earliest of the run's and the current phase's timeouts. */
-export function runDeadline(run: RunRow, pipeline: Pipeline, phaseStartedAt: number | null | undefined): { at: number; reason: string } | null {
-  const options: { at: number; reason: string }[] = [];
-  const runMs = run.options.timeoutMs ?? pipeline.timeouts.runMs;
-  const from = run.reopenedAt ?? run.startedAt; // a redrive or re-run has the whole timeout again
-  if (runMs !== undefined && from !== null) options.push({ at: from + runMs, reason: `the run exceeded its timeout of ${runMs} ms` });
-  const phaseMs = run.phase ? pipeline.timeouts.phaseMs[run.phase] : undefined;
-  if (phaseMs !== undefined && phaseStartedAt != null)
-    options.push({ at: phaseStartedAt + phaseMs, reason: `phase ${run.phase} exceeded its timeout of ${phaseMs} ms` });
-  return options.sort((a, b) => a.at - b.at)[0] ?? null;
-}
 
 /** The manifest of one retry pass: which tasks failed, how, and what was launched. */
 export function retryManifest(run: RunRow, phase: Phase, group: string, failed: TaskRow[], launched: string[], now: number) {
