@@ -100,7 +100,7 @@ describe("sluice over HTTP on wrangler dev", () => {
     expect(bad.stderr).toContain("invalid_params");
   });
 
-  it("runs seed 004's daily flow from the CLI: posts, then two weather steps in parallel, each output exact in DuckDB", async () => {
+  it("runs seed 004's daily flow from the CLI: posts, then weather and more posts in parallel, each output exact in DuckDB", async () => {
     await api.sampleConfig({ latencyMs: 5 });
     const env = { ...process.env, SLUICE_URL: server.url, SLUICE_TOKEN: server.token };
     const cli = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "../../scripts/cli.ts"), ...args], { env, encoding: "utf8" });
@@ -113,24 +113,26 @@ describe("sluice over HTTP on wrangler dev", () => {
       `/v1/flows/sample-daily/runs/${id}`,
     );
     expect(run.status).toBe("succeeded");
-    const [posts, north, south] = run.steps;
-    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["posts succeeded", "weather-north succeeded", "weather-south succeeded"]);
-    for (const s of [north!, south!]) expect(s.startedAt).toBeGreaterThanOrEqual(posts!.finishedAt);
-    expect(cli("flow", "show", "sample-daily", id).stdout).toMatch(new RegExp(`weather-south +succeeded +attempt 1/1 +${id}-weather-south \\(after posts\\)`));
+    const [posts, weather, more] = run.steps;
+    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["posts succeeded", "weather succeeded", "more-posts succeeded"]);
+    for (const s of [weather!, more!]) expect(s.startedAt).toBeGreaterThanOrEqual(posts!.finishedAt);
+    // In parallel: each started before the other ended.
+    expect(weather!.startedAt).toBeLessThanOrEqual(more!.finishedAt);
+    expect(more!.startedAt).toBeLessThanOrEqual(weather!.finishedAt);
+    expect(cli("flow", "show", "sample-daily", id).stdout).toMatch(new RegExp(`more-posts +succeeded +attempt 1/1 +${id}-more-posts \\(after posts\\)`));
 
     await api.sampleConfig({});
     // Each step's run says what it was asked for: the accounts, the stations and the day.
     const paramsOf = async (runId: string) => (await api.run(runId)).params as { accounts?: string[]; stations?: string[]; from?: string; to?: string };
-    const accounts = (await paramsOf(posts!.runId)).accounts!;
-    expect(accounts.length).toBeGreaterThan(0);
-    const postsExact = await verifyPostsOutput(api, server.url, posts!.runId, accounts, duck, dir);
-    expect(postsExact).toMatchObject({ exact: true, missing: 0, extra: 0, differing: 0 });
-    for (const s of [north!, south!]) {
-      const { stations, from, to } = await paramsOf(s.runId);
-      expect({ from, to }).toEqual({ from: "2026-03-10", to: "2026-03-11" });
-      const exact = await verifyWeatherOutput(api, server.url, s.runId, { stations: stations!, from: from!, to: to! }, duck, dir);
-      expect(exact).toMatchObject({ exact: true, rows: stations!.length * 24, missing: 0, extra: 0, differing: 0 });
+    for (const s of [posts!, more!]) {
+      const accounts = (await paramsOf(s.runId)).accounts!;
+      expect(accounts.length).toBeGreaterThan(0);
+      expect(await verifyPostsOutput(api, server.url, s.runId, accounts, duck, dir)).toMatchObject({ exact: true, missing: 0, extra: 0, differing: 0 });
     }
+    const { stations, from, to } = await paramsOf(weather!.runId);
+    expect({ from, to }).toEqual({ from: "2026-03-10", to: "2026-03-11" });
+    const exact = await verifyWeatherOutput(api, server.url, weather!.runId, { stations: stations!, from: from!, to: to! }, duck, dir);
+    expect(exact).toMatchObject({ exact: true, rows: stations!.length * 24, missing: 0, extra: 0, differing: 0 });
   });
 
   it("lays gold out Hive-style, so DuckDB reads the folder as a table", async () => {
