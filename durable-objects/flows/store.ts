@@ -2,6 +2,7 @@
 // in each run (the attempt it is on and the pipeline run that attempt is), and its settings.
 import type { DateWindow } from "../../src/pipelines/schedule";
 import type { FlowStatus, StepStatus } from "../../src/flows/define";
+import type { StepState } from "../../src/flows/views";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS flow_runs (
@@ -49,20 +50,8 @@ export interface FlowRunRow {
   reason: string | null;
 }
 
-export interface StepRow {
+export interface StepRow extends StepState {
   step: string;
-  status: StepStatus;
-  /** Runs of the step so far (0 before its first). */
-  attempt: number;
-  /** The pipeline run of the latest attempt. */
-  runId: string | null;
-  /** That run's own status (`partial` shows here; the step counts it as succeeded). */
-  runStatus: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  /** When a `retrying` step's next attempt is due. */
-  nextAt: number | null;
-  reason: string | null;
 }
 
 type Row = Record<string, SqlStorageValue>;

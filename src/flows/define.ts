@@ -10,16 +10,8 @@ import { nextFiring, SCHEDULE_WINDOWS, type DateWindow, type ScheduleWindow } fr
 import { durationMs, type Duration } from "../upstream/limits";
 import { stepOrder } from "./graph";
 
-export const FLOW_STATUSES = ["queued", "running", "succeeded", "failed", "timed_out", "cancelled"] as const;
-export type FlowStatus = (typeof FLOW_STATUSES)[number];
-export const TERMINAL_FLOW_STATUSES: readonly FlowStatus[] = ["succeeded", "failed", "timed_out", "cancelled"];
-
-/**
- * A step's state in one flow run: `waiting` for the steps it comes after; `retrying` until its
- * next attempt is due; `upstream_failed` when a step it needs did not succeed (it never ran).
- */
-export const STEP_STATUSES = ["waiting", "running", "retrying", "succeeded", "failed", "upstream_failed", "cancelled"] as const;
-export type StepStatus = (typeof STEP_STATUSES)[number];
+export { FLOW_STATUSES, STEP_STATUSES, TERMINAL_FLOW_STATUSES, type FlowStatus, type StepStatus } from "./statuses";
+import type { FlowStatus } from "./statuses";
 
 /** What a flow's webhook can be called on: the flow run's statuses, and a step that failed for good. */
 export type FlowEvent = Exclude<FlowStatus, "queued"> | "step_failed";

@@ -1,9 +1,13 @@
 // A flow's graph, free of storage: the order its steps can run in (refusing cycles), which steps
 // a run starts or gives up on as its steps end, and how it ends. The flow coordinator applies
 // these to its tables; tests replay them directly.
-import type { FlowStatus, FlowStep, StepStatus } from "./define";
+import type { FlowStatus, StepStatus } from "./statuses";
 
-type Edges = Pick<FlowStep, "name" | "after">;
+/** A step as the graph sees it: its name and the steps it comes after. */
+interface Edges {
+  name: string;
+  after: string[];
+}
 
 /** The steps in an order where each comes after every step it needs; throws on a cycle, naming it. */
 export function stepOrder<S extends Edges>(flow: string, steps: S[]): S[] {

@@ -1,7 +1,7 @@
 // What the flow coordinator answers, and the ids it gives: shared by the Durable Object, the
 // routes, the typed client and the dashboard.
 import { nameOf, type DateWindow, type ScheduleWindow } from "../pipelines/schedule";
-import type { FlowStatus, StepStatus } from "./define";
+import type { FlowStatus, StepStatus } from "./statuses";
 
 /** `<flow>-<window>` for a run asked for by hand; scheduled runs are `<flow>-<schedule>-<window>`. */
 export const flowRunId = (flow: string, window: DateWindow) => `${flow}-${nameOf(window).name.toLowerCase()}`;
@@ -19,21 +19,27 @@ export interface FlowStartRequest {
   force?: boolean;
 }
 
-export interface FlowStepView {
+/** A step's state in one flow run, as the flow coordinator stores it. */
+export interface StepState {
+  status: StepStatus;
+  /** Runs of the step so far (0 before its first). */
+  attempt: number;
+  /** The latest attempt's pipeline run (GET /v1/jobs/<runId>). */
+  runId: string | null;
+  /** That run's own status (`partial` shows here; the step counts it as succeeded). */
+  runStatus: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  /** When a `retrying` step's next attempt is due. */
+  nextAt: number | null;
+  reason: string | null;
+}
+
+export interface FlowStepView extends StepState {
   name: string;
   pipeline: string;
   after: string[];
   retries: number;
-  status: StepStatus;
-  /** Runs of the step so far. */
-  attempt: number;
-  /** The latest attempt's pipeline run (GET /v1/jobs/<runId>). */
-  runId: string | null;
-  runStatus: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  nextAt: number | null;
-  reason: string | null;
 }
 
 export interface FlowRunView {
