@@ -4,7 +4,7 @@
 // seed 004's daily job as the sample-daily flow, step by step.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { client } from "./lib/client.ts";
+import { client, type Client } from "./lib/client.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, duration, phaseLines } from "./lib/format.ts";
 import { startLocalServer } from "./lib/local-server.ts";
@@ -21,6 +21,26 @@ interface FlowRun {
   steps: { name: string; status: string; after: string[]; runId: string | null; startedAt: number | null; finishedAt: number | null }[];
 }
 const params = { from: "2012-01-01", to: "2025-01-01", chunk: "month" };
+
+/** Run a flow for a window and print each step: when it ran (from the flow's start), its status and rows. */
+async function runFlow(api: Client, name: string, window: { from: string; to: string }): Promise<string> {
+  const { id } = await api.json<{ id: string }>(`/v1/flows/${name}/runs`, { method: "POST", json: window });
+  let flow: FlowRun;
+  do {
+    await new Promise((r) => setTimeout(r, 250));
+    flow = await api.json<FlowRun>(`/v1/flows/${name}/runs/${id}`);
+  } while (!["succeeded", "failed", "timed_out", "cancelled"].includes(flow.status));
+  const t0 = flow.startedAt!;
+  console.log(`\nflow ${flow.id} ${flow.status} in ${duration(flow.finishedAt! - t0)} (window ${window.from})`);
+  for (const s of flow.steps) {
+    const rows = s.runId ? (await api.run(s.runId)).output?.rows : undefined;
+    const span = s.startedAt ? `+${duration(s.startedAt - t0)} → +${duration((s.finishedAt ?? Date.now()) - t0)}` : "";
+    console.log(
+      `  ${s.name.padEnd(13)} ${s.status.padEnd(10)} ${span.padEnd(22)} ${s.after.length ? `after ${s.after.join(", ")}` : "first"} · ${s.runId} · ${rows ?? 0} rows`,
+    );
+  }
+  return flow.status;
+}
 
 async function main(): Promise<number> {
   console.log("sluice demo: starting the local Workers runtime (wrangler dev)…");
@@ -98,24 +118,10 @@ async function main(): Promise<number> {
     }
     console.log(`  quality       all fatal checks passed (version ${run.version}; manifest runs/${id}/quality-v${run.version?.split("_v")[1]}.json)`);
 
-    // Seed 004's daily job as a flow: posts first, then two weather pipelines in parallel.
-    const day = { from: "2024-12-31", to: "2025-01-01" };
-    const flowRun = await api.json<{ id: string }>("/v1/flows/sample-daily/runs", { method: "POST", json: day });
-    let flow: FlowRun;
-    do {
-      await new Promise((r) => setTimeout(r, 250));
-      flow = await api.json<FlowRun>(`/v1/flows/sample-daily/runs/${flowRun.id}`);
-    } while (!["succeeded", "failed", "timed_out", "cancelled"].includes(flow.status));
-    const t0 = flow.startedAt!;
-    console.log(`\nflow ${flow.id} ${flow.status} in ${duration(flow.finishedAt! - t0)} (window ${day.from})`);
-    for (const s of flow.steps) {
-      const rows = s.runId ? (await api.run(s.runId)).output?.rows : undefined;
-      const span = s.startedAt ? `+${duration(s.startedAt - t0)} → +${duration((s.finishedAt ?? Date.now()) - t0)}` : "";
-      console.log(
-        `  ${s.name.padEnd(13)} ${s.status.padEnd(10)} ${span.padEnd(22)} ${s.after.length ? `after ${s.after.join(", ")}` : "first"} · ${s.runId} · ${rows ?? 0} rows`,
-      );
-    }
-    return flow.status === "succeeded" ? 0 : 1;
+    // Seed 004's daily job and seed 002's chain as flows, step by step.
+    const daily = await runFlow(api, "sample-daily", { from: "2024-12-31", to: "2025-01-01" });
+    const chain = await runFlow(api, "sample-chain", { from: "2024-12-30", to: "2024-12-31" });
+    return daily === "succeeded" && chain === "succeeded" ? 0 : 1;
   } finally {
     await server.stop();
   }

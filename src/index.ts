@@ -3,10 +3,11 @@
 // pipelines and without the sample (see the starter, `npx sluice init`).
 import { catalogPipelines } from "./pipelines";
 import { sampleDaily } from "./flows/sample-daily";
+import { sampleChain } from "./flows/sample-chain";
 import { sample } from "./routes/sample";
 import { createSluice } from "./sluice";
 
-export const sluice = createSluice({ pipelines: catalogPipelines, flows: [sampleDaily], routes: { "/sample": sample } });
+export const sluice = createSluice({ pipelines: catalogPipelines, flows: [sampleDaily, sampleChain], routes: { "/sample": sample } });
 
 export const { RunCoordinator, PipelineRegistry, RateLimiter, FlowCoordinator } = sluice;
 export { SampleUpstream } from "../durable-objects/sample-upstream";

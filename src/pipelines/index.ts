@@ -3,5 +3,6 @@
 import type { Pipeline } from "./define";
 import { samplePosts } from "./sample-posts";
 import { sampleWeather } from "./sample-weather";
+import { sampleWeatherDaily, sampleWeatherProcessed } from "./sample-derived";
 
-export const catalogPipelines: readonly Pipeline[] = [sampleWeather, samplePosts];
+export const catalogPipelines: readonly Pipeline[] = [sampleWeather, samplePosts, sampleWeatherProcessed, sampleWeatherDaily];

@@ -7,3 +7,5 @@ export { sampleWeather } from "../pipelines/sample-weather";
 export { samplePosts } from "../pipelines/sample-posts";
 export { SAMPLE_ORIGIN } from "../upstream/fetch";
 export { sampleDaily } from "../flows/sample-daily";
+export { sampleChain } from "../flows/sample-chain";
+export { sampleWeatherProcessed, sampleWeatherDaily } from "../pipelines/sample-derived";

@@ -135,6 +135,69 @@ describe("sluice over HTTP on wrangler dev", () => {
     expect(exact).toMatchObject({ exact: true, rows: stations!.length * 24, missing: 0, extra: 0, differing: 0 });
   });
 
+  it("runs seed 002's chain: two crawlers in parallel, then processing and ETL reading them; every output checked in DuckDB", async () => {
+    await api.sampleConfig({ latencyMs: 5 });
+    await fetch(`${server.url}/sample/hooks/sample-chain`, { method: "DELETE" });
+    const window = { from: "2026-04-02", to: "2026-04-03" };
+    const { id } = await api.json<{ id: string }>("/v1/flows/sample-chain/runs", { method: "POST", json: window });
+    let run: { status: string; steps: { name: string; status: string; runId: string; startedAt: number; finishedAt: number }[] };
+    do {
+      await new Promise((r) => setTimeout(r, 200));
+      run = await api.json(`/v1/flows/sample-chain/runs/${id}`);
+    } while (!["succeeded", "failed", "timed_out", "cancelled"].includes(run.status));
+    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["crawl-api succeeded", "crawl-web succeeded", "process succeeded", "etl succeeded"]);
+    const [crawlApi, crawlWeb, processStep, etl] = run.steps;
+    expect(crawlApi!.startedAt).toBeLessThanOrEqual(crawlWeb!.finishedAt); // the crawlers together
+    expect(processStep!.startedAt).toBeGreaterThanOrEqual(Math.max(crawlApi!.finishedAt, crawlWeb!.finishedAt));
+    expect(etl!.startedAt).toBeGreaterThanOrEqual(processStep!.finishedAt);
+    await api.sampleConfig({});
+
+    // The crawlers' outputs against the upstream's own answers.
+    const paramsOf = async (runId: string) => (await api.run(runId)).params as { accounts?: string[]; stations?: string[] };
+    expect(await verifyPostsOutput(api, server.url, crawlApi!.runId, (await paramsOf(crawlApi!.runId)).accounts!, duck, dir)).toMatchObject({ exact: true });
+    const stations = (await paramsOf(crawlWeb!.runId)).stations!;
+    expect(await verifyWeatherOutput(api, server.url, crawlWeb!.runId, { stations, ...window }, duck, dir)).toMatchObject({
+      exact: true,
+      rows: stations.length * 24,
+    });
+
+    // Processing read the crawl's output: every hour once, °F computed from °C.
+    const file = async (runId: string, dataset?: string) => {
+      const path = join(dir, `${runId}${dataset ? `-${dataset}` : ""}.parquet`);
+      writeFileSync(path, await api.output(runId, dataset));
+      return literal(path);
+    };
+    const [web, processed] = [await file(crawlWeb!.runId), await file(processStep!.runId)];
+    const [joined] = await duck.all<{ n: number; matched: number; f_ok: number }>(
+      `SELECT count(*)::INT AS n, count(w.station_id)::INT AS matched,
+              count(*) FILTER (WHERE p.temperature IS NOT DISTINCT FROM w.temperature
+                AND (p.temperature IS NULL OR abs(p.temperature_f - round(w.temperature * 9 / 5 + 32, 1)) < 1e-9))::INT AS f_ok
+       FROM read_parquet(${processed}) p LEFT JOIN read_parquet(${web}) w USING (station_id, observed_at)`,
+    );
+    expect(joined).toEqual({ n: stations.length * 24, matched: stations.length * 24, f_ok: stations.length * 24 });
+    const manifest = (await api.json<{ inputs: { runId: string }[] }>(`/v1/jobs/${processStep!.runId}/manifest`)).inputs;
+    expect(manifest.map((i) => i.runId)).toEqual([crawlWeb!.runId]);
+
+    // ETL's station-day dataset equals DuckDB's group-by over the processed hours.
+    const daily = await file(etl!.runId, "station-day");
+    const ours = await duck.all(
+      `SELECT station_id, hours::INT AS hours, round(temperature_mean, 9) AS mean, temperature_min AS min, temperature_max AS max FROM read_parquet(${daily}) ORDER BY ALL`,
+    );
+    const theirs = await duck.all(
+      `SELECT station_id, count(*)::INT AS hours, round(avg(temperature), 9) AS mean, min(temperature) AS min, max(temperature) AS max FROM read_parquet(${processed}) GROUP BY ALL ORDER BY ALL`,
+    );
+    expect(ours).toHaveLength(stations.length);
+    expect(ours).toEqual(theirs);
+
+    // The notification (delivered from the flow's alarm).
+    let events: string[] = [];
+    for (let i = 0; i < 100 && events.length === 0; i++) {
+      events = ((await (await fetch(`${server.url}/sample/hooks/sample-chain`)).json()) as { received: { event: string }[] }).received.map((r) => r.event);
+      if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(events).toEqual(["succeeded"]);
+  });
+
   it("lays gold out Hive-style, so DuckDB reads the folder as a table", async () => {
     const { id } = await api.submit("sample-weather", { stations: ["10333"], from: "2024-04-01", to: "2024-07-01", chunk: "month" });
     const run = await api.wait(id, undefined, 200);
