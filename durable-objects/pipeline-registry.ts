@@ -12,7 +12,7 @@ import { coordinatorStub, flowStub, registryStub } from "./stubs";
 import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
 import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
+import { placeholder, publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
 import type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 export type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 import { compactLate, compactWindow } from "./registry/compaction";
@@ -21,23 +21,6 @@ import { DEFAULT_CATCH_UP, DEFAULT_WINDOW_ATTEMPTS, planFiring, settledThrough, 
 /** Windows of each schedule shown in its state. */
 const WINDOWS_SHOWN = 14;
 const isTerminal = (s: string) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(s);
-
-function placeholder(request: RunRequest, pipeline: string, now: number): RunSummary {
-  return {
-    id: request.runId,
-    pipeline,
-    status: "queued",
-    phase: null,
-    createdAt: now,
-    startedAt: null,
-    finishedAt: null,
-    reason: null,
-    version: null,
-    output: null,
-    published: null,
-    progress: { done: 0, total: 0, percent: 0 },
-  };
-}
 
 /** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
 export abstract class PipelineRegistry extends DurableObject<Env> {

@@ -80,6 +80,24 @@ export function publishedOutput(r: IndexedRun): RunOutput | null {
   return r.status === "succeeded" || r.status === "partial" ? r.summary.output : null;
 }
 
+/** A submitted run's summary until its coordinator reports one. */
+export function placeholder(request: RunRequest, pipeline: string, now: number): RunSummary {
+  return {
+    id: request.runId,
+    pipeline,
+    status: "queued",
+    phase: null,
+    createdAt: now,
+    startedAt: null,
+    finishedAt: null,
+    reason: null,
+    version: null,
+    output: null,
+    published: null,
+    progress: { done: 0, total: 0, percent: 0 },
+  };
+}
+
 export class RegistryStore {
   constructor(private readonly sql: SqlStorage) {
     sql.exec(DDL);
