@@ -16,6 +16,8 @@ const HOOKS = "/sample/hooks/";
 /** A webhook delivery the receiver keeps is at most this long (it keeps the last 100). */
 const MAX_HOOK_BODY = 64 * 1024;
 const SOCIAL = "/sample/social/";
+/** A held request is answered after this long even if no test releases it. */
+const HOLD_MAX_MS = 60_000;
 const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -64,6 +66,11 @@ export class SampleUpstream extends DurableObject<Env> {
     if (url.pathname.startsWith(HOOKS)) return this.hook(request, url.pathname.slice(HOOKS.length));
     const path = url.pathname.startsWith(PREFIX) ? url.pathname.slice(PREFIX.length) : url.pathname;
     if (path === "/_config") return this.configure(request);
+    if (path === "/_release" && request.method === "POST") {
+      const released = this.held.splice(0);
+      for (const release of released) release();
+      return json({ released: released.length });
+    }
     if (path === "/_stats") {
       if (request.method === "DELETE") {
         this.stats = emptyStats();
@@ -71,7 +78,7 @@ export class SampleUpstream extends DurableObject<Env> {
         this.ctx.storage.kv.put("stats", this.stats);
         return json(this.stats);
       }
-      return json(this.stats);
+      return json({ ...this.stats, held: this.held.length });
     }
     if (request.method !== "GET") return json(errorBody("method_not_allowed", "the sample upstream serves GET only"), 405);
     return this.serveData(request, url, path);
@@ -124,6 +131,7 @@ export class SampleUpstream extends DurableObject<Env> {
     if (!parsed.success) return json(errorBody("invalid_config", "invalid sample upstream config", parsed.error.issues), 400);
     this.config = parsed.data;
     this.burst = null; // a new config ends an injected 429 burst
+    for (const release of this.held.splice(0)) release(); // and answers the requests it held
     this.resetLimits();
     this.ctx.storage.kv.put("config", this.config);
     return json(this.config);
@@ -164,6 +172,23 @@ export class SampleUpstream extends DurableObject<Env> {
     return { "retry-after": String(Math.max(1, Math.ceil(waitMs / 1000))) };
   }
 
+  /** Requests held until the test releases them (`holdRequests`), each with its release. */
+  private held: (() => void)[] = [];
+
+  private hold(): Promise<void> {
+    return new Promise((resolve) => {
+      const release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.held = this.held.filter((r) => r !== release);
+        resolve();
+      }, HOLD_MAX_MS);
+      this.held.push(release);
+    });
+  }
+
   private async serveData(request: Request, url: URL, path: string): Promise<Response> {
     const now = Date.now();
     const s = this.stats;
@@ -182,6 +207,11 @@ export class SampleUpstream extends DurableObject<Env> {
       return json(errorBody("rate_limited", "rate limit exceeded"), 429, { ...this.retryAfterHeader(now, wait), ...this.limitHeaders(now) });
     }
     const limitHeaders = this.limitHeaders(now);
+    if (this.config.holdRequests) {
+      await this.hold();
+      // The caller may have gone while it waited (its run was cancelled): nothing to answer.
+      if (request.signal.aborted) return new Response(null, { status: 499 });
+    }
     // The latency is the whole call's: the answer is built while it runs, not after it (a real
     // upstream's "10 s a call" includes its own work, done on its own machines).
     let prepared: Promise<Response> | undefined;

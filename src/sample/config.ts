@@ -55,6 +55,11 @@ export const sampleConfigSchema = z
     burst429: z.number().int().min(1).max(100).default(5),
     /** How long a `timeout` fault holds the connection before answering 504. */
     hangMs: z.number().int().min(0).max(300_000).default(60_000),
+    /**
+     * Hold every data request unanswered until `POST /_release` (or 60 s): a test decides when
+     * the upstream answers, instead of a latency it must outwait. `_stats` counts those held.
+     */
+    holdRequests: z.boolean().default(false),
     /** Stations whose requests always fail with 503, until the config changes. */
     failingStations: z
       .array(z.string().regex(/^[0-9]{5}$/))

@@ -247,7 +247,7 @@ describe("flow runs", () => {
   });
 
   it("ends a flow that runs past its timeout: its running step's run is cancelled, the next never starts", async () => {
-    await configureSample({ latencyMs: 1_000 });
+    await configureSample({ holdRequests: true }); // the step's requests wait until released: it cannot end before the timeout
     const { id } = await (await startFlow(slow.name)).json<{ id: string }>();
     const run = await waitForFlow(slow.name, id);
     expect(run.status).toBe("timed_out");
@@ -261,13 +261,15 @@ describe("flow runs", () => {
       return ["cancelled", "succeeded", "failed"].includes(v.status) ? v : null;
     });
     expect(stepRun.status).toBe("cancelled");
-    await configureSample({});
+    await configureSample({}); // releases what was held
   });
 
   it("cancels a running flow: its steps' runs stop and nothing after them starts", async () => {
-    await configureSample({ latencyMs: 2_000 });
+    await configureSample({ holdRequests: true });
     const { id } = await (await startFlow("fl-daily", { from: "2026-11-22", to: "2026-11-23" })).json<{ id: string }>();
-    await vi.waitUntil(async () => stepOf(await flowRun("fl-daily", id), "generate").status === "running");
+    // The first step's requests reached the upstream and are held there: it is running, and stays so.
+    await vi.waitUntil(async () => (await (await api("/sample/edr/_stats")).json<{ held: number }>()).held > 0, { timeout: 30_000, interval: 20 });
+    expect(stepOf(await flowRun("fl-daily", id), "generate").status).toBe("running");
     const res = await api(`/v1/flows/fl-daily/runs/${id}/cancel`, { method: "POST" });
     expect(res.status).toBe(202);
     const run = await res.json<FlowRunView>();
@@ -282,6 +284,7 @@ describe("flow runs", () => {
       ).status,
     );
     expect((await api(`/v1/flows/fl-daily/runs/${id}/cancel`, { method: "POST" })).status).toBe(409);
+    expect((await (await api("/sample/edr/_release", { method: "POST" })).json<{ released: number }>()).released).toBeGreaterThan(0);
     await configureSample({});
   });
 
