@@ -11,7 +11,7 @@ import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import { TERMINAL_FLOW_STATUSES, type Flow, type FlowEvent, type FlowStatus, type FlowStep } from "../src/flows/define";
 import { progress } from "../src/flows/graph";
-import { flowRunId, stepRunId, type FlowRunView, type FlowStartRequest, type FlowState } from "../src/flows/views";
+import { flowRunId, stepRunId, type FlowRunView, type FlowStartRequest, type FlowState, type StepState } from "../src/flows/views";
 import { nextFiring, scheduledRunId, windowFor } from "../src/pipelines/schedule";
 import type { Json } from "../src/types";
 import { coordinatorStub, registryStub } from "./stubs";
@@ -20,6 +20,9 @@ import { Notifier } from "./notifications";
 import { Refusal } from "../src/errors";
 
 const ENDED_OK = ["succeeded", "partial"];
+
+/** A step with no row yet (its flow run was made before the step was added to the flow). */
+const NOT_STARTED: StepState = { status: "waiting", attempt: 0, runId: null, runStatus: null, startedAt: null, finishedAt: null, nextAt: null, reason: null };
 
 /** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
 export abstract class FlowCoordinator extends DurableObject<Env> {
@@ -271,22 +274,9 @@ export abstract class FlowCoordinator extends DurableObject<Env> {
     return {
       ...run,
       flow: flow.name,
-      steps: flow.steps.map((s) => {
-        const row = rows.get(s.name);
-        return {
-          name: s.name,
-          pipeline: s.pipeline,
-          after: s.after,
-          retries: s.retries,
-          status: row?.status ?? "waiting",
-          attempt: row?.attempt ?? 0,
-          runId: row?.runId ?? null,
-          runStatus: row?.runStatus ?? null,
-          startedAt: row?.startedAt ?? null,
-          finishedAt: row?.finishedAt ?? null,
-          nextAt: row?.nextAt ?? null,
-          reason: row?.reason ?? null,
-        };
+      steps: flow.steps.map(({ name, pipeline, after, retries }) => {
+        const { step: _step, ...state } = rows.get(name) ?? { step: name, ...NOT_STARTED };
+        return { name, pipeline, after, retries, ...state };
       }),
     };
   }

@@ -29,9 +29,7 @@ export interface StartRequest {
   queued?: boolean;
 }
 
-export interface RerunResult {
-  view: RunView;
-}
+export type RerunResult = { view: RunView };
 
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 

@@ -1,8 +1,7 @@
 // The flow coordinator's tables: its runs (one per window: the id says which), each step's state
 // in each run (the attempt it is on and the pipeline run that attempt is), and its settings.
-import type { DateWindow } from "../../src/pipelines/schedule";
 import type { FlowStatus, StepStatus } from "../../src/flows/define";
-import type { StepState } from "../../src/flows/views";
+import type { FlowRunState, StepState } from "../../src/flows/views";
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS flow_runs (
@@ -36,19 +35,7 @@ CREATE TABLE IF NOT EXISTS flow_steps (
 CREATE TABLE IF NOT EXISTS flow_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
-export interface FlowRunRow {
-  id: string;
-  window: DateWindow;
-  status: FlowStatus;
-  trigger: "manual" | "schedule";
-  schedule: string | null;
-  force: boolean;
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
-  deadline: number | null;
-  reason: string | null;
-}
+export type FlowRunRow = FlowRunState;
 
 export interface StepRow extends StepState {
   step: string;

@@ -42,9 +42,9 @@ export interface FlowStepView extends StepState {
   retries: number;
 }
 
-export interface FlowRunView {
+/** A flow run as the flow coordinator stores it. */
+export interface FlowRunState {
   id: string;
-  flow: string;
   window: DateWindow;
   status: FlowStatus;
   trigger: "manual" | "schedule";
@@ -55,6 +55,10 @@ export interface FlowRunView {
   finishedAt: number | null;
   deadline: number | null;
   reason: string | null;
+}
+
+export interface FlowRunView extends FlowRunState {
+  flow: string;
   steps: FlowStepView[];
 }
 

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { client, type Client } from "../../scripts/lib/client.ts";
 import { literal, openDuck, type Duck } from "../../scripts/lib/duckdb.ts";
 import { startLocalServer, type LocalServer } from "../../scripts/lib/local-server.ts";
@@ -140,11 +140,14 @@ describe("sluice over HTTP on wrangler dev", () => {
     await fetch(`${server.url}/sample/hooks/sample-chain`, { method: "DELETE" });
     const window = { from: "2026-04-02", to: "2026-04-03" };
     const { id } = await api.json<{ id: string }>("/v1/flows/sample-chain/runs", { method: "POST", json: window });
-    let run: { status: string; steps: { name: string; status: string; runId: string; startedAt: number; finishedAt: number }[] };
-    do {
-      await new Promise((r) => setTimeout(r, 200));
-      run = await api.json(`/v1/flows/sample-chain/runs/${id}`);
-    } while (!["succeeded", "failed", "timed_out", "cancelled"].includes(run.status));
+    type ChainRun = { status: string; steps: { name: string; status: string; runId: string; startedAt: number; finishedAt: number }[] };
+    const run = await vi.waitUntil(
+      async () => {
+        const r = await api.json<ChainRun>(`/v1/flows/sample-chain/runs/${id}`);
+        return ["succeeded", "failed", "timed_out", "cancelled"].includes(r.status) ? r : null;
+      },
+      { timeout: 120_000, interval: 200 },
+    );
     expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["crawl-api succeeded", "crawl-web succeeded", "process succeeded", "etl succeeded"]);
     const [crawlApi, crawlWeb, processStep, etl] = run.steps;
     expect(crawlApi!.startedAt).toBeLessThanOrEqual(crawlWeb!.finishedAt); // the crawlers together
@@ -190,11 +193,13 @@ describe("sluice over HTTP on wrangler dev", () => {
     expect(ours).toEqual(theirs);
 
     // The notification (delivered from the flow's alarm).
-    let events: string[] = [];
-    for (let i = 0; i < 100 && events.length === 0; i++) {
-      events = ((await (await fetch(`${server.url}/sample/hooks/sample-chain`)).json()) as { received: { event: string }[] }).received.map((r) => r.event);
-      if (events.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const events = await vi.waitUntil(
+      async () => {
+        const received = ((await (await fetch(`${server.url}/sample/hooks/sample-chain`)).json()) as { received: { event: string }[] }).received;
+        return received.length > 0 ? received.map((r) => r.event) : null;
+      },
+      { timeout: 10_000, interval: 100 },
+    );
     expect(events).toEqual(["succeeded"]);
   });
 
