@@ -95,11 +95,11 @@ export class RateLimiter extends DurableObject<Env> {
   }
 
   /**
-   * The upstream answered 429 to the request spent at `slot` (another client on the key, or a
+   * The upstream answered 429 to the request spent at `slot`, the `seq`th granted (another client on the key, or a
    * stricter limit than declared): pause for `retryAfterMs` and learn the share it left us.
    */
-  throttled(limits: RateLimit, retryAfterMs?: number, slot?: number): void {
-    learnFrom429(this.state, limits, Date.now(), retryAfterMs, slot);
+  throttled(limits: RateLimit, retryAfterMs?: number, slot?: number, seq?: number): void {
+    learnFrom429(this.state, limits, Date.now(), retryAfterMs, slot, seq);
     this.ctx.storage.kv.put("limiter", this.state);
   }
 

@@ -14,12 +14,18 @@ const MAX_LOCAL_WAIT_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A leased token: the instant it may be spent at, and its place in the limiter's grant order. */
+export interface Token {
+  at: number;
+  seq: number | undefined;
+}
+
 export class TokenPool {
-  private slots: number[] = [];
+  private slots: Token[] = [];
   /** A refill loop is serving the line of waiters. */
   private serving = false;
   /** Takers waiting for a token, in arrival order; null tells them to defer. */
-  private waiters: { resolve: (slot: number | null) => void; reject: (err: unknown) => void }[] = [];
+  private waiters: { resolve: (token: Token | null) => void; reject: (err: unknown) => void }[] = [];
   /** Wakes a refill that waits for one of this pool's requests to end. */
   private wake: (() => void) | undefined;
   /** Permits this pool holds at the limiter (spent or not). */
@@ -80,7 +86,8 @@ export class TokenPool {
       this.roundTripMs = 0.7 * this.roundTripMs + 0.3 * Math.min(50, Date.now() - askedAt);
       this.held = Math.max(0, this.held - release) + lease.slots.length;
       if (lease.slots.length > 0) {
-        this.slots.push(...lease.slots);
+        const first = lease.firstSeq;
+        this.slots.push(...lease.slots.map((at, i) => ({ at, seq: first === undefined ? undefined : first + i })));
         return;
       }
       // Every permit is taken. If some are ours, the next to end frees one: ask again then
@@ -118,22 +125,22 @@ export class TokenPool {
   }
 
   /**
-   * Wait for the next token and return the instant it was spent at. Null: none soon, defer the
+   * Wait for the next token and return it when its instant comes. Null: none soon, defer the
    * request by `deferMs`; or `signal` was aborted (its task gave up): send nothing.
    */
-  async take(signal?: AbortSignal): Promise<number | null> {
+  async take(signal?: AbortSignal): Promise<Token | null> {
     this.demand = Math.max(0, this.demand - 1);
     // A taker whose token came up too late goes to the front of the line for the next one.
     let front = false;
     for (;;) {
       if (this.deferMs > 0 || signal?.aborted) return null;
-      const slot = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot(front));
-      if (slot === null) return null;
+      const token = (this.waiters.length === 0 ? this.slots.shift() : undefined) ?? (await this.queueForSlot(front));
+      if (token === null) return null;
       const throttles = this.throttles;
-      const wait = slot - Date.now();
+      const wait = token.at - Date.now();
       if (wait > 0) await sleep(wait);
       if (signal?.aborted) {
-        this.unspend(slot); // its permit goes back with the next call
+        this.unspend(token.at); // its permit goes back with the next call
         return null;
       }
       if (this.throttles !== throttles) {
@@ -149,18 +156,18 @@ export class TokenPool {
       // A late token is dropped (its slot goes back), unless most are (an isolate starved of CPU,
       // where dropping would stall): then progress wins over the margin. Either way its lateness is
       // reported, and the limiter widens its margins to cover what this isolate shows.
-      const late = Date.now() - slot;
+      const late = Date.now() - token.at;
       this.lateSeen = Math.max(this.lateSeen, late);
-      if (late <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) return slot;
+      if (late <= this.lateMs || this.dropped >= Math.max(20, this.taken * 0.5)) return token;
       this.dropped++;
-      this.unspend(slot);
+      this.unspend(token.at);
       this.demand++;
       front = true;
     }
   }
 
   /** Wait in line (first come, first served) while one refill loop serves the line. */
-  private queueForSlot(front = false): Promise<number | null> {
+  private queueForSlot(front = false): Promise<Token | null> {
     return new Promise((resolve, reject) => {
       if (front) this.waiters.unshift({ resolve, reject });
       else this.waiters.push({ resolve, reject });
@@ -199,18 +206,18 @@ export class TokenPool {
     this.wake?.();
   }
 
-  /** The request spent at `slot` got a 429: the limiter pauses and learns; unspent tokens go back. */
-  async throttled(retryAfterMs: number | undefined, slot: number): Promise<void> {
+  /** The request spent with `token` got a 429: the limiter pauses and learns; unspent tokens go back. */
+  async throttled(retryAfterMs: number | undefined, token: Token): Promise<void> {
     this.throttles++;
     // Unspent: their permits go back with the next call; their slots stay booked (see take()).
     this.finished += this.slots.length;
     this.slots = [];
-    await this.limiter().throttled(this.source.rateLimit, retryAfterMs, slot);
+    await this.limiter().throttled(this.source.rateLimit, retryAfterMs, token.at, token.seq);
   }
 
   /** Give back every permit still held (spent or unused). */
   async close(): Promise<void> {
-    const unspent = [...this.unspent.splice(0), ...this.slots.splice(0)];
+    const unspent = [...this.unspent.splice(0), ...this.slots.splice(0).map((t) => t.at)];
     if (this.held > 0 || unspent.length > 0) await this.limiter().release(this.holder, this.held, this.source.rateLimit, unspent);
     this.held = 0;
   }

@@ -61,6 +61,8 @@ export interface LimiterState {
   /** The largest lateness holders reported (ms), at `jitterAt`; it decays. */
   jitterMs: number;
   jitterAt: number;
+  /** Tokens granted so far: the next one's sequence number (a 429 names its token by it). */
+  granted: number;
 }
 
 export interface Lease {
@@ -72,9 +74,21 @@ export interface Lease {
   atConcurrency?: true;
   /** A token spent later than this after its instant must be dropped (half the shortest window's margin). */
   toleranceMs?: number;
+  /** The sequence number of the first slot; the others follow in order. */
+  firstSeq?: number;
 }
 
-export const initialState = (): LimiterState => ({ windows: [], last: 0, pausedUntil: 0, factor: 1, factorAt: 0, learnedThrough: 0, jitterMs: 0, jitterAt: 0 });
+export const initialState = (): LimiterState => ({
+  windows: [],
+  last: 0,
+  pausedUntil: 0,
+  factor: 1,
+  factorAt: 0,
+  learnedThrough: 0,
+  jitterMs: 0,
+  jitterAt: 0,
+  granted: 0,
+});
 
 /** Observed lateness halves in this long without a later report. */
 const JITTER_HALF_LIFE_MS = 10_000;
@@ -124,7 +138,7 @@ export function factorAt(state: LimiterState, windows: ResolvedWindow[], now: nu
   return Math.min(1, state.factor + extra / shortest.requests);
 }
 
-const effective = (n: number, factor: number) => Math.max(1, Math.floor(n * factor));
+const effective = (n: number, factor: number) => Math.max(1, Math.floor(n * factor + 1e-9));
 
 /** Slots in the log later than `after`. */
 function countAfter(log: number[], after: number): number {
@@ -233,6 +247,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
   const margins = windows.map((w) => marginMs(w.ms, jitter));
   windows.forEach((w, i) => prune(w, states[i]!, now, margins[i]!));
   const slots: number[] = [];
+  const firstSeq = state.granted;
   let retryAfterMs = 0;
   for (let n = 0; n < tokens; n++) {
     let t = Math.max(now + lead, state.pausedUntil, state.last);
@@ -256,31 +271,44 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
     state.last = t;
     slots.push(t);
   }
-  return { slots, retryAfterMs, toleranceMs: toleranceOf(Math.min(...margins)) };
+  state.granted = firstSeq + slots.length;
+  return { slots, retryAfterMs, toleranceMs: toleranceOf(Math.min(...margins)), firstSeq };
 }
 
 /**
- * The upstream answered 429 to the request spent at `slot`: pause until it says to come back
- * (one second when it does not say), and take as the effective limit the share this deployment
- * had of its fullest window up to that request (never more than halving it at once).
+ * The upstream answered 429 to the request spent at `slot` (the `seq`th token granted): pause
+ * until it says to come back (one second when it does not say), and take as the effective limit
+ * the share this deployment had of its fullest window before that request — the grants in the
+ * window's length up to it, in grant order, so a burst granted at one instant counts up to the
+ * refused token and no further. A 429 to a token granted after the last lowering shows the
+ * learned share did not hold: the limit then drops by at least one request of the window.
+ * Never more than halving it at once (an injected fault or a burst is not a share).
  */
-export function learnFrom429(state: LimiterState, limit: RateLimit, now: number, retryAfterMs: number | undefined, slot: number | undefined): void {
+export function learnFrom429(
+  state: LimiterState,
+  limit: RateLimit,
+  now: number,
+  retryAfterMs: number | undefined,
+  slot: number | undefined,
+  seq?: number,
+): void {
   state.pausedUntil = Math.max(state.pausedUntil, now + (retryAfterMs ?? 1000));
   const windows = resolveWindows(limit);
   const states = statesFor(state, windows);
   const at = slot ?? now;
   if (at <= state.learnedThrough) return; // granted before the last lowering: already counted
   const current = factorAt(state, windows, now);
-  const share = Math.max(
-    ...windows.map((w, i) => {
-      // Grants in the window's length before the refused one's log bucket. Counting that bucket
-      // too (a burst granted at one instant shares it) overestimates the share when our own burst
-      // crossed the limit: each 429 then lowered the limit by a twentieth, 7-8 429s in a row.
-      const mine = countAfter(states[i]!.log, at - w.ms) - countAfter(states[i]!.log, bucketOf(w, at) - 1);
-      return Math.max(0, mine - 1) / w.requests;
-    }),
-  );
-  state.factor = Math.max(MIN_FACTOR, Math.min(current, Math.max(share, current * MAX_DROP)));
+  const learned = windows.map((w, i) => {
+    const log = states[i]!.log;
+    // Without a sequence number, the grants before the refused one's log bucket.
+    const before =
+      seq !== undefined && seq < state.granted
+        ? countAfter(log, at - w.ms) - (state.granted - seq)
+        : countAfter(log, at - w.ms) - countAfter(log, bucketOf(w, at) - 1);
+    return Math.max(0, before - 1) / w.requests;
+  });
+  const lowered = Math.max(...learned);
+  state.factor = Math.max(MIN_FACTOR, Math.min(current, Math.max(lowered, current * MAX_DROP)));
   state.factorAt = now;
   state.learnedThrough = state.last;
 }

@@ -48,8 +48,8 @@ interface Page {
 
 /** One rate-limited request: a token first, the permit back when it ends (not before). */
 async function requestPage(ctx: TaskContext, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Page> {
-  const slot = await ctx.tokens.take(signal);
-  if (slot === null) {
+  const token = await ctx.tokens.take(signal);
+  if (token === null) {
     if (signal.aborted) throw new Stopped();
     throw new Deferred(ctx.tokens.deferMs);
   }
@@ -58,7 +58,7 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
     if (!response.ok) {
       const wait = waitFromHeaders(response.headers, Date.now());
       await response.body?.cancel();
-      if (response.status === 429) await ctx.tokens.throttled(wait, slot);
+      if (response.status === 429) await ctx.tokens.throttled(wait, token);
       throw httpFailure(response.status, url, wait);
     }
     return { body: await boundedText(response, ctx.pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES, url), headers: response.headers };

@@ -168,19 +168,22 @@ describe("learning from 429s", () => {
     const start = 1_800_000_000_000;
     let otherNext = start;
     const perSecond: { ours: number; refused: number }[] = Array.from({ length: seconds }, () => ({ ours: 0, refused: 0 }));
-    let slots: number[] = [];
+    let slots: { at: number; seq: number }[] = [];
     for (let now = start; now < start + seconds * 1000; now += 50) {
-      if (slots.length === 0) slots = grant(state, limit, 10, now).slots;
-      const due = slots.filter((s) => s < now + 50);
-      slots = slots.filter((s) => s >= now + 50);
-      for (const slot of due) {
+      if (slots.length === 0) {
+        const lease = grant(state, limit, 10, now);
+        slots = lease.slots.map((at, i) => ({ at, seq: lease.firstSeq! + i }));
+      }
+      const due = slots.filter((s) => s.at < now + 50);
+      slots = slots.filter((s) => s.at >= now + 50);
+      for (const { at: slot, seq } of due) {
         for (; otherNext <= slot; otherNext += 1000 / Math.max(0.001, other(otherNext - start))) if (other(otherNext - start) > 0) upstream.admit(otherNext);
         const second = perSecond[Math.floor((slot - start) / 1000)]!;
         const wait = upstream.admit(slot);
         if (wait === 0) second.ours++;
         else {
           second.refused++;
-          learnFrom429(state, limit, slot + 20, Math.max(1000, wait), slot);
+          learnFrom429(state, limit, slot + 20, Math.max(1000, wait), slot, seq);
           slots = [];
           break;
         }
@@ -204,11 +207,26 @@ describe("learning from 429s", () => {
     const limit: RateLimit = [{ requests: 20, per: "1s" }];
     const state = initialState();
     const { slots } = grant(state, limit, 20, 0);
-    learnFrom429(state, limit, 100, 0, slots[10]);
+    learnFrom429(state, limit, 100, 0, slots[10], 10);
     const once = state.factor;
-    learnFrom429(state, limit, 110, 0, slots[11]);
+    learnFrom429(state, limit, 110, 0, slots[11], 11);
     expect(state.factor).toBe(once);
-    expect(once).toBeGreaterThanOrEqual(0.45);
+    expect(once).toBe(0.5);
+  });
+
+  it("counts a burst granted at one instant up to the refused token, and steps down when a learned share does not hold", () => {
+    const limit: RateLimit = [{ requests: 20, per: "1s" }];
+    const state = initialState();
+    const { slots, firstSeq } = grant(state, limit, 20, 0, 0);
+    expect(new Set(slots.slice(0, 15)).size).toBeLessThan(3); // the burst shares its instants
+    // The 16th token was refused: 15 of ours were in the window before it, so 15 of 20 are ours.
+    learnFrom429(state, limit, 100, 0, slots[15], firstSeq! + 15);
+    expect(state.factor).toBe(0.75);
+    // Later, a token granted after the lowering is refused with as many of ours before it:
+    // the learned share did not hold, so it drops by a request of the window.
+    const later = grant(state, limit, 15, 5_000, 0);
+    learnFrom429(state, limit, 6_000, 0, later.slots[14], later.firstSeq! + 14);
+    expect(state.factor).toBeCloseTo(0.7, 9);
   });
 });
 
