@@ -101,6 +101,18 @@ async function main(): Promise<number> {
               (SELECT station_id || ' ' || strftime(quarter, '%Y-%m') || ': ' || observations || ' obs, mean ' || round(temperature_mean, 2) || ' °C'
                  FROM ours ORDER BY station_id, quarter LIMIT 1) AS example`,
     );
+    // The quantiles come from a sketch: how far each one's rank among its group's temperatures (as DuckDB counts it) is from q.
+    const [ranks] = await duck.all<{ worst_median: number; worst_p95: number }>(
+      `WITH r AS (
+         SELECT g.station_id, g.quarter, count(s.temperature) AS n,
+                count(*) FILTER (WHERE s.temperature < g.temperature_median) AS below_m, count(*) FILTER (WHERE s.temperature <= g.temperature_median) AS upto_m,
+                count(*) FILTER (WHERE s.temperature < g.temperature_p95) AS below_p, count(*) FILTER (WHERE s.temperature <= g.temperature_p95) AS upto_p
+         FROM read_parquet(${literal(features)}) g JOIN read_parquet(${literal(file)}) s
+           ON s.station_id = g.station_id AND date_trunc('quarter', s.observed_at) = g.quarter
+         GROUP BY ALL)
+       SELECT round(max(greatest(below_m / n - 0.5, 0.5 - upto_m / n, 0)), 4) AS worst_median,
+              round(max(greatest(below_p / n - 0.95, 0.95 - upto_p / n, 0)), 4) AS worst_p95 FROM r`,
+    );
     duck.close();
 
     console.log(`\nrun ${id} ${run.status} in ${duration(elapsed)}`);
@@ -112,6 +124,7 @@ async function main(): Promise<number> {
     console.log(
       `  gold dataset  station-quarterly: ${gold?.groups} station-quarters, ${gold?.joined} found in DuckDB's over the output, ${gold?.mismatches} differing (e.g. ${gold?.example})`,
     );
+    console.log(`  quantiles     median and p95 per station-quarter: worst rank error ${ranks?.worst_median} and ${ranks?.worst_p95} (stated: 0.02)`);
     console.log(`  upstream      ${stats.requests} requests, ${stats.violations} rate-limit violations, peak ${stats.peakPerSecond}/s`);
     for (const [name, p] of Object.entries(run.phases)) {
       if (p.startedAt && name !== "quality") console.log(`  ${name.padEnd(13)} ${duration((p.finishedAt ?? Date.now()) - p.startedAt)} (${p.succeeded} tasks)`);

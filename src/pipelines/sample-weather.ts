@@ -169,6 +169,8 @@ export const sampleWeather = definePipeline({
         temperature_min: { fn: "min", column: "temperature" },
         temperature_max: { fn: "max", column: "temperature" },
         temperature_sd: { fn: "stddev", column: "temperature" },
+        temperature_median: { fn: "quantile", column: "temperature", q: 0.5 },
+        temperature_p95: { fn: "quantile", column: "temperature", q: 0.95 },
         precipitation_total: { fn: "sum", column: "precipitation" },
         pressure_mean: { fn: "mean", column: "pressure" },
       },

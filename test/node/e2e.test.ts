@@ -240,5 +240,29 @@ describe("sluice over HTTP on wrangler dev", () => {
     ours.forEach((r, i) => {
       for (const k of ["t_mean", "t_min", "t_max", "t_sd", "p_sum", "p_mean"]) expect(Number(r[k])).toBeCloseTo(Number(duckdb[i]![k]), 9);
     });
+    // Quantiles come from a sketch (2,184 hours a station-quarter): each one's rank among the
+    // group's temperatures, as DuckDB counts it, is within the stated 2% of q.
+    const ranks = await query(
+      `SELECT g.station_id, g.quarter, count(s.temperature)::BIGINT AS n,
+              count(*) FILTER (WHERE s.temperature < g.temperature_median)::BIGINT AS below_median,
+              count(*) FILTER (WHERE s.temperature <= g.temperature_median)::BIGINT AS upto_median,
+              count(*) FILTER (WHERE s.temperature < g.temperature_p95)::BIGINT AS below_p95,
+              count(*) FILTER (WHERE s.temperature <= g.temperature_p95)::BIGINT AS upto_p95
+       FROM read_parquet(${literal(gold)}) g JOIN read_parquet(${literal(silver)}) s
+         ON s.station_id = g.station_id AND date_trunc('quarter', s.observed_at) = g.quarter
+       GROUP BY ALL ORDER BY ALL`,
+    );
+    expect(ranks).toHaveLength(6);
+    for (const r of ranks) {
+      const n = Number(r.n);
+      expect(n).toBeGreaterThan(200); // past the exact bound: the sketch's estimate
+      for (const [q, below, upto] of [
+        [0.5, r.below_median, r.upto_median],
+        [0.95, r.below_p95, r.upto_p95],
+      ] as const) {
+        expect(Number(below) / n).toBeLessThanOrEqual(q + 0.02);
+        expect(Number(upto) / n).toBeGreaterThanOrEqual(q - 0.02);
+      }
+    }
   });
 });
