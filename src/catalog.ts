@@ -37,10 +37,14 @@ function checkTriggers(pipelines: readonly Pipeline[]): void {
   }
 }
 
-/** Throws unless a derived pipeline reads a pipeline of the catalog. */
+/** Throws unless a derived pipeline reads a pipeline of the catalog, and every lookup of its gold datasets does. */
 function checkDerived(pipeline: Pipeline, pipelines: ReadonlyMap<string, Pipeline>): void {
   if (pipeline.derived && !pipelines.has(pipeline.derived.pipeline))
     throw new Error(`pipeline ${pipeline.name} reads ${pipeline.derived.pipeline}, which is not in the catalog`);
+  for (const d of pipeline.gold) {
+    if (d.lookup && !pipelines.has(d.lookup.from.name))
+      throw new Error(`pipeline ${pipeline.name}, gold dataset ${d.name}: its lookup reads ${d.lookup.from.name}, which is not in the catalog`);
+  }
 }
 
 /** Throws unless every step of the flow runs a pipeline of the catalog, and its name is no pipeline's. */

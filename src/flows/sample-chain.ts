@@ -1,7 +1,8 @@
 // sample-chain: seed 002's DAG on the sample pipelines. Two crawlers run in parallel (crawl_api:
 // the social API's posts; crawl_web: the weather API's day), retried twice; then processing
 // (retried once) and ETL (no automatic retry: re-run it by hand when a transform changed), each a
-// derived pipeline reading the step before it, downloading nothing. Seed 002's upload_to_s3 is
+// derived pipeline reading the step before it, downloading nothing; ETL also needs the stations
+// dimension (sample-stations) for its lookup. Seed 002's upload_to_s3 is
 // what every step's run does at its end (its gold written and published in R2); its notify is
 // the flow's webhook on success.
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
@@ -22,7 +23,9 @@ export const sampleChain = defineFlow({
       retryDelay: "30s",
     },
     process: { pipeline: "sample-weather-processed", after: ["crawl-api", "crawl-web"], params: (w) => w, retries: 1 },
-    etl: { pipeline: "sample-weather-daily", after: ["process"], params: (w) => w },
+    // The stations dimension the ETL step's station-day rows look their names up in.
+    stations: { pipeline: "sample-stations", params: () => ({}) },
+    etl: { pipeline: "sample-weather-daily", after: ["process", "stations"], params: (w) => w },
   },
   notify: { url: `${SAMPLE_ORIGIN}/sample/hooks/sample-chain`, on: ["succeeded", "failed", "step_failed"] },
 });

@@ -9,6 +9,7 @@ import type { Json } from "../types";
 import { unitStart, type Bucket } from "../pipelines/windows";
 import { addToSketch, estimate, mergeSketches, newSketch, sketchFromText, sketchToText } from "./hll";
 import { addToKll, mergeKll, newKll, quantileOfKll, type Kll } from "./kll";
+import { checkLookup, lookedUp, lookupColumns, type Lookup, type LookupTable } from "./lookups";
 
 /** Distinct values are counted exactly up to this many per group, then by HyperLogLog (±1.6%, src/gold/hll.ts). */
 export const DISTINCT_EXACT = 1000;
@@ -35,6 +36,8 @@ export interface GoldDataset {
   bucket?: { column: string; unit: Bucket; as?: string };
   /** Output column → aggregate. */
   aggregates: Record<string, Aggregate>;
+  /** Columns added from a small dimension by one of the group-by columns (src/gold/lookups.ts). */
+  lookup?: Lookup;
 }
 
 /** One aggregate's partial state. */
@@ -308,7 +311,7 @@ export function mergeStates(d: GoldDataset, into: States, other: States): States
   return sealed(d, into, Object.keys(other));
 }
 
-/** The dataset's columns: the group-by columns as silver has them, the bucket (timestamp), the aggregates. */
+/** The dataset's columns: the group-by columns as silver has them, the bucket (timestamp), the lookup's, the aggregates. */
 export function goldColumns(d: GoldDataset, silver: ColumnSpec[]): ColumnSpec[] {
   const typeOf = (name: string): ColumnType => {
     const c = silver.find((s) => s.name === name);
@@ -317,6 +320,7 @@ export function goldColumns(d: GoldDataset, silver: ColumnSpec[]): ColumnSpec[] 
   };
   const columns: ColumnSpec[] = d.groupBy.map((name) => ({ name, type: typeOf(name), nullable: true }));
   if (d.bucket) columns.push({ name: bucketName(d)!, type: "timestamp", nullable: true });
+  if (d.lookup) columns.push(...lookupColumns(d.lookup));
   for (const [name, a] of entries(d)) {
     const type: ColumnType =
       a.fn === "custom"
@@ -331,8 +335,8 @@ export function goldColumns(d: GoldDataset, silver: ColumnSpec[]): ColumnSpec[] 
   return columns;
 }
 
-/** The dataset's rows from its states, sorted by group. */
-export function goldRows(d: GoldDataset, silver: ColumnSpec[], states: States): Row[] {
+/** The dataset's rows from its states, sorted by group; `lookup`: the dimension's table when the dataset has a lookup. */
+export function goldRows(d: GoldDataset, silver: ColumnSpec[], states: States, lookup?: LookupTable): Row[] {
   const columns = goldColumns(d, silver);
   const isTime = new Set(columns.filter((c) => c.type === "timestamp").map((c) => c.name));
   const value = (name: string, v: unknown) => (v !== null && v !== undefined && isTime.has(name) ? new Date(v as number) : v);
@@ -343,6 +347,10 @@ export function goldRows(d: GoldDataset, silver: ColumnSpec[], states: States): 
       const row: Row = {};
       d.groupBy.forEach((c, i) => (row[c] = value(c, values[i])));
       if (d.bucket) row[bucketName(d)!] = value(bucketName(d)!, values[d.groupBy.length]);
+      if (d.lookup) {
+        if (!lookup) throw new Error(`gold dataset ${d.name}: its lookup's table was not loaded`);
+        for (const [c, v] of Object.entries(lookedUp(d.lookup, lookup, row[d.lookup.on]))) row[c] = value(c, v);
+      }
       entries(d).forEach(([name, a], i) => (row[name] = value(name, result(a, states[key]![i]!))));
       return row;
     });
@@ -371,7 +379,8 @@ export function checkGold(pipeline: string, datasets: GoldDataset[], silver: Col
           throw new Error(`${where}: aggregate ${name}: a quantile of ${a.column} needs a numeric column, not ${type}`);
       }
     }
-    const out = [...d.groupBy, ...(d.bucket ? [bucketName(d)!] : []), ...Object.keys(d.aggregates)];
+    if (d.lookup) checkLookup(where, d.lookup, d.groupBy);
+    const out = [...d.groupBy, ...(d.bucket ? [bucketName(d)!] : []), ...(d.lookup?.columns ?? []), ...Object.keys(d.aggregates)];
     if (new Set(out).size !== out.length) throw new Error(`${where}: two output columns share a name`);
   }
 }

@@ -12,6 +12,7 @@ import { TaskFailure } from "../upstream/classify";
 import { readParquetRows } from "../parquet/read";
 import { fnv1a64 } from "../hash";
 import { goldColumns, goldRows, mergeStates, statesOf, type GoldDataset, type States } from "./aggregates";
+import { loadLookup } from "./lookups";
 
 /** Every dataset's states, by dataset name. */
 export type DatasetStates = Record<string, States>;
@@ -24,6 +25,7 @@ export function fingerprint(d: GoldDataset): string {
   const aggregates = Object.entries(d.aggregates).map(([name, a]) =>
     a.fn === "custom" ? [name, a.fn, a.type, String(a.init), String(a.add), String(a.merge), String(a.finish)] : [name, a],
   );
+  // A lookup is not in it: the states do not depend on it (the final merge applies it).
   return fnv1a64(JSON.stringify([d.groupBy, d.bucket ?? null, aggregates]));
 }
 
@@ -59,7 +61,7 @@ export async function combinedStates(bucket: R2Bucket, datasets: GoldDataset[], 
   return combined;
 }
 
-/** Write each dataset's rows as Parquet, done-marked, in the run's version. */
+/** Write each dataset's rows as Parquet, done-marked, in the run's version (a lookup reads its dimension's published version first). */
 export async function writeDatasets(
   bucket: R2Bucket,
   pipeline: string,
@@ -70,7 +72,8 @@ export async function writeDatasets(
 ): Promise<OutputFile[]> {
   const files: OutputFile[] = [];
   for (const d of datasets) {
-    const rows = goldRows(d, silver, states[d.name] ?? {});
+    const table = d.lookup ? await loadLookup(bucket, d.lookup, { name: version.window, hive: version.hive }) : undefined;
+    const rows = goldRows(d, silver, states[d.name] ?? {}, table);
     const bytes = await writeParquetRows(goldColumns(d, silver), rows);
     files.push(await putDone(bucket, layout.goldDataset(pipeline, d.name, version), bytes, rows.length, "application/vnd.apache.parquet"));
   }

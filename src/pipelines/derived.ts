@@ -8,8 +8,7 @@
 import { z } from "zod";
 import type { Row } from "../arrow/columns";
 import type { Json } from "../types";
-import { readPublished, type PublishedMarker } from "../r2/done";
-import { versionName } from "../r2/layout";
+import { latestPublished, type PublishedMarker } from "../r2/done";
 import { definePipeline, type Pipeline, type PipelineDefinition, type PlannedBatch } from "./define";
 import { windowOf, type RunWindow } from "./windows";
 
@@ -60,31 +59,6 @@ export interface DerivedBatchData {
 
 /** The dataset name a derived pipeline reads: `<upstream>` or `<upstream>-<dataset>`. */
 const datasetOf = (from: DerivedInput) => (from.dataset ? `${from.pipeline.name}-${from.dataset}` : from.pipeline.name);
-
-/**
- * The latest published version of the dataset's window: versions are listed under the window's
- * Hive folder and tried newest first; one without a `.published` marker (failed quality, or not
- * finished) is skipped. Null when none passed.
- */
-export async function latestPublished(bucket: R2Bucket, dataset: string, window: RunWindow): Promise<PublishedMarker | null> {
-  const prefix = `gold/dataset=${dataset}/${window.hive}/version=${window.name}_v`;
-  const versions: number[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix, cursor, delimiter: "/" });
-    for (const p of page.delimitedPrefixes) {
-      const n = Number(p.slice(prefix.length, -1));
-      if (Number.isInteger(n) && n > 0) versions.push(n);
-    }
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor);
-  for (const n of versions.sort((a, b) => b - a)) {
-    const key = `gold/dataset=${dataset}/${window.hive}/version=${versionName({ window: window.name, hive: window.hive, n }, "gold")}/part-00000.parquet`;
-    const marker = await readPublished(bucket, key);
-    if (marker) return marker;
-  }
-  return null;
-}
 
 export function defineDerivedPipeline(def: DerivedDefinition): Pipeline {
   const { from } = def;

@@ -4,5 +4,6 @@ import type { Pipeline } from "./define";
 import { samplePosts } from "./sample-posts";
 import { sampleWeather } from "./sample-weather";
 import { sampleWeatherDaily, sampleWeatherProcessed } from "./sample-derived";
+import { sampleStations } from "./sample-stations";
 
-export const catalogPipelines: readonly Pipeline[] = [sampleWeather, samplePosts, sampleWeatherProcessed, sampleWeatherDaily];
+export const catalogPipelines: readonly Pipeline[] = [sampleWeather, samplePosts, sampleStations, sampleWeatherProcessed, sampleWeatherDaily];

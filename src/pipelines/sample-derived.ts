@@ -1,11 +1,13 @@
 // Two derived sample pipelines, the processing and ETL stages of seed 002's chain: each reads the
 // published gold of the pipeline before it for a window, downloads nothing, and publishes its own.
 //   sample-weather-processed  sample-weather's hours, the temperature in °F beside °C
-//   sample-weather-daily      the processed hours, with a gold dataset per station and day
+//   sample-weather-daily      the processed hours, with a gold dataset per station and day (named
+//                             from the sample-stations dimension)
 import { z } from "zod";
 import { check } from "../quality/checks";
 import { defineDerivedPipeline } from "./derived";
 import { sampleWeather } from "./sample-weather";
+import { sampleStations } from "./sample-stations";
 
 const number = (v: unknown) => (typeof v === "number" ? v : null);
 
@@ -52,6 +54,8 @@ export const sampleWeatherDaily = defineDerivedPipeline({
         temperature_max: { fn: "max", column: "temperature" },
         temperature_f_mean: { fn: "mean", column: "temperature_f" },
       },
+      // Each station's name and position, from the stations dimension's latest published snapshot.
+      lookup: { from: sampleStations, on: "station_id", columns: ["name", "lat", "lon"] },
     },
   ],
   quality: [check.minRows(1)],

@@ -9,3 +9,4 @@ export { SAMPLE_ORIGIN } from "../upstream/fetch";
 export { sampleDaily } from "../flows/sample-daily";
 export { sampleChain } from "../flows/sample-chain";
 export { sampleWeatherProcessed, sampleWeatherDaily } from "../pipelines/sample-derived";
+export { sampleStations } from "../pipelines/sample-stations";

@@ -2,7 +2,8 @@
 // silver take what has a done marker; readers of gold take what has a published marker.
 import type { OutputFile } from "../types";
 import { sha256Hex } from "../hash";
-import { layout } from "./layout";
+import { layout, versionName } from "./layout";
+import type { RunWindow } from "../pipelines/windows";
 
 function isOutputFile(value: unknown): value is OutputFile {
   if (typeof value !== "object" || value === null) return false;
@@ -54,4 +55,29 @@ export async function readPublished(bucket: R2Bucket, key: string): Promise<Publ
   const value: unknown = await marker.json();
   if (!isOutputFile(value) || value.key !== key) throw new Error(`corrupt published marker for ${key}`);
   return value as PublishedMarker;
+}
+
+/**
+ * The latest published version of the dataset's window: versions are listed under the window's
+ * Hive folder and tried newest first; one without a `.published` marker (failed quality, or not
+ * finished) is skipped. Null when none passed.
+ */
+export async function latestPublished(bucket: R2Bucket, dataset: string, window: RunWindow): Promise<PublishedMarker | null> {
+  const prefix = `gold/dataset=${dataset}/${window.hive}/version=${window.name}_v`;
+  const versions: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix, cursor, delimiter: "/" });
+    for (const p of page.delimitedPrefixes) {
+      const n = Number(p.slice(prefix.length, -1));
+      if (Number.isInteger(n) && n > 0) versions.push(n);
+    }
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  for (const n of versions.sort((a, b) => b - a)) {
+    const key = `gold/dataset=${dataset}/${window.hive}/version=${versionName({ window: window.name, hive: window.hive, n }, "gold")}/part-00000.parquet`;
+    const marker = await readPublished(bucket, key);
+    if (marker) return marker;
+  }
+  return null;
 }

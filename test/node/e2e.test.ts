@@ -148,11 +148,17 @@ describe("sluice over HTTP on wrangler dev", () => {
       },
       { timeout: 120_000, interval: 200 },
     );
-    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual(["crawl-api succeeded", "crawl-web succeeded", "process succeeded", "etl succeeded"]);
-    const [crawlApi, crawlWeb, processStep, etl] = run.steps;
+    expect(run.steps.map((s) => `${s.name} ${s.status}`)).toEqual([
+      "crawl-api succeeded",
+      "crawl-web succeeded",
+      "process succeeded",
+      "stations succeeded",
+      "etl succeeded",
+    ]);
+    const [crawlApi, crawlWeb, processStep, stationsStep, etl] = run.steps;
     expect(crawlApi!.startedAt).toBeLessThanOrEqual(crawlWeb!.finishedAt); // the crawlers together
     expect(processStep!.startedAt).toBeGreaterThanOrEqual(Math.max(crawlApi!.finishedAt, crawlWeb!.finishedAt));
-    expect(etl!.startedAt).toBeGreaterThanOrEqual(processStep!.finishedAt);
+    expect(etl!.startedAt).toBeGreaterThanOrEqual(Math.max(processStep!.finishedAt, stationsStep!.finishedAt));
     await api.sampleConfig({});
 
     // The crawlers' outputs against the upstream's own answers.
@@ -191,6 +197,19 @@ describe("sluice over HTTP on wrangler dev", () => {
     );
     expect(ours).toHaveLength(stations.length);
     expect(ours).toEqual(theirs);
+    // Its lookup: each station's name and position, as the upstream's station list gives them.
+    const listed = (await (await fetch(`${server.url}/sample/edr/collections/hourly/locations`)).json()) as {
+      features: { id: string; geometry: { coordinates: [number, number] }; properties: { name: string } }[];
+    };
+    const named = await duck.all<{ station_id: string; name: string; lat: number; lon: number }>(
+      `SELECT station_id, name, lat, lon FROM read_parquet(${daily}) ORDER BY ALL`,
+    );
+    expect(named).toEqual(
+      [...stations].sort().map((id) => {
+        const f = listed.features.find((x) => x.id === id)!;
+        return { station_id: id, name: f.properties.name, lat: f.geometry.coordinates[1], lon: f.geometry.coordinates[0] };
+      }),
+    );
 
     // The notification (delivered from the flow's alarm).
     const events = await vi.waitUntil(
