@@ -6,6 +6,7 @@ import type { Env } from "../src/env";
 import { hash32 } from "../src/hash";
 import { coverageCollection } from "../src/sample/coverage";
 import { socialRoute } from "../src/sample/social";
+import { shopRoute } from "../src/sample/shop";
 import { emptyStats, sampleConfigSchema, type SampleConfig, type SampleStats } from "../src/sample/config";
 import { SAMPLE_STATIONS, WEATHER_PARAMETERS, type WeatherParameter } from "../src/sample/weather-data";
 import { errorBody } from "../src/errors";
@@ -16,6 +17,7 @@ const HOOKS = "/sample/hooks/";
 /** A webhook delivery the receiver keeps is at most this long (it keeps the last 100). */
 const MAX_HOOK_BODY = 64 * 1024;
 const SOCIAL = "/sample/social/";
+const SHOP = "/sample/shop/";
 /** A held request is answered after this long even if no test releases it. */
 const HOLD_MAX_MS = 60_000;
 const STATIONS_BY_ID = new Map(SAMPLE_STATIONS.map((s) => [s.id, s]));
@@ -270,6 +272,7 @@ export class SampleUpstream extends DurableObject<Env> {
 
   private async route(request: Request, url: URL, path: string): Promise<Response> {
     if (path.startsWith(SOCIAL)) return socialRoute(request, url, path.slice(SOCIAL.length), this.config);
+    if (path.startsWith(SHOP)) return shopRoute(url, path.slice(SHOP.length));
     if (path === "/collections/hourly/locations") {
       return json({
         type: "FeatureCollection",

@@ -21,6 +21,7 @@ const taskInput = z.discriminatedUnion("kind", [
     outputKey: z.string(),
     final: z.boolean(),
     gold: z.boolean().optional(),
+    changes: z.boolean().optional(),
   }),
 ]);
 

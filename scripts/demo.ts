@@ -23,7 +23,7 @@ interface FlowRun {
 const params = { from: "2012-01-01", to: "2025-01-01", chunk: "month" };
 
 /** Run a flow for a window and print each step: when it ran (from the flow's start), its status and rows. */
-async function runFlow(api: Client, name: string, window: { from: string; to: string }): Promise<string> {
+async function runFlow(api: Client, name: string, window: { from: string; to: string }): Promise<FlowRun> {
   const { id } = await api.json<{ id: string }>(`/v1/flows/${name}/runs`, { method: "POST", json: window });
   let flow: FlowRun;
   do {
@@ -39,7 +39,42 @@ async function runFlow(api: Client, name: string, window: { from: string; to: st
       `  ${s.name.padEnd(13)} ${s.status.padEnd(10)} ${span.padEnd(22)} ${s.after.length ? `after ${s.after.join(", ")}` : "first"} · ${s.runId} · ${rows ?? 0} rows`,
     );
   }
-  return flow.status;
+  return flow;
+}
+
+/** Seed 004's CDC: the shop's tables after a month's load and one more day, checked in DuckDB. */
+async function shop(api: Client, outDir: string): Promise<boolean> {
+  const load = await runFlow(api, "sample-shop", { from: "2025-01-01", to: "2025-02-01" });
+  const day = await runFlow(api, "sample-shop", { from: "2025-02-01", to: "2025-02-02" });
+  if (load.status !== "succeeded" || day.status !== "succeeded") return false;
+  const duck = await openDuck();
+  const file = async (runId: string, dataset: string) => {
+    const path = join(outDir, `${runId}-${dataset}.parquet`);
+    writeFileSync(path, await api.output(runId, dataset));
+    return literal(path);
+  };
+  console.log("  tables after the day (each built from the month's and that day's changes):");
+  for (const step of day.steps) {
+    const [history, current] = [await file(step.runId!, "history"), await file(step.runId!, "current")];
+    // current must be exactly history's current rows, and each key's versions must tile time.
+    const [t] = await duck.all<{ history: number; current: number; keys: number; mismatched: number; gaps: number }>(
+      `WITH h AS (SELECT * FROM read_parquet(${history})), c AS (SELECT * FROM read_parquet(${current}))
+       SELECT (SELECT count(*) FROM h)::INT AS history, (SELECT count(*) FROM c)::INT AS current, (SELECT count(DISTINCT ${step.name === "customers" ? "customer_id" : "order_id"}) FROM h)::INT AS keys,
+              (SELECT count(*) FROM ((SELECT * EXCLUDE (valid_to, is_current) FROM h WHERE is_current) EXCEPT (SELECT * FROM c)))::INT AS mismatched,
+              (SELECT count(*) FROM (SELECT valid_to, lead(valid_from) OVER (PARTITION BY ${step.name === "customers" ? "customer_id" : "order_id"} ORDER BY seq) AS next FROM h)
+                WHERE valid_to IS DISTINCT FROM next)::INT AS gaps`,
+    );
+    console.log(
+      `    ${step.name.padEnd(10)} history ${t?.history} rows over ${t?.keys} keys, current ${t?.current} rows; ${t?.mismatched} current rows not in history, ${t?.gaps} validity gaps`,
+    );
+  }
+  const orders = day.steps.find((s) => s.name === "orders")!.runId!;
+  const [d] = await duck.all<{ day: string; orders: number; revenue: number; p90: number }>(
+    `SELECT strftime(day, '%Y-%m-%d') AS day, orders::INT AS orders, round(revenue, 2) AS revenue, p90_amount AS p90 FROM read_parquet(${await file(orders, "daily")}) ORDER BY day DESC LIMIT 1`,
+  );
+  console.log(`    gold       ${d?.day}: ${d?.orders} orders placed, revenue ${d?.revenue}, 90th-percentile amount ${d?.p90}`);
+  duck.close();
+  return true;
 }
 
 async function main(): Promise<number> {
@@ -134,7 +169,8 @@ async function main(): Promise<number> {
     // Seed 004's daily job and seed 002's chain as flows, step by step.
     const daily = await runFlow(api, "sample-daily", { from: "2024-12-31", to: "2025-01-01" });
     const chain = await runFlow(api, "sample-chain", { from: "2024-12-30", to: "2024-12-31" });
-    return daily === "succeeded" && chain === "succeeded" ? 0 : 1;
+    const tables = await shop(api, outDir);
+    return daily.status === "succeeded" && chain.status === "succeeded" && tables ? 0 : 1;
   } finally {
     await server.stop();
   }

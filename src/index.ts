@@ -4,10 +4,11 @@
 import { catalogPipelines } from "./pipelines";
 import { sampleDaily } from "./flows/sample-daily";
 import { sampleChain } from "./flows/sample-chain";
+import { sampleShop } from "./flows/sample-shop";
 import { sample } from "./routes/sample";
 import { createSluice } from "./sluice";
 
-export const sluice = createSluice({ pipelines: catalogPipelines, flows: [sampleDaily, sampleChain], routes: { "/sample": sample } });
+export const sluice = createSluice({ pipelines: catalogPipelines, flows: [sampleDaily, sampleChain, sampleShop], routes: { "/sample": sample } });
 
 export const { RunCoordinator, PipelineRegistry, RateLimiter, FlowCoordinator } = sluice;
 export { SampleUpstream } from "../durable-objects/sample-upstream";

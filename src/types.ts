@@ -49,7 +49,17 @@ export type TaskInput =
   | { kind: "refine"; batchId: string; rawKey: string; partition: string; data: BatchSpec["data"] }
   /** `paramsKey`: the run's params as an R2 object (they can be large: an inline id list); `params` inline (older messages). */
   | { kind: "silver"; batchId: string; refinedKey: string; paramsKey?: string; params?: Json }
-  | { kind: "merge"; generation: number; level: number; index: number; inputs: OutputFile[]; outputKey: string; final: boolean; gold?: boolean };
+  | {
+      kind: "merge";
+      generation: number;
+      level: number;
+      index: number;
+      inputs: OutputFile[];
+      outputKey: string;
+      final: boolean;
+      gold?: boolean;
+      changes?: boolean;
+    };
 
 export type TaskKind = TaskInput["kind"];
 

@@ -6,6 +6,7 @@ import type { PlanContext, Pipeline } from "../../src/pipelines/define";
 import { layout } from "../../src/r2/layout";
 import type { BatchSpec, Json, OutputFile, OutputVersion, Phase, TaskInput } from "../../src/types";
 import type { CoordinatorStore, TaskRow } from "./store";
+import { overSilver } from "../../src/gold/aggregates";
 
 export interface PlannedTask {
   id: string;
@@ -84,8 +85,10 @@ export function planMergeLevel(
       inputs,
       final,
       outputKey: final ? layout.gold(dataset, version) : layout.merge(dataset, version, level, index),
-      // A run's merges also combine its gold datasets' states (a compaction's merge only files).
-      ...(dataset === pipeline.name && pipeline.gold.length > 0 ? { gold: true } : {}),
+      // A run's merges also combine its gold datasets' states, and its final one writes the tables
+      // of a pipeline fed by changes (a compaction's merge only files).
+      ...(dataset === pipeline.name && overSilver(pipeline.gold).length > 0 ? { gold: true } : {}),
+      ...(dataset === pipeline.name && final && pipeline.changes ? { changes: true } : {}),
     },
   }));
 }

@@ -10,6 +10,7 @@ import { putJson } from "../../src/manifests";
 import { layout, versionName } from "../../src/r2/layout";
 import type { BatchSpec, Json, OutputFile, RunStatus } from "../../src/types";
 import { markPublished, readDone } from "../../src/r2/done";
+import { datasetNames } from "../../src/gold/changes";
 import type { CoordinatorStore, RunRow, TaskRow } from "./store";
 
 export function runQuality(pipeline: Pipeline, params: Json, silver: TaskRow[], batchSpec: (id: string) => BatchSpec | null): QualityReport {
@@ -50,8 +51,8 @@ export async function judgeQuality(
   }
   if (output) {
     // The gold datasets computed with it pass or fail with it: published first, so a served output always has them.
-    for (const d of pipeline.gold) {
-      const file = await readDone(bucket, layout.goldDataset(pipeline.name, d.name, version));
+    for (const name of datasetNames(pipeline)) {
+      const file = await readDone(bucket, layout.goldDataset(pipeline.name, name, version));
       if (file)
         await markPublished(bucket, {
           key: file.key,

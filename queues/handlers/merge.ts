@@ -1,10 +1,13 @@
 // merge: one task of the hierarchical aggregation. k done files → one file, streamed; and the
-// gold datasets' states of those files combined (src/gold/).
+// gold datasets' states of those files combined (src/gold/); the final one also writes the
+// current and history tables of a pipeline fed by changes.
 import { mergeParquetToR2 } from "../../src/parquet/merge";
 import { markDone, readDone } from "../../src/r2/done";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { TaskContext, TaskOutcome } from "./context";
 import { combinedStates, putStates, writeDatasets } from "../../src/gold/states-io";
+import { overCurrent, overSilver, statesOf } from "../../src/gold/aggregates";
+import { writeChangeTables } from "../../src/gold/changes";
 
 export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, message } = ctx;
@@ -22,12 +25,22 @@ export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   // Gold datasets: the inputs' states combined, kept beside the output, or written as the
   // datasets' files by the final merge; before the done marker that makes the task reusable.
   if (message.input.gold) {
-    const states = await combinedStates(env.BUCKET, ctx.pipeline.gold, inputs);
-    if (message.input.final) await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, ctx.pipeline.gold, ctx.pipeline.columns, states);
-    else await putStates(env.BUCKET, outputKey, ctx.pipeline.gold, states);
+    const gold = overSilver(ctx.pipeline.gold);
+    const states = await combinedStates(env.BUCKET, gold, inputs);
+    if (message.input.final) await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, gold, ctx.pipeline.columns, states);
+    else await putStates(env.BUCKET, outputKey, gold, states);
   }
   const result = await mergeParquetToR2(env.BUCKET, inputs, outputKey);
   const output = { key: outputKey, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };
+  // The run's changes (its whole output) applied to the latest published history: new versions of
+  // both tables, and the gold datasets aggregated over the current one.
+  const { changes } = ctx.pipeline;
+  if (message.input.changes && changes) {
+    const { current } = await writeChangeTables(env.BUCKET, { ...ctx.pipeline, changes }, message.version, outputKey);
+    const gold = overCurrent(ctx.pipeline.gold);
+    const states = Object.fromEntries(gold.map((d) => [d.name, statesOf(d, current)]));
+    await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, gold, ctx.pipeline.columns, states);
+  }
   await markDone(env.BUCKET, output);
   return { output, reused: false };
 }

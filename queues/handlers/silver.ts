@@ -13,7 +13,7 @@ import { layout } from "../../src/r2/layout";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { Json } from "../../src/types";
 import type { TaskContext, TaskOutcome } from "./context";
-import { statesOf } from "../../src/gold/aggregates";
+import { overSilver, statesOf } from "../../src/gold/aggregates";
 import { putStates } from "../../src/gold/states-io";
 
 const SAMPLE_LIMIT = 5;
@@ -103,7 +103,8 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   );
   profile.duplicates = good.length - unique.length;
   // The gold datasets' states of this batch, stored before the done marker that makes the task reusable.
-  if (pipeline.gold.length > 0) await putStates(env.BUCKET, key, pipeline.gold, Object.fromEntries(pipeline.gold.map((d) => [d.name, statesOf(d, unique)])));
+  const gold = overSilver(pipeline.gold);
+  if (gold.length > 0) await putStates(env.BUCKET, key, gold, Object.fromEntries(gold.map((d) => [d.name, statesOf(d, unique)])));
   const output = await putDone(env.BUCKET, key, bytes, unique.length, "application/vnd.apache.parquet", profile);
   return { output, reused: false, badRows: bad, badRowSamples: samples, profile };
 }

@@ -36,6 +36,14 @@ export interface GoldDataset {
   bucket?: { column: string; unit: Bucket; as?: string };
   /** Output column → aggregate. */
   aggregates: Record<string, Aggregate>;
+  /** Only the rows this keeps are counted (default: all): `(r) => r.status !== "cancelled"`. */
+  where?: (row: Row) => boolean;
+  /**
+   * What is aggregated: the run's silver rows (default), through the merge tree; or, for a
+   * pipeline fed by changes, its `current` table after the run (one row per key, latest state),
+   * by the final merge that writes it.
+   */
+  over?: "silver" | "current";
   /** Columns added from a small dimension by one of the group-by columns (src/gold/lookups.ts). */
   lookup?: Lookup;
 }
@@ -287,11 +295,16 @@ function groupKey(d: GoldDataset, row: Row): string {
   return JSON.stringify(values);
 }
 
+/** The datasets aggregated over silver rows (the merge tree's), and those over the current table. */
+export const overSilver = (datasets: GoldDataset[]) => datasets.filter((d) => d.over !== "current");
+export const overCurrent = (datasets: GoldDataset[]) => datasets.filter((d) => d.over === "current");
+
 /** The states of a batch's rows. */
 export function statesOf(d: GoldDataset, rows: Iterable<Row>): States {
   const states: States = {};
   const aggs = entries(d).map(([, a]) => a);
   for (const row of rows) {
+    if (d.where && !d.where(row)) continue;
     const key = groupKey(d, row);
     const group = (states[key] ??= aggs.map(initial));
     aggs.forEach((a, i) => add(a, group[i]!, row));

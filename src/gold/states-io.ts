@@ -26,7 +26,7 @@ export function fingerprint(d: GoldDataset): string {
     a.fn === "custom" ? [name, a.fn, a.type, String(a.init), String(a.add), String(a.merge), String(a.finish)] : [name, a],
   );
   // A lookup is not in it: the states do not depend on it (the final merge applies it).
-  return fnv1a64(JSON.stringify([d.groupBy, d.bucket ?? null, aggregates]));
+  return fnv1a64(JSON.stringify([d.groupBy, d.bucket ?? null, aggregates, ...(d.where ? [String(d.where)] : [])]));
 }
 
 export async function putStates(bucket: R2Bucket, key: string, datasets: GoldDataset[], states: DatasetStates): Promise<void> {

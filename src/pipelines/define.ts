@@ -5,6 +5,7 @@ import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../ar
 import type { BatchSpec, Json, Phase, RunStatus } from "../types";
 import type { Compaction, Schedule, Trigger } from "./schedule";
 import { checkGold, type GoldDataset } from "../gold/aggregates";
+import { checkChanges, type ChangesDefinition } from "../gold/changes";
 import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
@@ -174,6 +175,8 @@ export interface PipelineDefinition<Params> {
   triggers?: Trigger[];
   /** Gold datasets computed from silver in the same run (src/gold/aggregates.ts): group-bys with time buckets and aggregates. */
   gold?: GoldDataset[];
+  /** Silver rows are changes of keyed rows: each run also writes the `current` and `history` tables (src/gold/changes.ts). */
+  changes?: ChangesDefinition;
   /** Scheduled merges of a schedule's small outputs into monthly or quarterly files. */
   compactions?: Compaction[];
   /** Runs of this pipeline at once (manual and scheduled; backfills have their own `max_parallel`). Default 1. */
@@ -227,6 +230,7 @@ export interface Pipeline {
   schedules: Schedule[];
   triggers: Trigger[];
   gold: GoldDataset[];
+  changes: ChangesDefinition | null;
   compactions: Compaction[];
   maxConcurrentRuns: number;
   whenBusy: "queue" | "skip";
@@ -278,6 +282,14 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
   const flags = def.flagsColumn ?? probe.some((c) => c.kind === "valueRange");
   const columns = flags ? [...schemaColumns, { name: FLAGS_COLUMN, type: "string" as const, nullable: true }] : schemaColumns;
   checkGold(def.name, def.gold ?? [], columns);
+  const overCurrent = (def.gold ?? []).filter((d) => d.over === "current");
+  if (overCurrent.length > 0 && !def.changes)
+    throw new Error(`pipeline ${def.name}: gold dataset ${overCurrent[0]!.name} is over the current table, but the pipeline declares no changes`);
+  if (def.changes) {
+    checkChanges(def.name, def.changes, columns);
+    // Each run builds on the history the one before it published: one at a time.
+    if ((def.maxConcurrentRuns ?? 1) !== 1) throw new Error(`pipeline ${def.name}: a pipeline with changes runs one run at a time (maxConcurrentRuns 1)`);
+  }
   return {
     name: def.name,
     description: def.description,
@@ -336,6 +348,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
     schedules: def.schedules ?? [],
     triggers: def.triggers ?? [],
     gold: def.gold ?? [],
+    changes: def.changes ?? null,
     compactions: def.compactions ?? [],
     maxConcurrentRuns: def.maxConcurrentRuns ?? 1,
     whenBusy: def.whenBusy ?? "queue",

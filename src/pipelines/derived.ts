@@ -11,6 +11,7 @@ import type { Json } from "../types";
 import { latestPublished, type PublishedMarker } from "../r2/done";
 import { definePipeline, type Pipeline, type PipelineDefinition, type PlannedBatch } from "./define";
 import { windowOf, type RunWindow } from "./windows";
+import { datasetNames } from "../gold/changes";
 
 export interface DerivedInput {
   /** The upstream pipeline (the definition: its windows and its sample-ness come with it). */
@@ -62,7 +63,7 @@ const datasetOf = (from: DerivedInput) => (from.dataset ? `${from.pipeline.name}
 
 export function defineDerivedPipeline(def: DerivedDefinition): Pipeline {
   const { from } = def;
-  if (from.dataset !== undefined && !from.pipeline.gold.some((g) => g.name === from.dataset))
+  if (from.dataset !== undefined && !datasetNames(from.pipeline).includes(from.dataset))
     throw new Error(`pipeline ${def.name}: ${from.pipeline.name} has no gold dataset ${from.dataset}`);
   const dataset = datasetOf(from);
   const window = (p: DerivedParams): RunWindow => windowOf(p.from, p.to);

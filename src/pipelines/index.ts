@@ -5,5 +5,14 @@ import { samplePosts } from "./sample-posts";
 import { sampleWeather } from "./sample-weather";
 import { sampleWeatherDaily, sampleWeatherProcessed } from "./sample-derived";
 import { sampleStations } from "./sample-stations";
+import { sampleCustomers, sampleOrders } from "./sample-shop";
 
-export const catalogPipelines: readonly Pipeline[] = [sampleWeather, samplePosts, sampleStations, sampleWeatherProcessed, sampleWeatherDaily];
+export const catalogPipelines: readonly Pipeline[] = [
+  sampleWeather,
+  samplePosts,
+  sampleStations,
+  sampleWeatherProcessed,
+  sampleWeatherDaily,
+  sampleCustomers,
+  sampleOrders,
+];

@@ -8,5 +8,7 @@ export { samplePosts } from "../pipelines/sample-posts";
 export { SAMPLE_ORIGIN } from "../upstream/fetch";
 export { sampleDaily } from "../flows/sample-daily";
 export { sampleChain } from "../flows/sample-chain";
+export { sampleShop } from "../flows/sample-shop";
+export { sampleCustomers, sampleOrders } from "../pipelines/sample-shop";
 export { sampleWeatherProcessed, sampleWeatherDaily } from "../pipelines/sample-derived";
 export { sampleStations } from "../pipelines/sample-stations";

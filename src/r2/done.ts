@@ -81,3 +81,16 @@ export async function latestPublished(bucket: R2Bucket, dataset: string, window:
   }
   return null;
 }
+
+/** The latest published version of a dataset across its windows (the last one published), or null. */
+export async function latestPublishedOfAnyWindow(bucket: R2Bucket, dataset: string): Promise<PublishedMarker | null> {
+  const prefix = `gold/dataset=${dataset}/`;
+  let newest: R2Object | null = null;
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix, cursor });
+    for (const o of page.objects) if (o.key.endsWith(".published") && (!newest || o.uploaded > newest.uploaded)) newest = o;
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return newest ? readPublished(bucket, newest.key.slice(0, -".published".length)) : null;
+}

@@ -10,6 +10,7 @@ import { layout } from "../r2/layout";
 import { coordinatorStub, registryStub } from "../../durable-objects/stubs";
 import { listQuery, rerunPhase, rerunSchema, submitSchema, tasksQuery } from "../api/schemas";
 import type { Json, RunSummary } from "../types";
+import { datasetNames } from "../gold/changes";
 
 const links = (id: string) => ({
   self: `/v1/jobs/${id}`,
@@ -132,8 +133,8 @@ export const jobs = new Hono<Api>()
     // `?dataset=<name>`: a gold dataset computed with that output (published with it).
     const dataset = c.req.query("dataset");
     const pipeline = c.var.catalog.find(view.pipeline);
-    if (dataset !== undefined && !pipeline?.gold.some((d) => d.name === dataset))
-      throw notFound(`gold dataset ${dataset} of ${view.pipeline}`, { known: pipeline?.gold.map((d) => d.name) ?? [] });
+    const known = pipeline ? datasetNames(pipeline) : [];
+    if (dataset !== undefined && !known.includes(dataset)) throw notFound(`gold dataset ${dataset} of ${view.pipeline}`, { known });
     const key = dataset === undefined ? published.key : layout.goldDatasetBeside(published.key, view.pipeline, dataset);
     const marker = await readPublished(c.env.BUCKET, key);
     const served = marker ?? published;

@@ -1,5 +1,6 @@
 // /sample/*: the synthetic upstream, served only where SAMPLE_UPSTREAM=enabled. Its data (the
-// weather API under /edr, the social API under /social) answers like a public API; its control (`_config`, `_stats`) and the webhook receiver's deliveries are
+// weather API under /edr, the social API under /social, the shop's change feeds under /shop)
+// answers like a public API; its control (`_config`, `_stats`) and the webhook receiver's deliveries are
 // the API's own: they need the token to change anything (reads follow PUBLIC_READS).
 import { Hono, type Context } from "hono";
 import type { Api } from "../http/context";
@@ -24,4 +25,5 @@ export const sample = new Hono<Api>()
   .use("/hooks/*", enabled, requireToken())
   .all("/edr/*", forward)
   .all("/social/*", forward)
+  .all("/shop/*", forward)
   .all("/hooks/*", forward);

@@ -1,0 +1,154 @@
+// Current state and history from a stream of changes (SCD types 1 and 2). A pipeline whose silver
+// rows are changes — inserts, updates and deletes of keyed rows, each with a sequence — declares
+// `changes`, and every run writes two more gold datasets, new versions built from the latest
+// published history and the run's changes (never in place):
+//   history  every distinct change of every key, ordered by sequence, with `valid_from` (when it
+//            took effect), `valid_to` (when the next change of the key did; null for the latest)
+//            and `is_current` (the key's latest change, unless that is a delete)
+//   current  each key's latest change, keys whose latest change is a delete left out
+// The history keeps every change, deletes too, so a change that comes late (a lower sequence than
+// changes already applied) is put in its place and the validity around it recomputed; a change
+// whose key and sequence are already there is a duplicate and ignored (the one stored first
+// stays). Applying runs in any order gives the same tables. The final merge holds the history
+// whole: past `maxRows` the run fails saying so.
+import type { ColumnSpec, Row } from "../arrow/columns";
+import { writeParquetRows } from "../parquet/write";
+import { readParquetRows } from "../parquet/read";
+import { latestPublishedOfAnyWindow, putDone } from "../r2/done";
+import { layout } from "../r2/layout";
+import type { OutputFile, OutputVersion } from "../types";
+import { TaskFailure } from "../upstream/classify";
+
+export interface ChangesDefinition {
+  /** Columns that identify an entity: its changes share them. */
+  key: string[];
+  /** Orders the changes of one key: a number or timestamp column that grows as changes happen. */
+  sequence: string;
+  /** A timestamp column: when a change took effect (`valid_from`). Default: `sequence`, when it is a timestamp. */
+  at?: string;
+  /** The column saying what a change did, and the values of it that delete the key. */
+  operation?: { column: string; deletes: string[] };
+  /** Refuse a history of more rows than this (default and at most HISTORY_MAX_ROWS). */
+  maxRows?: number;
+}
+
+/** The datasets a pipeline with `changes` writes beside its output. */
+export const CHANGE_TABLES = ["current", "history"] as const;
+export const HISTORY_MAX_ROWS = 250_000;
+const VALIDITY: ColumnSpec[] = [
+  { name: "valid_from", type: "timestamp", nullable: true },
+  { name: "valid_to", type: "timestamp", nullable: true },
+  { name: "is_current", type: "bool", nullable: false },
+];
+
+/** Every dataset name a pipeline writes beside its output: its gold datasets, and `current`/`history` with `changes`. */
+export function datasetNames(p: { gold: { name: string }[]; changes: ChangesDefinition | null }): string[] {
+  return [...p.gold.map((d) => d.name), ...(p.changes ? CHANGE_TABLES : [])];
+}
+
+const atColumn = (c: ChangesDefinition) => c.at ?? c.sequence;
+
+/** Throws naming the pipeline when `changes` names a column silver does not have, or of the wrong type. */
+export function checkChanges(pipeline: string, c: ChangesDefinition, silver: ColumnSpec[]): void {
+  const where = `pipeline ${pipeline}, changes`;
+  const type = (name: string) => silver.find((s) => s.name === name)?.type;
+  if (c.key.length === 0) throw new Error(`${where}: a key of at least one column`);
+  for (const k of c.key) if (!type(k)) throw new Error(`${where}: key column ${k} is not a silver column`);
+  const seq = type(c.sequence);
+  if (seq !== "int32" && seq !== "int64" && seq !== "float64" && seq !== "timestamp")
+    throw new Error(`${where}: sequence column ${c.sequence} must be a number or timestamp silver column, not ${seq ?? "missing"}`);
+  if (type(atColumn(c)) !== "timestamp") throw new Error(`${where}: at column ${atColumn(c)} must be a timestamp silver column (when a change took effect)`);
+  if (c.operation && type(c.operation.column) !== "string") throw new Error(`${where}: operation column ${c.operation.column} must be a string silver column`);
+  for (const v of VALIDITY) if (type(v.name)) throw new Error(`${where}: silver has a column ${v.name}, which the history adds`);
+  const max = c.maxRows ?? HISTORY_MAX_ROWS;
+  if (!Number.isInteger(max) || max < 1 || max > HISTORY_MAX_ROWS) throw new Error(`${where}: maxRows must be 1..${HISTORY_MAX_ROWS}, not ${max}`);
+}
+
+export function changeTableColumns(silver: ColumnSpec[]): Record<(typeof CHANGE_TABLES)[number], ColumnSpec[]> {
+  return { current: [...silver, VALIDITY[0]!], history: [...silver, ...VALIDITY] };
+}
+
+const comparable = (v: unknown): number | string | null =>
+  v === null || v === undefined ? null : v instanceof Date ? v.getTime() : typeof v === "number" ? v : String(v);
+
+/** The tables after `changes`, from the history before them (its rows, validity columns ignored). */
+export function applyChanges(c: ChangesDefinition, silver: ColumnSpec[], previous: Row[], changes: Row[]) {
+  const names = silver.map((s) => s.name);
+  const byKey = new Map<string, Map<number | string, Row>>();
+  let duplicates = 0;
+  const add = (row: Row, isNew: boolean) => {
+    const key = JSON.stringify(c.key.map((k) => comparable(row[k])));
+    const seq = comparable(row[c.sequence]);
+    if (seq === null) throw new TaskFailure({ type: "invalid_change", message: `a change of ${key} has no ${c.sequence}`, class: "permanent" });
+    const changes = byKey.get(key) ?? new Map<number | string, Row>();
+    byKey.set(key, changes);
+    if (changes.has(seq)) {
+      if (isNew) duplicates++;
+      return;
+    }
+    changes.set(seq, Object.fromEntries(names.map((n) => [n, row[n] ?? null])));
+  };
+  for (const row of previous) add(row, false);
+  const before = [...byKey.values()].reduce((n, m) => n + m.size, 0);
+  for (const row of changes) add(row, true);
+  const deletes = new Set(c.operation?.deletes ?? []);
+  const isDelete = (row: Row) => c.operation !== undefined && deletes.has(String(row[c.operation.column]));
+  const history: Row[] = [];
+  const current: Row[] = [];
+  for (const key of [...byKey.keys()].sort()) {
+    const ordered = [...byKey.get(key)!.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+    ordered.forEach((row, i) => {
+      const next = ordered[i + 1];
+      const latest = next === undefined;
+      history.push({ ...row, valid_from: row[atColumn(c)] ?? null, valid_to: next ? (next[atColumn(c)] ?? null) : null, is_current: latest && !isDelete(row) });
+      if (latest && !isDelete(row)) current.push({ ...row, valid_from: row[atColumn(c)] ?? null });
+    });
+  }
+  return { history, current, added: history.length - before, duplicates };
+}
+
+/**
+ * Write the run's `current` and `history` versions from the latest published history and the
+ * run's changes (`changesKey`: its merged silver output). Returns the files and what was applied.
+ */
+export async function writeChangeTables(
+  bucket: R2Bucket,
+  pipeline: { name: string; columns: ColumnSpec[]; changes: ChangesDefinition },
+  version: OutputVersion,
+  changesKey: string,
+): Promise<{ files: OutputFile[]; current: Row[]; previous: string | null; added: number; duplicates: number }> {
+  const c = pipeline.changes;
+  const max = c.maxRows ?? HISTORY_MAX_ROWS;
+  const read = async (key: string) => {
+    const object = await bucket.get(key);
+    if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
+    return readParquetRows(new Uint8Array(await object.arrayBuffer()));
+  };
+  const marker = await latestPublishedOfAnyWindow(bucket, `${pipeline.name}-history`);
+  if (marker && marker.rows > max) throw tooLarge(pipeline.name, marker.rows, max);
+  const previous = marker ? await read(marker.key) : [];
+  const tables = applyChanges(c, pipeline.columns, previous, await read(changesKey));
+  if (tables.history.length > max) throw tooLarge(pipeline.name, tables.history.length, max);
+  const columns = changeTableColumns(pipeline.columns);
+  const files: OutputFile[] = [];
+  for (const name of CHANGE_TABLES) {
+    const rows = tables[name];
+    files.push(
+      await putDone(
+        bucket,
+        layout.goldDataset(pipeline.name, name, version),
+        await writeParquetRows(columns[name], rows),
+        rows.length,
+        "application/vnd.apache.parquet",
+      ),
+    );
+  }
+  return { files, current: tables.current, previous: marker?.key ?? null, added: tables.added, duplicates: tables.duplicates };
+}
+
+const tooLarge = (pipeline: string, rows: number, max: number) =>
+  new TaskFailure({
+    type: "history_too_large",
+    message: `pipeline ${pipeline}: the history would hold ${rows} rows; the final merge holds at most ${max} (changes.maxRows)`,
+    class: "permanent",
+  });
