@@ -300,16 +300,14 @@ export function learnFrom429(
   const current = factorAt(state, windows, now);
   const learned = windows.map((w, i) => {
     const log = states[i]!.log;
-    // Without a sequence number: the grants before the refused one's log bucket, less one.
+    // Without a sequence number, the grants before the refused one's log bucket.
     const before =
       seq !== undefined && seq < state.granted
         ? countAfter(log, at - w.ms) - (state.granted - seq)
-        : countAfter(log, at - w.ms) - countAfter(log, bucketOf(w, at) - 1) - 1;
-    return { share: Math.max(0, before) / w.requests, step: 1 / w.requests };
+        : countAfter(log, at - w.ms) - countAfter(log, bucketOf(w, at) - 1);
+    return Math.max(0, before - 1) / w.requests;
   });
-  const fullest = learned.reduce((a, b) => (b.share > a.share ? b : a));
-  // Already lowered (or probing up from a lowering): this 429 shows that share did not hold.
-  const lowered = Math.min(fullest.share, state.factor < 1 ? current - fullest.step : 1);
+  const lowered = Math.max(...learned);
   state.factor = Math.max(MIN_FACTOR, Math.min(current, Math.max(lowered, current * MAX_DROP)));
   state.factorAt = now;
   state.learnedThrough = state.last;
