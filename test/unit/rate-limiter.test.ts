@@ -196,8 +196,9 @@ describe("learning from 429s", () => {
     const seconds = shared(180, (t) => (t < 90_000 ? 10 : 0));
     const sum = (from: number, to: number, k: "ours" | "refused") => seconds.slice(from, to).reduce((n, s) => n + s[k], 0);
 
-    // Settled (after the first 10 s): at ≥ 85% of the 10/s left, a 429 every 20 s at most.
-    expect(sum(10, 90, "ours") / 80).toBeGreaterThan(8.5);
+    // Settled (after the first 10 s): at ≥ 84% of the 10/s left (one below the share it learns,
+    // probing up every 20 s), a 429 every 20 s at most.
+    expect(sum(10, 90, "ours") / 80).toBeGreaterThan(8.4);
     expect(sum(10, 90, "refused")).toBeLessThanOrEqual(4);
     // The other client stopped at 90 s: back near 20/s within half a minute.
     expect(sum(120, 180, "ours") / 60).toBeGreaterThan(19);
@@ -214,19 +215,19 @@ describe("learning from 429s", () => {
     expect(once).toBe(0.5);
   });
 
-  it("counts a burst granted at one instant up to the refused token, and steps down when a learned share does not hold", () => {
+  it("counts a burst granted at one instant up to the refused token, less one, and learns again from a later 429", () => {
     const limit: RateLimit = [{ requests: 20, per: "1s" }];
     const state = initialState();
     const { slots, firstSeq } = grant(state, limit, 20, 0, 0);
     expect(new Set(slots.slice(0, 15)).size).toBeLessThan(3); // the burst shares its instants
-    // The 16th token was refused: 15 of ours were in the window before it, so 15 of 20 are ours.
+    // The 16th token was refused: 15 of ours were in the window before it, so 15 of 20 are ours
+    // (14, one clear of the edge). Counting by log bucket, the burst's own bucket counted none.
     learnFrom429(state, limit, 100, 0, slots[15], firstSeq! + 15);
-    expect(state.factor).toBe(0.75);
-    // Later, a token granted after the lowering is refused with as many of ours before it:
-    // the learned share did not hold, so it drops by a request of the window.
+    expect(state.factor).toBeCloseTo(0.7, 9);
+    // Later, a token granted after the lowering is refused with 14 of ours before it: 13 of 20.
     const later = grant(state, limit, 15, 5_000, 0);
     learnFrom429(state, limit, 6_000, 0, later.slots[14], later.firstSeq! + 14);
-    expect(state.factor).toBeCloseTo(0.7, 9);
+    expect(state.factor).toBeCloseTo(0.65, 9);
   });
 });
 
