@@ -69,10 +69,13 @@ async function shop(api: Client, outDir: string): Promise<boolean> {
     );
   }
   const orders = day.steps.find((s) => s.name === "orders")!.runId!;
-  const [d] = await duck.all<{ day: string; orders: number; revenue: number; p90: number }>(
-    `SELECT strftime(day, '%Y-%m-%d') AS day, orders::INT AS orders, round(revenue, 2) AS revenue, p90_amount AS p90 FROM read_parquet(${await file(orders, "daily")}) ORDER BY day DESC LIMIT 1`,
+  // The daily gold (over the current table, a row per day and status): the month's last full day.
+  const [d] = await duck.all<{ day: string; orders: number; statuses: string; revenue: number }>(
+    `SELECT strftime(day, '%Y-%m-%d') AS day, sum(orders)::INT AS orders, string_agg(status || ' ' || orders, ', ' ORDER BY status) AS statuses,
+            round(sum(revenue) FILTER (WHERE status <> 'cancelled'), 2) AS revenue
+     FROM read_parquet(${await file(orders, "daily")}) WHERE day = TIMESTAMPTZ '2025-01-31 00:00:00+00' GROUP BY day`,
   );
-  console.log(`    gold       ${d?.day}: ${d?.orders} orders placed, revenue ${d?.revenue}, 90th-percentile amount ${d?.p90}`);
+  console.log(`    gold       ${d?.day}: ${d?.orders} orders placed (now ${d?.statuses}), revenue ${d?.revenue} without the cancelled`);
   duck.close();
   return true;
 }
