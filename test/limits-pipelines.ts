@@ -2,7 +2,7 @@
 // each on a source of its own (one limit per source per deployment), and the posts' row shape.
 import { z } from "zod";
 import { registerPipeline } from "./helpers";
-import { definePipeline, type RateLimit } from "../src/pipelines/define";
+import { definePipeline, type PlannedBatch, type RateLimit, type Source } from "../src/pipelines/define";
 import { parseJsonRecords } from "../src/parsers/records";
 import { isDeletedAccount, postCount } from "../src/sample/social";
 import { SAMPLE_ORIGIN } from "../src/upstream/fetch";
@@ -14,6 +14,23 @@ export const POSTS = {
   rowSchema: z.object({ account_id: z.string(), post_id: z.string(), created_at: z.date(), text: z.string(), likes: z.int() }),
   key: ["account_id", "post_id"],
 };
+
+/** The sample social API as a test pipeline's own source: 1,000 requests a second, one attempt a page (failures are the test's). */
+export const socialSource = (name: string, concurrency = 4): Source => ({
+  name,
+  baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
+  rateLimit: [{ requests: 1000, per: "1s" }],
+  concurrency,
+  timeoutMs: 10_000,
+  retry: { attempts: 1 },
+});
+
+/** Each account of a batch (`data.accounts`) as one item: its posts, a page of 100. */
+export const accountItems = (batch: PlannedBatch, source: Source) =>
+  (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } }));
+
+/** One account's posts (`data.account`) as the batch's one request. */
+export const accountRequest = (batch: PlannedBatch, source: Source) => ({ url: `${source.baseUrl}/accounts/${String(batch.data.account)}/posts?limit=100` });
 
 export interface UpstreamStats {
   requests: number;

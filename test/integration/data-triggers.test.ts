@@ -8,10 +8,9 @@ import { z } from "zod";
 import { Catalog } from "../../src/catalog";
 import { definePipeline, type Pipeline } from "../../src/pipelines/define";
 import type { Trigger } from "../../src/pipelines/schedule";
-import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { registryStub } from "../../durable-objects/stubs";
 import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "../helpers";
-import { POSTS } from "../limits-pipelines";
+import { POSTS, accountItems, socialSource } from "../limits-pipelines";
 
 /** Two accounts' posts for a day; a daily schedule (fired by hand here) and any triggers. */
 function daily(name: string, triggers: Trigger[] = [], account = "901"): Pipeline {
@@ -19,19 +18,11 @@ function daily(name: string, triggers: Trigger[] = [], account = "901"): Pipelin
     name,
     description: `posts for a day (${name})`,
     params: z.object({ from: z.string(), to: z.string() }).strict(),
-    source: {
-      name: "triggers-api",
-      baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-      rateLimit: [{ requests: 1000, per: "1s" }],
-      concurrency: 8,
-      timeoutMs: 10_000,
-      retry: { attempts: 1 },
-    },
+    source: socialSource("triggers-api", 8),
     *plan(params) {
       yield { partition: `posts/${name}/day=${params.from}`, data: { accounts: [account, "902"] } };
     },
-    items: (batch, source) =>
-      (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } })),
+    items: accountItems,
     ...POSTS,
     maxAttempts: 1,
     retryPasses: 0,

@@ -9,13 +9,12 @@ import { Catalog } from "../../src/catalog";
 import { defineFlow } from "../../src/flows/define";
 import { definePipeline, type Notify, type Pipeline } from "../../src/pipelines/define";
 import { notifyFor } from "../../src/pipelines/environment";
-import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { configProblems } from "../../src/wrangler-config";
 import { Notifier } from "../../durable-objects/notifications";
 import { coordinatorStub, flowStub } from "../../durable-objects/stubs";
 import { sluice } from "../../src/index";
 import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";
-import { POSTS } from "../limits-pipelines";
+import { POSTS, accountItems, socialSource } from "../limits-pipelines";
 
 const OPS = { to: ["ops@example.com", "data@example.com"], from: "sluice@example.com" };
 
@@ -24,19 +23,11 @@ function mailed(name: string, notify: Notify | Notify[] = { email: OPS, on: ["fa
     name,
     description: "posts of one account, mailing ops when a run fails",
     params: z.object({ account: z.string() }).strict(),
-    source: {
-      name: "email-api",
-      baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-      rateLimit: [{ requests: 1000, per: "1s" }],
-      concurrency: 4,
-      timeoutMs: 10_000,
-      retry: { attempts: 1 },
-    },
+    source: socialSource("email-api"),
     *plan(params) {
       yield { partition: `posts/${name}/${params.account}`, data: { accounts: [params.account] } };
     },
-    items: (batch, source) =>
-      (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } })),
+    items: accountItems,
     ...POSTS,
     maxAttempts: 1,
     retryPasses: 0,

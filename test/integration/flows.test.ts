@@ -12,7 +12,7 @@ import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { flowStub } from "../../durable-objects/stubs";
 import { sluice } from "../../src/index";
 import { api, configureSample, env, getRun, registerPipeline } from "../helpers";
-import { POSTS } from "../limits-pipelines";
+import { POSTS, accountItems, socialSource } from "../limits-pipelines";
 
 /** Posts of the accounts given, for a window: each step of a flow is a run of one of these. */
 function posts(name: string, latencyNote = ""): Pipeline {
@@ -20,19 +20,11 @@ function posts(name: string, latencyNote = ""): Pipeline {
     name,
     description: `posts of some accounts for a day${latencyNote}`,
     params: z.object({ from: z.string(), to: z.string(), accounts: z.array(z.string()).min(1) }).strict(),
-    source: {
-      name: "flows-api",
-      baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-      rateLimit: [{ requests: 1000, per: "1s" }],
-      concurrency: 8,
-      timeoutMs: 10_000,
-      retry: { attempts: 1 },
-    },
+    source: socialSource("flows-api", 8),
     *plan(params) {
       yield { partition: `posts/${name}/day=${params.from}/${params.accounts.join("-")}`, data: { accounts: params.accounts } };
     },
-    items: (batch, source) =>
-      (batch.data.accounts as string[]).map((id) => ({ item: id, request: { url: `${source.baseUrl}/accounts/${id}/posts?limit=100` } })),
+    items: accountItems,
     ...POSTS,
     maxAttempts: 1,
     retryPasses: 0,

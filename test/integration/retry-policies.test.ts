@@ -4,10 +4,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { definePipeline, type PipelineDefinition } from "../../src/pipelines/define";
-import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import type { TaskView } from "../../src/types";
 import { api, configureSample, registerPipeline, submit, waitForRun } from "../helpers";
-import { POSTS } from "../limits-pipelines";
+import { POSTS, accountRequest, socialSource } from "../limits-pipelines";
 
 /** One account's posts, one request a batch, failing whole at the first 503 (no retry inside the task). */
 function onePage(name: string, retries: PipelineDefinition<{ tag: string }>["retries"]) {
@@ -15,18 +14,11 @@ function onePage(name: string, retries: PipelineDefinition<{ tag: string }>["ret
     name,
     description: "one account's posts",
     params: z.object({ tag: z.string() }).strict(),
-    source: {
-      name: `${name}-api`,
-      baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-      rateLimit: [{ requests: 1000, per: "1s" }],
-      concurrency: 4,
-      timeoutMs: 10_000,
-      retry: { attempts: 1 },
-    },
+    source: socialSource(`${name}-api`),
     *plan(params) {
       yield { partition: `posts/${params.tag}`, data: { account: "601" } };
     },
-    request: (batch, source) => ({ url: `${source.baseUrl}/accounts/${String(batch.data.account)}/posts?limit=100` }),
+    request: accountRequest,
     ...POSTS,
     maxAttempts: 5,
     retryPasses: 2,

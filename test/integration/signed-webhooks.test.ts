@@ -8,7 +8,7 @@ import { definePipeline } from "../../src/pipelines/define";
 import { check } from "../../src/quality/checks";
 import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";
-import { POSTS } from "../limits-pipelines";
+import { POSTS, accountRequest, socialSource } from "../limits-pipelines";
 
 const HOOK = "signed-run";
 
@@ -17,18 +17,11 @@ registerPipeline(
     name: "signed-hooks",
     description: "one account's posts, failing, with a signed webhook",
     params: z.object({ tag: z.string() }).strict(),
-    source: {
-      name: "signed-hooks-api",
-      baseUrl: `${SAMPLE_ORIGIN}/sample/social`,
-      rateLimit: [{ requests: 1000, per: "1s" }],
-      concurrency: 4,
-      timeoutMs: 10_000,
-      retry: { attempts: 1 },
-    },
+    source: socialSource("signed-hooks-api"),
     *plan(params) {
       yield { partition: `posts/${params.tag}`, data: { account: "801" } };
     },
-    request: (batch, source) => ({ url: `${source.baseUrl}/accounts/${String(batch.data.account)}/posts?limit=100` }),
+    request: accountRequest,
     ...POSTS,
     maxAttempts: 1,
     retryPasses: 0,
@@ -58,7 +51,7 @@ registerPipeline(
     *plan(params) {
       yield { partition: `posts/${params.tag}`, data: { account: "802" } };
     },
-    request: (batch, source) => ({ url: `${source.baseUrl}/accounts/${String(batch.data.account)}/posts?limit=100` }),
+    request: accountRequest,
     ...POSTS,
     quality: [check.schema(), check.minRows(10_000, "run", "warn")],
     window: (p) => ({ name: p.tag, hive: `tag=${p.tag}` }),
