@@ -46,6 +46,8 @@ export interface RunManifest {
   pipeline: string;
   /** A derived pipeline's lineage: the published upstream objects its run read (run, version, key, sha256). */
   inputs?: unknown[];
+  /** A pipeline fed by changes: the history version its tables were built on, and what the run applied. */
+  changes?: unknown;
   params: Json;
   options: RunView["options"];
   generation: number;

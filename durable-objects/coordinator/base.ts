@@ -1,6 +1,7 @@
 // The run coordinator's plumbing: sending tasks, the one alarm, versions, manifests, the end of
 // a run. The RPC methods and the phase state machine live in ../run-coordinator.ts.
 import { derivedInput } from "../../src/pipelines/derived";
+import { readChangesApplied } from "../../src/gold/changes";
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
@@ -297,9 +298,15 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     const inputs = derived
       ? this.store.latest("succeeded", "ingest").flatMap((t) => (t.input.kind === "ingest" ? [derivedInput(t.input.batch.data)] : []))
       : undefined;
+    const version = this.store.run()?.version;
+    const changes =
+      this.pipelineIfAny(view.pipeline)?.changes && version
+        ? await readChangesApplied(this.env.BUCKET, layout.goldDataset(view.pipeline, "history", version))
+        : null;
     await writeRunManifest(this.env.BUCKET, {
       ...runManifest(view, list(this.store.latest("dead")), list(this.store.latest("failed")), now),
       ...(inputs ? { inputs } : {}),
+      ...(changes ? { changes } : {}),
       deadItems: this.store.deadItems(10_000),
     });
   }

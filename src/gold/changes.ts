@@ -32,6 +32,24 @@ export interface ChangesDefinition {
   maxRows?: number;
 }
 
+/** A run's lineage for its tables (in its manifest): the history it built on, and what it applied. */
+export interface ChangesApplied {
+  previous: { runId: string; version: string; key: string; rows: number } | null;
+  /** The run's change rows; those new to the history; those it already had (repeats). */
+  changes: number;
+  added: number;
+  duplicates: number;
+  /** Rows of the new versions. */
+  history: number;
+  current: number;
+}
+
+/** What the run's history version was built from, as written beside it; null when it was not written. */
+export async function readChangesApplied(bucket: R2Bucket, historyKey: string): Promise<ChangesApplied | null> {
+  const object = await bucket.get(layout.changesApplied(historyKey));
+  return object ? ((await object.json()) as ChangesApplied) : null;
+}
+
 /** The datasets a pipeline with `changes` writes beside its output. */
 export const CHANGE_TABLES = ["current", "history"] as const;
 /** A history row held as objects costs about 0.75 KB (measured in V8 on sample-customers' rows): 50,000 of them fit a Worker's 128 MB with room for the Parquet on either side. */
@@ -134,7 +152,7 @@ export async function writeChangeTables(
   pipeline: { name: string; columns: ColumnSpec[]; changes: ChangesDefinition },
   version: OutputVersion,
   changesKey: string,
-): Promise<{ files: OutputFile[]; current: Row[]; previous: string | null; added: number; duplicates: number }> {
+): Promise<{ files: OutputFile[]; current: Row[]; applied: ChangesApplied }> {
   const c = pipeline.changes;
   const max = c.maxRows ?? HISTORY_MAX_ROWS;
   const read = async (key: string) => {
@@ -145,10 +163,19 @@ export async function writeChangeTables(
   const marker = await latestPublishedOfAnyWindow(bucket, `${pipeline.name}-history`);
   if (marker && marker.rows > max) throw tooLarge(pipeline.name, marker.rows, max);
   const previous = marker ? await read(marker.key) : [];
-  const tables = applyChanges(c, previous, await read(changesKey));
+  const changeRows = await read(changesKey);
+  const tables = applyChanges(c, previous, changeRows);
   if (tables.history.length > max) throw tooLarge(pipeline.name, tables.history.length, max);
   const columns = changeTableColumns(pipeline.columns);
   const files: OutputFile[] = [];
+  const applied: ChangesApplied = {
+    previous: marker ? { runId: marker.runId, version: marker.version, key: marker.key, rows: marker.rows } : null,
+    changes: changeRows.length,
+    added: tables.added,
+    duplicates: tables.duplicates,
+    history: tables.history.length,
+    current: tables.current.length,
+  };
   for (const name of CHANGE_TABLES) {
     const rows = tables[name];
     files.push(
@@ -161,7 +188,10 @@ export async function writeChangeTables(
       ),
     );
   }
-  return { files, current: tables.current, previous: marker?.key ?? null, added: tables.added, duplicates: tables.duplicates };
+  await bucket.put(layout.changesApplied(layout.goldDataset(pipeline.name, "history", version)), JSON.stringify(applied), {
+    httpMetadata: { contentType: "application/json" },
+  });
+  return { files, current: tables.current, applied };
 }
 
 const tooLarge = (pipeline: string, rows: number, max: number) =>

@@ -50,6 +50,8 @@ export const layout = {
   },
   /** The gold datasets' partial states of the rows of one silver or merge file. */
   goldStates: (key: string) => `${key}.gold-states.json`,
+  /** What a run's history version was built from (the previous version) and what it applied. */
+  changesApplied: (historyKey: string) => `${historyKey}.applied.json`,
   runManifest: (runId: string) => `runs/${run(runId)}/manifest.json`,
   /** A run's params as its silver tasks read them, named by their content (a re-run may change them). */
   runParams: (runId: string, hash: string) => `runs/${run(runId)}/params-${assertPartition(hash)}.json`,

@@ -102,16 +102,31 @@ describe("current and history tables", () => {
     expect(all.some((c) => c.op === "delete")).toBe(true);
     const expected = fold(all, "customer_id", customer);
 
-    await succeeded("sample-customers", A);
+    const first = await succeeded("sample-customers", A);
     const second = await succeeded("sample-customers", B);
     const forward = await tables(second.id, "customer_id", customer);
     expect(forward.history).toEqual(expected.history);
     expect(forward.current).toEqual(expected.current);
     expect(forward.current.length).toBeLessThan(expected.keys); // closed accounts are not current
 
+    // Each run's manifest names the history it built on and what it applied.
+    const applied = async (runId: string) =>
+      (
+        await (
+          await api(`/v1/jobs/${runId}/manifest`)
+        ).json<{ changes: { previous: { runId: string } | null; changes: number; added: number; duplicates: number; history: number } }>()
+      ).changes;
+    const one = await applied(first.id);
+    const two = await applied(second.id);
+    expect(two.previous?.runId).toBe(first.id);
+    expect(two.history).toBe(expected.history.length);
+    expect(one.added + two.added).toBe(expected.history.length);
+    expect(one.duplicates + two.duplicates).toBe(all.length - expected.history.length); // the feeds' repeats
+
     // Again: every change is a repeat, nothing moves.
     const again = await succeeded("sample-customers", B);
     expect(await tables(again.id, "customer_id", customer)).toEqual(forward);
+    expect(await applied(again.id)).toMatchObject({ previous: { runId: second.id }, added: 0, duplicates: two.changes });
 
     // The same windows applied the other way round: the same tables.
     await succeeded("ct-customers", B);
