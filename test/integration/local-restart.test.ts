@@ -10,7 +10,7 @@ const ingestTasks = async (id: string) => ((await (await api(`/v1/jobs/${id}/tas
 
 describe("a local runtime restarted mid-run", () => {
   it("sends the tasks running since before the restart again at once, and the run ends exact", async () => {
-    await configureSample({ latencyMs: 4_000 });
+    await configureSample({ holdRequests: true }); // its ingest requests are in flight at the restart
     const id = await submit("sample-weather", { stations: ["10111"], from: "2023-02-01", to: "2023-02-03", chunk: "day" });
     await vi.waitUntil(async () => (await getRun(id)).phases.ingest.running > 0, { timeout: 20_000, interval: 50 });
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
@@ -25,6 +25,7 @@ describe("a local runtime restarted mid-run", () => {
       const now = after.find((a) => a.id === t.id)!;
       if (now.status === "running") expect(now.attempts).toBe(t.attempts + 1); // sent again, not after 30 minutes
     }
+    await configureSample({});
     const run = await waitForRun(id);
     expect(run.status).toBe("succeeded");
     expect(run.output?.rows).toBe(2 * 24);

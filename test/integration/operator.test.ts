@@ -97,11 +97,13 @@ describe("dashboard", () => {
   });
 
   it("refreshes itself while a run is live", async () => {
-    await configureSample({ latencyMs: 1500 });
+    await configureSample({ holdRequests: true }); // the run stays live until its request is released
     const id = await submit("sample-weather", { stations: ["10296"], from: "2021-10-01", to: "2021-10-02", chunk: "day" });
     const live = await (await api(`/runs/${id}`)).text();
     expect(live).toContain('http-equiv="refresh"');
-    await waitForRun(id);
+    await configureSample({});
+    expect((await waitForRun(id)).status).toBe("succeeded");
+    expect(await (await api(`/runs/${id}`)).text()).not.toContain('http-equiv="refresh"');
   });
 });
 

@@ -61,10 +61,11 @@ describe("phase re-runs", () => {
   });
 
   it("refuses what cannot be re-run", async () => {
-    await configureSample({ latencyMs: 300 });
+    await configureSample({ holdRequests: true }); // active until its requests are released
     const id = await submit("sample-weather", { stations: ["10111"], from: "2024-05-01", to: "2024-05-03", chunk: "day" });
     const active = await api(`/v1/jobs/${id}/phases/silver/rerun`, { method: "POST" });
     expect(active.status).toBe(409);
+    await configureSample({});
     await waitForRun(id);
     const ingest = await api(`/v1/jobs/${id}/phases/ingest/rerun`, { method: "POST" });
     expect(ingest.status).toBe(400);

@@ -35,7 +35,7 @@ describe("a run opened again", () => {
   });
 
   it("redrives a cancelled run: the tasks the cancel cut short run, and it ends with every batch", async () => {
-    await configureSample({ latencyMs: 400 });
+    await configureSample({ holdRequests: true }); // the cancel comes while every request is held
     const params = { stations: ["10074", "10111"], from: "2022-06-01", to: "2022-06-05", chunk: "day", stationsPerBatch: 1 };
     const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params } });
     const id = ((await res.json()) as { id: string }).id;

@@ -102,11 +102,12 @@ describe("cron triggers", () => {
 
 describe("run control", () => {
   it("holds max concurrent runs: the second run waits, then starts when the first ends", async () => {
-    await configureSample({ latencyMs: 200 });
+    await configureSample({ holdRequests: true }); // the first run cannot end before the check
     const first = await submit("sample-weather", { stations: ["10000"], from: "2022-01-01", to: "2022-01-03", chunk: "day" });
     const second = await submit("sample-weather", { stations: ["10037"], from: "2022-01-01", to: "2022-01-03", chunk: "day" });
     expect((await getRun(second)).status).toBe("queued");
     expect((await state()).queued).toEqual([second]);
+    await configureSample({});
     const a = await waitForRun(first);
     const b = await waitForRun(second);
     expect([a.status, b.status]).toEqual(["succeeded", "succeeded"]);
@@ -114,7 +115,7 @@ describe("run control", () => {
   });
 
   it("a timeout alarm ends the run timed_out, drops its tasks, and calls the webhook", async () => {
-    await configureSample({ latencyMs: 3000 });
+    await configureSample({ holdRequests: true }); // the run cannot end before its timeout alarm
     await api("/sample/hooks/sample-weather", { method: "DELETE" });
     const { id } = await (
       await api("/v1/jobs", {
@@ -153,7 +154,7 @@ describe("run control", () => {
   });
 
   it("cancel drops pending tasks and serves nothing; a new run of the window is exact", async () => {
-    await configureSample({ latencyMs: 1500 });
+    await configureSample({ holdRequests: true }); // the cancel comes while every request is held
     const params = { stations: ["10111"], from: "2022-03-01", to: "2022-03-05", chunk: "day" };
     const id = await submit("sample-weather", params);
     const res = await api(`/v1/jobs/${id}/cancel`, { method: "POST" });
