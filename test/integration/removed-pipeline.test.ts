@@ -29,7 +29,7 @@ it("shows a finished run of a removed pipeline, and its manifest", async () => {
 
 it("ends a running run of a removed pipeline failed, with the reason, at its next alarm", async () => {
   postsPipeline("removed-running", [{ requests: 5, per: "1s" }], { size: 2 });
-  await configureSample({ latencyMs: 200 });
+  await configureSample({ holdRequests: true }); // running, its requests held, when the pipeline goes
   const id = await submit("removed-running", { accounts: accountsFrom(200, 40), tag: "removed-running" });
   await vi.waitUntil(async () => (await getRun(id)).status === "running", { timeout: 30_000, interval: 50 });
   await dropPipelines(id);
@@ -38,4 +38,5 @@ it("ends a running run of a removed pipeline failed, with the reason, at its nex
   const view = await getRun(id);
   expect(view.status).toBe("failed");
   expect(view.reason).toBe("pipeline removed-running is no longer deployed");
+  await configureSample({}); // the held requests end; their tasks find the run over
 });

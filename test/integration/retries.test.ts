@@ -152,7 +152,7 @@ describe("a run against a faulty, rate-limited upstream", () => {
 
 describe("what a consumer could not deliver", () => {
   it("records a dead-lettered task as failed, and a retry pass runs it again", async () => {
-    await configureSample({ latencyMs: 1500 });
+    await configureSample({ holdRequests: true }); // the task is still running when its dead letter comes
     const { default: worker } = await import("../../src/index");
     const id = await submit("sample-weather", { stations: ["10333"], from: "2024-08-01", to: "2024-08-02", chunk: "day" });
     const body = {
@@ -180,6 +180,7 @@ describe("what a consumer could not deliver", () => {
       env,
     );
     expect(acks).toEqual(["d0"]);
+    await configureSample({});
     const run = await waitForRun(id);
     expect(run.status).toBe("succeeded");
     const ingest = await tasks(id, "phase=ingest");
