@@ -44,6 +44,8 @@ export interface WindowState {
   index: number;
   count: number;
   prev: number;
+  /** Grants of window `index` in its last margin: sent late, they count in the next one, which starts charged with them. */
+  ahead?: number;
   /** GCRA theoretical arrival time, for windows with a burst. */
   tat: number;
 }
@@ -124,7 +126,7 @@ export function reportLateness(state: LimiterState, lateMs: number, now: number)
 /** The window states for these limits, keeping the state of every window whose spec is unchanged. */
 function statesFor(state: LimiterState, windows: ResolvedWindow[]): WindowState[] {
   const bySpec = new Map(state.windows.map((w) => [w.spec, w]));
-  state.windows = windows.map((w) => bySpec.get(w.spec) ?? { spec: w.spec, log: [], index: 0, count: 0, prev: 0, tat: 0 });
+  state.windows = windows.map((w) => bySpec.get(w.spec) ?? { spec: w.spec, log: [], index: 0, count: 0, prev: 0, ahead: 0, tat: 0 });
   return state.windows;
 }
 
@@ -169,11 +171,14 @@ function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number, 
     }
   }
   // Sliding counter over clock-aligned windows, judged `margin` earlier than t (the previous
-  // window weighs more), as an upstream whose clock lags ours would. No slot in the last margin
-  // of a window: a request sent late would land in the next one and count there in full.
+  // window weighs more), as an upstream whose clock lags ours would. A slot in the last margin
+  // of a window may land in the next one and count there in full: it is granted only while the
+  // window, counted again with its lag, would still have room, and the next window starts
+  // charged with it (record). A long window far from its limit keeps granting to its edge (a
+  // minute's last 1.2 s idled every minute before); a full one leaves its last margin unused.
   const k = Math.floor(t / w.ms);
-  if (t - k * w.ms >= w.ms - margin) return (k + 1) * w.ms;
   const current = s.index === k ? s.count : 0;
+  if (t - k * w.ms >= w.ms - margin && (current + 1) * (1 + margin / w.ms) > limit) return (k + 1) * w.ms;
   const previous = s.index === k ? s.prev : s.index === k - 1 ? s.count : 0;
   if (current + 1 > limit) return (k + 1) * w.ms;
   if (previous === 0) return t;
@@ -189,17 +194,22 @@ function bucketOf(w: ResolvedWindow, t: number): number {
   return Math.ceil(t / q) * q;
 }
 
-function record(w: ResolvedWindow, s: WindowState, t: number, factor: number): void {
+function record(w: ResolvedWindow, s: WindowState, t: number, factor: number, margin: number): void {
   const at = bucketOf(w, t);
   if (s.log.length > 0 && s.log[s.log.length - 2] === at) s.log[s.log.length - 1]!++;
   else s.log.push(at, 1);
   const k = Math.floor(t / w.ms);
   if (s.index === k) s.count++;
   else {
-    s.prev = s.index === k - 1 ? s.count : 0;
+    // The window before this one counted its own grants and started charged with the ones its
+    // predecessor granted in its last margin.
+    const ahead = s.ahead ?? 0;
+    s.prev = s.index === k - 1 ? s.count : s.index === k - 2 ? ahead : 0;
+    s.count = (s.index === k - 1 ? ahead : 0) + 1;
     s.index = k;
-    s.count = 1;
+    s.ahead = 0;
   }
+  if (t - k * w.ms >= w.ms - margin) s.ahead = (s.ahead ?? 0) + 1;
   if (w.burst !== undefined) s.tat = Math.max(s.tat, t) + (w.ms / effective(w.requests, factor)) * (1 + MARGIN);
 }
 
@@ -267,7 +277,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
       retryAfterMs = Math.max(Math.ceil(t - now - HORIZON_MS), HORIZON_MS / 2);
       break;
     }
-    windows.forEach((w, i) => record(w, states[i]!, t, factor));
+    windows.forEach((w, i) => record(w, states[i]!, t, factor, margins[i]!));
     state.last = t;
     slots.push(t);
   }

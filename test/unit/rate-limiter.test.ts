@@ -122,6 +122,21 @@ describe("rate limiter windows, against every upstream algorithm", () => {
     expect(run.refused).toBe(0);
   });
 
+  it("keeps granting to the edge of a long window far from its limit: a minute's last margin is not idled", () => {
+    const limit: RateLimit = [
+      { requests: 20, per: "1s" },
+      { requests: 600, per: "1m" },
+    ];
+    const state = initialState();
+    const minute = Math.ceil(1_800_000_000_000 / 60_000) * 60_000;
+    const slots: number[] = [];
+    for (let now = minute - 3_000; now < minute + 2_000; now += 100) slots.push(...grant(state, limit, 2, now).slots);
+    const near = slots.filter((s) => s > minute - 2_000 && s < minute + 1_000);
+    // Before: nothing in the minute's last 1.2 s (its margin), at 200 of 600.
+    expect(Math.max(...near.slice(1).map((s, i) => s - near[i]!))).toBeLessThan(300);
+    expect(near.filter((s) => s >= minute - 1_200 && s < minute).length).toBeGreaterThan(15);
+  });
+
   it("waits out a spent long window and says when to come back", () => {
     const state = initialState();
     const limit: RateLimit = [
