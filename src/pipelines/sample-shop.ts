@@ -47,14 +47,19 @@ const changesOf = (body: string) =>
     ...(r.placed_at === undefined ? {} : { placed_at: new Date(String(r.placed_at)) }),
   }));
 
+/** How a pipeline reads one of the shop's feeds: a batch a day, each the day's changes. */
+export const shopFeed = (entity: "customers" | "orders") => ({
+  params: shopParams,
+  source,
+  plan: (p: z.infer<typeof shopParams>) => days(entity, p),
+  request: (batch: PlannedBatch, s: Source) => ({ url: `${s.baseUrl}/${entity}/changes?date=${String(batch.data.date)}` }),
+  parse: changesOf,
+});
+
 export const sampleCustomers = definePipeline({
   name: "sample-customers",
   description: "Customer changes from the sample shop's feed, kept as current and history tables (SCD 1 and 2).",
-  params: shopParams,
-  source,
-  plan: (p) => days("customers", p),
-  request: (batch, s) => ({ url: `${s.baseUrl}/customers/changes?date=${String(batch.data.date)}` }),
-  parse: changesOf,
+  ...shopFeed("customers"),
   rowSchema: z.object({
     customer_id: z.string(),
     seq: z.int(),
@@ -78,11 +83,7 @@ const ordersAndRevenue = {
 export const sampleOrders = definePipeline({
   name: "sample-orders",
   description: "Order changes from the sample shop's feed: current and history tables, and daily and monthly orders and revenue.",
-  params: shopParams,
-  source,
-  plan: (p) => days("orders", p),
-  request: (batch, s) => ({ url: `${s.baseUrl}/orders/changes?date=${String(batch.data.date)}` }),
-  parse: changesOf,
+  ...shopFeed("orders"),
   rowSchema: z.object({
     order_id: z.string(),
     seq: z.int(),

@@ -5,10 +5,9 @@
 // outputs are read with both Parquet readers. Runs applied in either order, or again, give the
 // same tables.
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import type { Row } from "../../src/arrow/columns";
 import { definePipeline } from "../../src/pipelines/define";
-import { sampleCustomers } from "../../src/pipelines/sample-shop";
+import { sampleCustomers, shopFeed } from "../../src/pipelines/sample-shop";
 import { api, configureSample, registerPipeline, submit, waitForRun } from "../helpers";
 import { readBoth } from "../independent-reader";
 
@@ -16,19 +15,10 @@ import { readBoth } from "../independent-reader";
 const reversed = definePipeline({
   name: "ct-customers",
   description: "sample-customers, to apply windows in reverse",
-  params: z.object({ from: z.string(), to: z.string() }).strict(),
-  source: sampleCustomers.source,
-  *plan(p) {
-    for (let t = Date.parse(`${p.from}T00:00:00Z`); t < Date.parse(`${p.to}T00:00:00Z`); t += 86_400_000) {
-      const date = new Date(t).toISOString().slice(0, 10);
-      yield { partition: `customers/date=${date}`, data: { date } };
-    }
-  },
-  request: (batch, s) => ({ url: `${s.baseUrl}/customers/changes?date=${String(batch.data.date)}` }),
-  parse: (body) => (JSON.parse(body) as { changes: Record<string, unknown>[] }).changes.map((r) => ({ ...r, changed_at: new Date(String(r.changed_at)) })),
-  rowSchema: z.object({ customer_id: z.string(), seq: z.int(), op: z.string(), changed_at: z.date(), name: z.string(), city: z.string() }),
-  key: ["customer_id", "seq"],
-  changes: { key: ["customer_id"], sequence: "seq", at: "changed_at", operation: { column: "op", deletes: ["delete"] } },
+  ...shopFeed("customers"),
+  rowSchema: sampleCustomers.rowSchema,
+  key: sampleCustomers.key,
+  changes: sampleCustomers.changes!,
 });
 registerPipeline(reversed);
 
