@@ -9,12 +9,13 @@ import { putJson } from "../src/manifests";
 import type { PlanContext, Pipeline } from "../src/pipelines/define";
 import type { RunWindow } from "../src/pipelines/windows";
 import { layout } from "../src/r2/layout";
-import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult } from "../src/types";
-import { TERMINAL_RUN_STATUSES } from "../src/types";
+import type { Json, OutputFile, Phase, RunOptions, RunView, TaskResult, Usage } from "../src/types";
+import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
+import { usageFrom } from "../src/costs/usage";
+import { COORDINATOR_READS, COORDINATOR_REQUESTS, meterRequests } from "./coordinator/metering";
 import { Refusal } from "../src/errors";
 import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
-import type { Notifier } from "./notifications";
 import { judgeQuality, publish } from "./coordinator/quality";
 import { retryManifest } from "./coordinator/manifests";
 import type { RunRow, TaskRow } from "./coordinator/store";
@@ -141,12 +142,13 @@ export abstract class RunCoordinator extends CoordinatorBase {
     await this.finish(status, reason, now);
   }
 
-  /** Results of one queue batch. Duplicates and results for settled tasks are ignored. */
-  async report(results: TaskResult[]): Promise<{ accepted: number; ignored: number }> {
+  /** Results of one queue batch, and what it spent per phase. Duplicates and results for settled tasks are ignored. */
+  async report(results: TaskResult[], spent?: Partial<Record<Phase, Usage>>): Promise<{ accepted: number; ignored: number }> {
     const now = Date.now();
     const run = this.store.run();
     if (!run) return { accepted: 0, ignored: results.length };
     this.store.countReport();
+    for (const phase of PHASES) if (spent?.[phase]) this.store.addUsage(phase, usageFrom(spent[phase]));
     let accepted = 0;
     const ended = TERMINAL_RUN_STATUSES.includes(run.status);
     for (const r of results) {
@@ -166,14 +168,6 @@ export abstract class RunCoordinator extends CoordinatorBase {
       await this.dispatch(now);
     }
     return { accepted, ignored: results.length - accepted };
-  }
-
-  /**
-   * Tasks put back on the queue to wait for rate-limit budget (an hourly or daily window): they
-   * are still running, and not stale (to be re-sent) before they wake.
-   */
-  waiting(tasks: { taskId: string; until: number }[]): void {
-    for (const t of tasks) this.store.waitUntil(t.taskId, t.until);
   }
 
   /** Re-run the failed (not dead) and cut-short tasks of a finished run, then re-aggregate as a new version. */
@@ -392,8 +386,8 @@ export abstract class RunCoordinator extends CoordinatorBase {
     return this.finish(verdict.status, verdict.reason, now, verdict.output);
   }
 
-  /** Webhook deliveries of this run. */
-  notifications(): ReturnType<Notifier["list"]> {
-    return this.notifier.list();
+  static {
+    meterRequests(this.prototype, COORDINATOR_REQUESTS);
+    meterRequests(this.prototype, COORDINATOR_READS, false);
   }
 }

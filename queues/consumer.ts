@@ -7,8 +7,10 @@ import { bounded } from "../src/concurrency";
 import type { Catalog } from "../src/catalog";
 import { layout } from "../src/r2/layout";
 import { coordinatorStub } from "../durable-objects/stubs";
+import { meterEnv, queueUnits } from "../src/costs/meter";
+import { addUsage, emptyUsage } from "../src/costs/usage";
 import type { Pipeline } from "../src/pipelines/define";
-import type { Json, TaskKind, TaskMessage, TaskResult } from "../src/types";
+import type { Json, Phase, TaskKind, TaskMessage, TaskResult, Usage } from "../src/types";
 import { backoffSeconds, toTaskError } from "../src/upstream/classify";
 import { Deferred, type TaskContext, type TaskOutcome } from "./handlers/context";
 import { ingest } from "./handlers/ingest";
@@ -89,14 +91,21 @@ async function runOne(env: Env, message: Message<unknown>, body: TaskMessage, pi
   return { kind: "report", result };
 }
 
-/** Send each run's results in one call; ack on success, redeliver on failure. */
-export async function reportResults(env: Env, settled: { message: Message<unknown>; result: TaskResult }[]): Promise<void> {
+/** What an invocation spent, per run and phase. */
+export type SpentByRun = Map<string, Partial<Record<Phase, Usage>>>;
+
+/** Send each run's results, and what was spent for it, in one call; ack on success, redeliver on failure. */
+export async function reportResults(env: Env, settled: { message: Message<unknown>; result: TaskResult }[], spent: SpentByRun = new Map()): Promise<void> {
   const byRun = new Map<string, typeof settled>();
+  for (const runId of spent.keys()) byRun.set(runId, []);
   for (const s of settled) byRun.set(s.result.runId, [...(byRun.get(s.result.runId) ?? []), s]);
   await Promise.all(
     [...byRun.entries()].map(async ([runId, items]) => {
       try {
-        await coordinatorStub(env, runId).report(items.map((i) => i.result));
+        await coordinatorStub(env, runId).report(
+          items.map((i) => i.result),
+          spent.get(runId),
+        );
         for (const i of items) i.message.ack();
       } catch (err) {
         console.error(`run ${runId}: report of ${items.length} results failed, redelivering`, err);
@@ -107,7 +116,12 @@ export async function reportResults(env: Env, settled: { message: Message<unknow
 }
 
 export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catalog: Catalog): Promise<void> {
-  const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline }[] = [];
+  const invokedAt = Date.now();
+  // What this invocation spends for all its messages at once (the invocation itself, the stopped
+  // checks, the rate limiter's calls): shared among them when reported.
+  const shared: Usage = { ...emptyUsage(), workerRequests: 1 };
+  const sharedEnv = meterEnv(env, shared);
+  const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline; usage: Usage }[] = [];
   for (const message of batch.messages) {
     const body = parseTaskMessage(message.body);
     const declared = body ? catalog.find(body.pipeline) : undefined;
@@ -116,12 +130,16 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
       message.ack();
       continue;
     }
-    jobs.push({ message, body, pipeline: catalog.deployed(env, declared) });
+    // A delivery reads the message: one queue operation per 64 KB.
+    const usage: Usage = { ...emptyUsage(), queueOperations: queueUnits(message.body) };
+    jobs.push({ message, body, pipeline: catalog.deployed(env, declared), usage });
   }
 
   // Runs that were cancelled or timed out: their remaining messages are dropped unrun.
   const runIds = [...new Set(jobs.map((j) => j.body.runId))];
-  const stopped = new Set((await Promise.all(runIds.map(async (id) => ((await env.BUCKET.head(layout.stopped(id))) ? id : null)))).filter((id) => id !== null));
+  const stopped = new Set(
+    (await Promise.all(runIds.map(async (id) => ((await sharedEnv.BUCKET.head(layout.stopped(id))) ? id : null)))).filter((id) => id !== null),
+  );
   for (const j of jobs.filter((j) => stopped.has(j.body.runId))) j.message.ack();
   const live = jobs.filter((j) => !stopped.has(j.body.runId));
   const ofKind = (kind: TaskKind) => live.filter((j) => j.body.input.kind === kind);
@@ -134,7 +152,7 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
       const demand = ingestJobs
         .filter((j) => j.pipeline.source.name === source.name)
         .reduce((n, j) => n + (j.pipeline.items && j.body.input.kind === "ingest" ? j.pipeline.items(j.body.input.batch).length : 1), 0);
-      pool = new TokenPool(env, source, demand);
+      pool = new TokenPool(sharedEnv, source, demand);
       pools.set(source.name, pool);
     }
     return pool;
@@ -143,10 +161,16 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
   const settled: { message: Message<unknown>; result: TaskResult }[] = [];
   const waiting: { message: Message<unknown>; body: TaskMessage; delaySeconds: number; attempt: number }[] = [];
   const run = async (j: (typeof jobs)[number]) => {
-    const verdict = await runOne(env, j.message, j.body, j.pipeline, tokensFor(j.pipeline));
+    const verdict = await runOne(meterEnv(env, j.usage), j.message, j.body, j.pipeline, tokensFor(j.pipeline));
+    const units = queueUnits(j.message.body);
     if (verdict.kind === "retry") j.message.retry({ delaySeconds: verdict.delaySeconds });
-    else if (verdict.kind === "wait") waiting.push({ message: j.message, body: j.body, delaySeconds: verdict.delaySeconds, attempt: verdict.attempt });
-    else settled.push({ message: j.message, result: verdict.result });
+    else if (verdict.kind === "wait") {
+      j.usage.queueOperations += 2 * units; // sent again as a new message, this one deleted
+      waiting.push({ message: j.message, body: j.body, delaySeconds: verdict.delaySeconds, attempt: verdict.attempt });
+    } else {
+      j.usage.queueOperations += units; // acknowledged: deleted
+      settled.push({ message: j.message, result: verdict.result });
+    }
   };
   const concurrency = Math.max(1, ...ingestJobs.map((j) => j.pipeline.source.concurrency));
   await Promise.all([
@@ -156,7 +180,27 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
     bounded(ofKind("merge"), CONCURRENCY.merge, run),
   ]);
   await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
-  await Promise.all([reportResults(env, settled), sendToWait(env, waiting)]);
+  await Promise.all([reportResults(env, settled, spentByRun(live, shared, invokedAt)), sendToWait(env, waiting)]);
+}
+
+/**
+ * What the invocation spent, per run and phase: each task's own usage, and the invocation's
+ * shared usage split by message. Its Worker time is the invocation's span (its tasks ran
+ * concurrently), not the sum of theirs.
+ */
+function spentByRun(jobs: { body: TaskMessage; usage: Usage }[], shared: Usage, invokedAt: number): SpentByRun {
+  const spent: SpentByRun = new Map();
+  if (jobs.length === 0) return spent;
+  const share = 1 / jobs.length;
+  const span = Date.now() - invokedAt;
+  for (const j of jobs) {
+    const phases = spent.get(j.body.runId) ?? {};
+    const usage = (phases[j.body.phase] ??= emptyUsage());
+    addUsage(usage, j.usage);
+    addUsage(usage, { ...shared, workerMs: span }, share);
+    spent.set(j.body.runId, phases);
+  }
+  return spent;
 }
 
 /**
@@ -190,7 +234,9 @@ export async function sendToWait(env: Env, waiting: { message: Message<unknown>;
 
 /** Dead-letter consumer: messages that exhausted their deliveries are recorded as failed. */
 export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const invokedAt = Date.now();
   const settled: { message: Message<unknown>; result: TaskResult }[] = [];
+  const letters: { body: TaskMessage; usage: Usage }[] = [];
   for (const message of batch.messages) {
     const body = parseTaskMessage(message.body);
     if (!body) {
@@ -198,6 +244,8 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       message.ack();
       continue;
     }
+    // Written to the dead-letter queue, read here and deleted.
+    letters.push({ body, usage: { ...emptyUsage(), queueOperations: 3 * queueUnits(message.body) } });
     const now = Date.now();
     settled.push({
       message,
@@ -212,5 +260,5 @@ export async function consumeDeadLetters(batch: MessageBatch<unknown>, env: Env)
       },
     });
   }
-  await reportResults(env, settled);
+  await reportResults(env, settled, spentByRun(letters, { ...emptyUsage(), workerRequests: 1 }, invokedAt));
 }

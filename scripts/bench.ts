@@ -1,5 +1,5 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limits,limit,seeds,parquet,merge,tasks,coordinator] [--cells 1s/sliding-log/none] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5]
+//   npm run bench [-- --only limits,limit,seeds,parquet,merge,tasks,coordinator,costs] [--cells 1s/sliding-log/none] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5] [--cost-ids 1000000]
 // (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
@@ -15,7 +15,7 @@ import { client } from "./lib/client.ts";
 import { mergeBench } from "./lib/bench-merge.ts";
 import { tasksBench } from "./lib/bench-tasks.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
-import { bytes, duration } from "./lib/format.ts";
+import { bytes, dollars, duration } from "./lib/format.ts";
 import { putLocalR2 } from "./lib/local-r2.ts";
 import { startLocalServer } from "./lib/local-server.ts";
 import { hotSpots, startProfile } from "./lib/profile.ts";
@@ -31,6 +31,7 @@ const { values: args } = parseArgs({
     "merge-files": { type: "string", default: "80" },
     chunks: { type: "string", default: "0,1,2,3,4,5" },
     cells: { type: "string", default: "" },
+    "cost-ids": { type: "string", default: "1000000" },
   },
 });
 const only = args.only?.split(",");
@@ -115,10 +116,19 @@ async function seeds(concurrency: number, outDir: string) {
       file: relative(root, file),
       cpuMs: cpu.busyMs,
       hotSpots: cpu.spots.map((x) => `${x.name} ${x.selfMs} ms`),
+      usage: run.usage,
     };
   } finally {
     await server.stop();
   }
+}
+
+/** 7. What a run costs: sample-posts over N listed ids (scripts/scale-posts.ts), its usage at Cloudflare's prices. */
+function costs(ids: number, outDir: string): NonNullable<Results["costs"]>["posts"] {
+  const file = join(outDir, `cost-posts-${ids}.json`);
+  const child = spawnSync(process.execPath, [join(root, "scripts/scale-posts.ts"), "--ids", String(ids), "--json", file], { cwd: root, stdio: "inherit" });
+  if (child.status !== 0) throw new Error(`the ${ids}-id run failed (exit ${child.status})`);
+  return JSON.parse(readFileSync(file, "utf8")) as NonNullable<Results["costs"]>["posts"];
 }
 
 /** 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows. */
@@ -289,6 +299,12 @@ async function main(): Promise<number> {
       rows.push(r);
     }
     results.coordinator = { at, rows: rows.sort((a, b) => a.tasks - b.tasks) };
+    save();
+  }
+  if (wanted("costs")) {
+    const r = costs(Number(args["cost-ids"]), outDir);
+    console.log(`costs: ${r.ids} ids, ${r.tasks} tasks, ${r.rows} rows in ${duration(r.ms)}: ${dollars(r.usage.cost.dollars)}`);
+    results.costs = { at, posts: r };
     save();
   }
   save();

@@ -7,7 +7,7 @@ import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import type { RunView, TaskView } from "../src/types.ts";
 import { ApiCallError, client, type Client } from "./lib/client.ts";
-import { bytes, duration } from "./lib/format.ts";
+import { bytes, costLine, duration } from "./lib/format.ts";
 import { FLOW_USAGE, flowCommand } from "./lib/flow-commands.ts";
 import { init } from "./lib/init.ts";
 import { runMain } from "./lib/run.ts";
@@ -131,6 +131,7 @@ async function watch(api: Client, id: string): Promise<number> {
     console.log(`output ${run.output.key} · ${run.output.rows} rows · ${bytes(run.output.bytes)} · sha256 ${run.output.sha256} · ${mark}`);
   }
   if (run.published && run.published.key !== run.output?.key) console.log(`served ${run.published.key} · ${run.published.rows} rows`);
+  console.log(costLine(run));
   return EXIT[run.status] ?? 1;
 }
 

@@ -1,7 +1,7 @@
 // Manifests: JSON in R2 that describe a run, each task and the aggregation. With the
 // coordinator's SQLite they are the record of what happened; nothing lives only in memory.
 import { layout } from "./r2/layout";
-import type { DeadItem, Json, OutputFile, RunView, TaskError, TaskMessage } from "./types";
+import type { DeadItem, Json, OutputFile, RunUsage, RunView, TaskError, TaskMessage } from "./types";
 
 export interface TaskManifest {
   kind: "task";
@@ -69,6 +69,8 @@ export interface RunManifest {
   startedAt: string | null;
   finishedAt: string | null;
   writtenAt: string;
+  /** What the run had spent on the platform when this was written, and its cost (src/costs). */
+  usage?: RunUsage;
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -97,6 +99,7 @@ export function runManifest(view: RunView, dead: RunManifest["dead"], failed: Ru
     startedAt: iso(view.startedAt),
     finishedAt: iso(view.finishedAt),
     writtenAt: new Date(now).toISOString(),
+    usage: view.usage,
   };
 }
 

@@ -199,6 +199,8 @@ export interface RunView extends Omit<RunSummary, "version"> {
   duplicateIds: number;
   /** The coordinator's SQLite size and the calls consumers made to it with results. */
   coordinator: { storageBytes: number; reportCalls: number };
+  /** What the run spent on the platform, per phase and in all, and its cost at the published prices. */
+  usage: RunUsage;
 }
 
 export interface TaskView {
@@ -213,4 +215,51 @@ export interface TaskView {
   error: TaskError | null;
   startedAt: number | null;
   finishedAt: number | null;
+}
+
+/** What a run spends on the platform (counted by src/costs/meter.ts, priced by src/costs/usage.ts). */
+export interface Usage {
+  /** Worker invocations: queue consumer batches, each shared by the messages it carried. */
+  workerRequests: number;
+  /**
+   * Worker time (ms): each consumer invocation's span, shared by its messages, as the Worker's
+   * clock sees it (it advances at I/O). CPU time is what is billed, and it is at most about this.
+   */
+  workerMs: number;
+  /** Durable Object requests: calls into the run's coordinator and its alarms, calls to the rate limiter and the registry. */
+  doRequests: number;
+  /** Wall time the run's coordinator was handling something (ms): Durable Object duration. */
+  doMs: number;
+  sqliteRowsRead: number;
+  sqliteRowsWritten: number;
+  /** Queue operations: each 64 KB of a message written, read (each delivery) or deleted. */
+  queueOperations: number;
+  /** R2 class A operations (put, list, multipart create/part/complete) and class B (get, head). */
+  r2ClassA: number;
+  r2ClassB: number;
+  /** Bytes the run wrote to R2 (what it keeps is stored at the monthly rate). */
+  r2BytesWritten: number;
+}
+
+export interface CostLine {
+  item: string;
+  units: number;
+  unit: string;
+  dollars: number;
+}
+
+export interface Cost {
+  /** The run's one-off cost in dollars. */
+  dollars: number;
+  lines: CostLine[];
+  /** Keeping what the run wrote to R2, per month. */
+  storagePerMonth: number;
+  prices: { checked: string; currency: string };
+}
+
+/** What a run spent, per phase and in all, and what that costs. */
+export interface RunUsage {
+  phases: Partial<Record<string, Usage>>;
+  total: Usage;
+  cost: Cost;
 }

@@ -17,6 +17,7 @@ import { phaseIndex, planMergeLevel, type PlannedTask } from "./planning";
 import { aggregateManifest } from "./manifests";
 import { runDeadline } from "./deadlines";
 import { CoordinatorStore, type RunRow, type TaskRow } from "./store";
+import { CoordinatorMeter } from "./metering";
 import { runView } from "./view";
 
 /** Tasks in flight (enqueued, not reported) per run. */
@@ -59,6 +60,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
   protected readonly store: CoordinatorStore;
   protected readonly notifier: Notifier;
+  /** What the run spends here: requests, busy time, SQLite rows, and what goes through `env`. */
+  readonly meter: CoordinatorMeter;
   /** The last dispatch could not enqueue: the next alarm comes soon, not at the watchdog. */
   private sendFailed = false;
   /**
@@ -73,8 +76,10 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new CoordinatorStore(ctx.storage.sql);
-    this.notifier = new Notifier(ctx.storage.sql, env);
+    this.meter = new CoordinatorMeter(ctx.storage.sql);
+    this.env = this.meter.env(env);
+    this.store = new CoordinatorStore(this.meter.sql);
+    this.notifier = new Notifier(this.meter.sql, this.env);
     this.resumeCheck = env.SLUICE_QUEUE_IN_MEMORY === "true";
     if (this.resumeCheck) {
       void ctx.blockConcurrencyWhile(async () => {
@@ -84,6 +89,26 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
         if (at === null || at > soon) await ctx.storage.setAlarm(soon);
       });
     }
+  }
+
+  /**
+   * Tasks put back on the queue to wait for rate-limit budget (an hourly or daily window): they
+   * are still running, and not stale (to be re-sent) before they wake.
+   */
+  waiting(tasks: { taskId: string; until: number }[]): void {
+    for (const t of tasks) this.store.waitUntil(t.taskId, t.until);
+  }
+
+  /** Webhook deliveries of this run. */
+  notifications(): ReturnType<Notifier["list"]> {
+    return this.notifier.list();
+  }
+
+  /** A metered request ended: what the run spent, once none is in progress, goes to its current phase. */
+  meterEnd(store: boolean): void {
+    const spent = this.meter.leave(store);
+    const run = spent && this.store.run();
+    if (run) this.store.addUsage(run.phase ?? "ingest", spent);
   }
 
   /** The run as the API shows it (the subclass's RPC `view()` returns this). */

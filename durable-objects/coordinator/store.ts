@@ -2,9 +2,10 @@
 // runs inside one turn of the Durable Object, so a read-then-write cannot interleave.
 import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
-import type { DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskStatus } from "../../src/types";
+import type { DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskStatus, Usage } from "../../src/types";
 import { DDL, num, parsed, str, toTask, type RunRow, type TaskRow } from "./rows";
 import { PlanTables } from "./plan-tables";
+import { addUsage, usageFrom } from "../../src/costs/usage";
 
 export type { RunRow, TaskRow } from "./rows";
 
@@ -311,6 +312,13 @@ export class CoordinatorStore extends PlanTables {
       )
       .toArray();
     return new Set(rows.map((r) => String(r.batch_id)));
+  }
+
+  /** Add what was spent to a phase's usage. */
+  addUsage(phase: Phase, spent: Partial<Usage>): void {
+    const row = this.sql.exec("SELECT data FROM usage WHERE phase = ?", phase).toArray()[0];
+    const sum = addUsage(usageFrom(row ? JSON.parse(String(row.data)) : null), spent);
+    this.sql.exec("INSERT INTO usage (phase, data) VALUES (?, ?) ON CONFLICT (phase) DO UPDATE SET data = excluded.data", phase, JSON.stringify(sum));
   }
 
   /** One more call from a consumer with results (for the calls-per-task figure). */

@@ -1,8 +1,9 @@
 // What a run's task table adds up to: counts per phase and status, rows set aside (bad,
 // duplicate), batches lost, dead items, the request rate over time, storage. Read-only queries
 // for the run view, the manifest and the run page; the store that writes the tables extends it.
-import type { DeadItem, Phase, PhaseCounts, TaskStatus } from "../../src/types";
+import type { DeadItem, Phase, PhaseCounts, TaskStatus, Usage } from "../../src/types";
 import { PHASES } from "../../src/types";
+import { usageFrom } from "../../src/costs/usage";
 
 export class RunTallies {
   constructor(protected readonly sql: SqlStorage) {}
@@ -73,6 +74,12 @@ export class RunTallies {
     return rows
       .flatMap((r) => (JSON.parse(String(r.dead_items)) as DeadItem[]).map((d) => ({ ...d, taskId: String(r.id), batchId: String(r.batch_id) })))
       .slice(0, limit);
+  }
+
+  /** What the run spent, per phase (src/costs/usage.ts). */
+  usage(): Partial<Record<Phase, Usage>> {
+    const rows = this.sql.exec("SELECT phase, data FROM usage").toArray();
+    return Object.fromEntries(rows.map((r) => [String(r.phase), usageFrom(JSON.parse(String(r.data)))]));
   }
 
   storageBytes(): number {

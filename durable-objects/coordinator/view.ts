@@ -4,6 +4,7 @@ import { versionName } from "../../src/r2/layout";
 import type { RunView } from "../../src/types";
 import { PHASES, TERMINAL_RUN_STATUSES } from "../../src/types";
 import { expectedTasks } from "./planning";
+import { runUsage } from "../../src/costs/usage";
 import type { CoordinatorStore, RunRow } from "./store";
 
 /** The run as the API shows it; `pipeline` is undefined when it was removed from the catalog since. */
@@ -41,6 +42,7 @@ export function runView(store: CoordinatorStore, run: RunRow, pipeline: Pipeline
     duplicateRows: store.duplicateRows(),
     duplicateIds: run.duplicateIds,
     coordinator: { storageBytes: store.storageBytes(), reportCalls: store.reportCalls() },
+    usage: runUsage(store.usage()),
     output: run.output,
     published: run.published,
   };

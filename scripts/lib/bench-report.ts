@@ -1,7 +1,8 @@
 // bench/results.json's shape, and BENCHMARKS.md made from it.
 import type { MergeBench } from "./bench-merge.ts";
 import type { TaskBenchRow } from "./bench-tasks.ts";
-import { bytes, duration } from "./format.ts";
+import type { RunUsage } from "../../src/types.ts";
+import { bytes, dollars, duration } from "./format.ts";
 
 /** One cell of the rate-limit matrix (test/bench/limits-matrix.bench.ts). */
 export interface LimitsCell {
@@ -55,6 +56,8 @@ export interface Results {
     /** CPU the one local isolate spent over the run, and where (CPU profile). */
     cpuMs?: number;
     hotSpots?: string[];
+    /** What the run spent on the platform and its cost (the run view's `usage`). */
+    usage?: RunUsage;
   };
   parquet?: {
     at: string;
@@ -66,6 +69,7 @@ export interface Results {
   };
   merge?: { at: string } & MergeBench;
   tasks?: { at: string; rows: TaskBenchRow[] };
+  costs?: { at: string; posts: { ids: number; status: string; ms: number; tasks: number; rows: number; usage: RunUsage } };
   coordinator?: {
     at: string;
     rows: {
@@ -264,6 +268,55 @@ export function renderBenchmarks(r: Results): string {
       ),
       "",
       `Measured ${r.tasks.at}.`,
+      "",
+    );
+  }
+  if (r.costs || r.seeds?.usage) {
+    const rows: [string, number, number, number, RunUsage][] = [];
+    if (r.seeds?.usage)
+      rows.push([
+        "the seeds' workload: 8 stations × 156 months (sample-weather)",
+        r.seeds.phases.reduce((n, p) => n + p.tasks, 0),
+        r.seeds.rows,
+        r.seeds.totalMs,
+        r.seeds.usage,
+      ]);
+    if (r.costs)
+      rows.push([
+        `${r.costs.posts.ids.toLocaleString("en-US")} account ids (sample-posts, 100 a batch)`,
+        r.costs.posts.tasks,
+        r.costs.posts.rows,
+        r.costs.posts.ms,
+        r.costs.posts.usage,
+      ]);
+    const top = (u: RunUsage) =>
+      [...u.cost.lines]
+        .sort((a, b) => b.dollars - a.dollars)
+        .slice(0, 3)
+        .map((l) => `${l.item} ${dollars(l.dollars)}`)
+        .join(", ");
+    const prices = rows[0]![4].cost.prices.checked;
+    out.push(
+      "## 7. What a run costs",
+      "",
+      "`npm run bench -- --only seeds,costs` (`--cost-ids N`) — each run's own count of what it spent (`usage` in the",
+      "run view and manifest: Worker invocations and time, Durable Object requests and busy time, SQLite rows,",
+      "queue operations, R2 class A and B operations and bytes written), priced at Cloudflare's published Workers",
+      `Paid prices (\`src/costs/prices.ts\`, checked ${prices}), before the plan's monthly included amounts and its`,
+      "$5 base. Worker CPU is priced at the consumers' invocation time, an upper bound. Local time, not Cloudflare's.",
+      "",
+      "| run | tasks | rows | time here | cost | largest items | R2 output kept, per month |",
+      "|---|---:|---:|---:|---:|---|---:|",
+      ...rows.map(
+        ([what, tasks, n, ms, u]) =>
+          `| ${what} | ${tasks.toLocaleString("en-US")} | ${n.toLocaleString("en-US")} | ${duration(ms)} | ${dollars(u.cost.dollars)} | ${top(u)} | ${dollars(u.cost.storagePerMonth)} |`,
+      ),
+      "",
+      "What the seeds' systems ran on instead: the first design, one 16 GB machine for about 180 minutes per",
+      "run (seed 000); the quarterly pipeline, Airflow with a standing Spark cluster of a master and three",
+      "workers, about 16 GB between them (seed 001), paid for whether a run is in progress or not.",
+      "",
+      `Measured ${[r.seeds?.usage ? r.seeds.at : null, r.costs?.at ?? null].filter(Boolean).join(" and ")}.`,
       "",
     );
   }

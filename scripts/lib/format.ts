@@ -35,3 +35,19 @@ export function phaseLines(run: RunView, now = Date.now()): string[] {
     return `  ${name.padEnd(9)} ${bar(p.total === 0 ? 0 : settled / total)} ${String(settled).padStart(5)}/${String(total).padEnd(5)} ${elapsed.padEnd(10)} ${extra}`;
   });
 }
+
+/** Dollars as people read them: cents and up, or two significant digits below a cent. */
+export function dollars(n: number): string {
+  if (n === 0) return "$0";
+  return n >= 0.01 ? `$${n.toFixed(2)}` : `$${n.toPrecision(2)}`;
+}
+
+/** The run's cost in one line, its largest items first (the run view's `usage.cost`). */
+export function costLine(run: RunView): string {
+  const { cost } = run.usage;
+  const items = [...cost.lines]
+    .sort((a, b) => b.dollars - a.dollars)
+    .slice(0, 3)
+    .map((l) => `${l.item} ${Math.round(l.units).toLocaleString("en-US")} ${l.unit} ${dollars(l.dollars)}`);
+  return `cost ${dollars(cost.dollars)} (${items.join(", ")}; storing its R2 output ${dollars(cost.storagePerMonth)}/month; prices of ${cost.prices.checked})`;
+}

@@ -8,6 +8,7 @@ import type { Api } from "../http/context";
 import { coordinatorStub, registryStub } from "../../durable-objects/stubs";
 import type { PhaseCounts, RunSummary, RunView, TaskStatus } from "../types";
 import { PHASES } from "../types";
+import { costOf, formatDollars as dollars } from "../costs/usage";
 import { live, ms, page, when, type Html } from "./html";
 
 function bar(done: number, total: number, failing = false): Html {
@@ -104,6 +105,7 @@ export const dashboard = new Hono<Api>()
           <th>Rows</th>
           <th>Elapsed</th>
           <th>ETA</th>
+          <th>Cost</th>
         </tr>
         ${runs.map(
           (r) =>
@@ -115,6 +117,7 @@ export const dashboard = new Hono<Api>()
               <td>${r.output?.rows ?? ""}</td>
               <td>${r.startedAt ? ms((r.finishedAt ?? now) - r.startedAt) : ""}</td>
               <td>${eta(r, now)}</td>
+              <td>${dollars(views.get(r.id)?.usage.cost.dollars)}</td>
             </tr>`,
         )}
       </table>`;
@@ -158,6 +161,7 @@ export const dashboard = new Hono<Api>()
           <th>Failed</th>
           <th>Dead</th>
           <th>Time</th>
+          <th>Cost</th>
         </tr>
         ${PHASES.map(
           (p) =>
@@ -167,6 +171,27 @@ export const dashboard = new Hono<Api>()
               <td>${run.phases[p].failed}</td>
               <td>${run.phases[p].dead}${run.phases[p].split ? ` (${run.phases[p].split} split)` : ""}</td>
               <td>${run.phases[p].startedAt ? ms((run.phases[p].finishedAt ?? now) - run.phases[p].startedAt!) : ""}</td>
+              <td>${run.usage.phases[p] ? dollars(costOf(run.usage.phases[p]).dollars) : ""}</td>
+            </tr>`,
+        )}
+      </table>
+      <h2>Cost</h2>
+      <p>
+        ${dollars(run.usage.cost.dollars)} at Cloudflare's published prices (checked ${run.usage.cost.prices.checked}), before the plan's monthly included
+        amounts; keeping what it wrote in R2 costs ${dollars(run.usage.cost.storagePerMonth)} a month.
+      </p>
+      <table>
+        <tr>
+          <th>Item</th>
+          <th>Units</th>
+          <th>Cost</th>
+        </tr>
+        ${run.usage.cost.lines.map(
+          (l) =>
+            html`<tr>
+              <td>${l.item}</td>
+              <td>${Math.round(l.units).toLocaleString("en-US")} ${l.unit}</td>
+              <td>${dollars(l.dollars)}</td>
             </tr>`,
         )}
       </table>
