@@ -4,17 +4,22 @@ import type { BatchSpec, Phase, TaskInput } from "../../src/types";
 import type { TaskRow } from "./rows";
 import { RunTallies } from "./tallies";
 
+/** The ids a plan has seen, a table per scope: forgetting them drops the table (deleting a million rows would write a million). */
+const KEY_TABLES = { plan: "plan_keys", check: "check_keys" } as const;
+const keyTable = (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID`;
+
 export class PlanTables extends RunTallies {
   /** False the first time `key` is seen in `scope` ('plan': this run's plan, counted as a duplicate id after). */
   firstSeen(scope: "plan" | "check", key: string): boolean {
-    if (this.sql.exec("INSERT INTO plan_keys (scope, key) VALUES (?, ?) ON CONFLICT DO NOTHING", scope, key).rowsWritten > 0) return true;
+    if (this.sql.exec(`INSERT INTO ${KEY_TABLES[scope]} (scope, key) VALUES (?, ?) ON CONFLICT DO NOTHING`, scope, key).rowsWritten > 0) return true;
     if (scope === "plan") this.sql.exec("UPDATE run SET duplicate_ids = duplicate_ids + 1");
     return false;
   }
 
   /** Forget the keys seen in `scope`. */
   forgetKeys(scope: "plan" | "check"): void {
-    this.sql.exec("DELETE FROM plan_keys WHERE scope = ?", scope);
+    this.sql.exec(`DROP TABLE IF EXISTS ${KEY_TABLES[scope]}`);
+    this.sql.exec(keyTable(KEY_TABLES[scope]));
   }
 
   /** The plan is complete: the run may begin. */

@@ -27,6 +27,7 @@ CREATE VIEW IF NOT EXISTS latest_tasks AS
   SELECT * FROM tasks t WHERE batch_id IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM tasks u WHERE u.phase = t.phase AND u.batch_id = t.batch_id AND u.seq > t.seq);
 CREATE TABLE IF NOT EXISTS plan_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS check_keys (scope TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (scope, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS phases (phase TEXT PRIMARY KEY, started_at INTEGER, finished_at INTEGER, retry_passes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS usage (phase TEXT PRIMARY KEY, data TEXT NOT NULL);
 `;
