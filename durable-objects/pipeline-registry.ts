@@ -12,7 +12,7 @@ import { coordinatorStub, flowStub, registryStub } from "./stubs";
 import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
 import type { Json, RunStatus, RunSummary } from "../src/types";
 import { TERMINAL_RUN_STATUSES } from "../src/types";
-import { placeholder, publishedOutput, RegistryStore, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
+import { placeholder, publishedOutput, RegistryStore, shownStatus, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
 import type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 export type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 import { compactLate, compactWindow } from "./registry/compaction";
@@ -58,7 +58,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
   async submit(pipelineName: string, request: RunRequest): Promise<SubmitResult> {
     this.store.set("pipeline", pipelineName);
     const existing = this.store.run(request.runId);
-    if (existing) return { runId: request.runId, status: existing.status === "starting" ? "running" : existing.status, created: false };
+    if (existing) return { runId: request.runId, status: shownStatus(existing.status), created: false };
     const pipeline = this.deployed(pipelineName);
     if (request.lane === "main" && pipeline.whenBusy === "skip" && this.store.active("main") >= pipeline.maxConcurrentRuns) {
       return { runId: request.runId, status: "skipped", created: false };
@@ -66,7 +66,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     const now = Date.now();
     this.store.insert(request, placeholder(request, pipelineName, now));
     const start = () =>
-      coordinatorStub(this.env, request.runId).start({
+      coordinatorStub(this.env, request.runId).create({
         runId: request.runId,
         pipeline: pipelineName,
         params: request.params,
@@ -89,7 +89,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     }
     await this.pump();
     const run = this.store.run(request.runId)!;
-    return { runId: request.runId, status: run.status === "starting" ? "running" : run.status, created: true };
+    return { runId: request.runId, status: shownStatus(run.status), created: true };
   }
 
   /** A coordinator's summary. A run that ended makes room for the next one. */
@@ -129,7 +129,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
       if (!next) return;
       this.store.setStatus(next.id, "starting");
       try {
-        await coordinatorStub(this.env, next.id).begin();
+        await coordinatorStub(this.env, next.id).startQueued();
       } catch (err) {
         this.store.setStatus(next.id, "queued");
         console.error(`registry ${pipeline.name}: could not start ${next.id}`, err);
@@ -286,7 +286,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
       const request: RunRequest = { runId, params, options: spec.force ? { force: true } : {}, lane: `backfill:${spec.id}`, trigger: "backfill", window };
       if (this.store.run(runId)) continue;
       this.store.insert(request, placeholder(request, pipelineName, now));
-      await coordinatorStub(this.env, runId).start({ runId, pipeline: pipelineName, params, options: request.options, now, queued: true });
+      await coordinatorStub(this.env, runId).create({ runId, pipeline: pipelineName, params, options: request.options, now, queued: true });
     }
     await this.pump();
     return this.backfillView(pipelineName, spec.id)!;
@@ -377,7 +377,7 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
   /** Newest first. `before` is the cursor of the previous page (`<createdAt>:<id>`). */
   list(filter: { status?: RunStatus; before?: string; limit: number }): RunPage {
     const rows = this.store.list({ ...filter, limit: filter.limit + 1 });
-    const runs = rows.slice(0, filter.limit).map((r) => ({ ...r.summary, status: r.status === "starting" ? "running" : r.status }) as RunSummary);
+    const runs = rows.slice(0, filter.limit).map((r) => ({ ...r.summary, status: shownStatus(r.status) }) as RunSummary);
     const last = runs[runs.length - 1];
     return { runs, next: rows.length > filter.limit && last ? `${last.createdAt}:${last.id}` : null };
   }

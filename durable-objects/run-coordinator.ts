@@ -26,7 +26,7 @@ export interface StartRequest {
   params: Json;
   options?: RunOptions;
   now: number;
-  /** Plan it and wait: the registry calls `begin()` when there is room. */
+  /** Plan it and wait: the registry calls `startQueued()` when there is room. */
   queued?: boolean;
 }
 
@@ -43,7 +43,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
    * Create the run (planning its batches) and start it, or leave it queued. Idempotent: a start
    * again after a reset cut planning short plans again from the start.
    */
-  async start(req: StartRequest): Promise<RunView> {
+  async create(req: StartRequest): Promise<RunView> {
     if (!this.store.exists()) {
       const pipeline = this.pipelineNamed(req.pipeline);
       const window = pipeline.window(req.params);
@@ -64,7 +64,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
       if (req.queued) {
         await this.recordSummary();
         await this.writeManifest(req.now);
-      } else await this.begin();
+      } else await this.startQueued();
     } else if (!this.store.run()!.planned) await this.planAll(Date.now());
     return this.view()!;
   }
@@ -109,21 +109,21 @@ export abstract class RunCoordinator extends CoordinatorBase {
       await this.allocateVersion();
       const run = this.store.run()!;
       this.ctx.storage.transactionSync(() => this.insert(planMergeLevel(pipeline, run.version!, 1, 1, req.inputs, req.dataset)));
-      await this.restarted(req.now);
+      await this.announceAndSend(req.now);
     }
     return this.view()!;
   }
 
   /** A queued run starts: its version is allocated and its first tasks sent. Never with part of its plan. */
-  async begin(): Promise<RunView | null> {
+  async startQueued(): Promise<RunView | null> {
     const run = this.store.run();
     if (!run || run.status !== "queued") return this.view();
     const now = Date.now();
     if (!run.planned && !(await this.planAll(now))) return this.view();
     if (this.store.run()!.status !== "queued") return this.view();
-    this.store.begin(now);
+    this.store.markRunning(now);
     await this.allocateVersion();
-    await this.restarted(now);
+    await this.announceAndSend(now);
     return this.view();
   }
 
@@ -158,7 +158,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
       // its batch is cut (halves by default) and the pieces run, until the failing keys stand alone.
       const pieces = r.status === "dead" && !ended ? splitPieces(this.pipelineNamed(run.pipeline), task) : null;
       this.ctx.storage.transactionSync(() => {
-        this.store.settle(task.seq, r.status, r);
+        this.store.recordResult(task.seq, r.status, r);
         if (pieces) this.store.splitBatch(task, pieces);
       });
       accepted++;
@@ -194,7 +194,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
     });
     await this.allocateVersion();
     await this.env.BUCKET.delete(layout.stopped(run.id)); // a cancelled or timed-out run's marker goes with the stop
-    await this.restarted(now);
+    await this.announceAndSend(now);
     return { view: this.view()!, tasks: failed.length };
   }
 
@@ -228,13 +228,13 @@ export abstract class RunCoordinator extends CoordinatorBase {
       return { view: this.view()! };
     }
     this.ctx.storage.transactionSync(() => this.insert(tasks));
-    await this.restarted(now);
+    await this.announceAndSend(now);
     if (phase === "quality") await this.advance(now);
     return { view: this.view()! };
   }
 
   view(): RunView | null {
-    return this.viewOf();
+    return this.currentView();
   }
 
   /** This object's run; a Refusal when it has none (no run has this id). */
@@ -277,7 +277,7 @@ export abstract class RunCoordinator extends CoordinatorBase {
         await this.advance(now);
         return;
       }
-    } else if (!run.settled) return this.settle(now);
+    } else if (!run.settled) return this.settleEndedRun(now);
     await this.scheduleAlarm(now);
   }
 

@@ -112,7 +112,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   /** The run as the API shows it (the subclass's RPC `view()` returns this). */
-  protected viewOf(): RunView | null {
+  protected currentView(): RunView | null {
     const run = this.store.run();
     return run ? runView(this.store, run, this.pipelineIfAny(run.pipeline)) : null;
   }
@@ -189,7 +189,8 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     this.store.setVersion(await registryStub(this.env, run.pipeline).allocateVersion(run.window.name));
   }
 
-  protected async restarted(now: number): Promise<void> {
+  /** The run (re)started: the registry and the manifest hear of it, then its tasks are sent. */
+  protected async announceAndSend(now: number): Promise<void> {
     await this.recordSummary();
     await this.writeManifest(now);
     await this.dispatch(now);
@@ -294,11 +295,11 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
     }
     await this.ctx.storage.setAlarm(now + SETTLE_RETRY_MS);
     await this.notifier.deliver(now);
-    await this.settle(now);
+    await this.settleEndedRun(now);
   }
 
   /** Write the ended run's manifest and tell the registry; then it is settled. */
-  protected async settle(now: number): Promise<void> {
+  protected async settleEndedRun(now: number): Promise<void> {
     await this.writeManifest(now);
     await this.recordSummary();
     this.store.markSettled();
@@ -306,7 +307,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected summary(): RunSummary {
-    const v = this.viewOf()!;
+    const v = this.currentView()!;
     const { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, published, progress } = v;
     return { id, pipeline, status, phase, createdAt, startedAt, finishedAt, reason, version, output, published, progress };
   }
@@ -317,7 +318,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
   }
 
   protected async writeManifest(now: number): Promise<void> {
-    const view = this.viewOf()!;
+    const view = this.currentView()!;
     const list = (tasks: TaskRow[]) => tasks.map((t) => ({ taskId: t.id, batchId: t.batchId, error: t.error }));
     const derived = this.pipelineIfAny(view.pipeline)?.derived;
     const inputs = derived

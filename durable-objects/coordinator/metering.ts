@@ -44,7 +44,7 @@ export class CoordinatorMeter {
 }
 
 /** The run coordinator's RPC methods and its alarm: each call is a billed request. */
-export const COORDINATOR_REQUESTS = ["start", "compact", "begin", "cancel", "report", "waiting", "redrive", "rerun", "alarm"] as const;
+export const COORDINATOR_REQUESTS = ["create", "compact", "startQueued", "cancel", "report", "waiting", "redrive", "rerun", "alarm"] as const;
 /**
  * Its read-only methods (status polls, the run page): counted too, but what they spent is kept in
  * memory until the next call that writes, so watching a run does not write a row per poll.

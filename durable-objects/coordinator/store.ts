@@ -94,7 +94,7 @@ export class CoordinatorStore extends PlanTables {
   }
 
   /** A queued run starts. */
-  begin(now: number): void {
+  markRunning(now: number): void {
     this.sql.exec("UPDATE run SET status = 'running', started_at = ?", now);
     this.phaseStarted("ingest", now);
   }
@@ -247,7 +247,8 @@ export class CoordinatorStore extends PlanTables {
     this.sql.exec("UPDATE tasks SET enqueued_at = ?, attempts = attempts + 1 WHERE seq = ?", now, seq);
   }
 
-  settle(
+  /** A task's result from a consumer. */
+  recordResult(
     seq: number,
     status: "succeeded" | "failed" | "dead",
     r: {

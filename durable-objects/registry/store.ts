@@ -63,6 +63,9 @@ export interface IndexedRun {
   request: RunRequest | null;
 }
 
+/** A run's status as callers see it: one the registry has told to start is running. */
+export const shownStatus = (status: RunStatus | "starting"): RunStatus => (status === "starting" ? "running" : status);
+
 type Row = Record<string, SqlStorageValue>;
 
 const toRun = (r: Row): IndexedRun => ({
