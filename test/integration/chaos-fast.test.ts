@@ -101,7 +101,7 @@ describe("chaos, fast subset", () => {
   });
 
   it("runs two backfills of the same window at once; both outputs are exact", async () => {
-    await configureSample({ latencyMs: 50 });
+    await configureSample({ holdRequests: true }); // neither run ends before both have started
     const body = {
       from: "2020-07-01",
       to: "2020-08-01",
@@ -113,6 +113,8 @@ describe("chaos, fast subset", () => {
       [1, 2].map(async () => (await api("/v1/pipelines/sample-weather/backfill", { method: "POST", json: body })).json<{ windows: { runId: string }[] }>()),
     );
     const ids = [a!.windows[0]!.runId, b!.windows[0]!.runId];
+    await vi.waitUntil(async () => (await Promise.all(ids.map(getRun))).every((r) => r.status === "running"), { timeout: 30_000, interval: 20 });
+    await configureSample({}); // answers what was held
     const runs = await Promise.all(ids.map((id) => waitForRun(id)));
     expect(runs.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
     expect(runs[1]!.startedAt!).toBeLessThan(runs[0]!.finishedAt!);

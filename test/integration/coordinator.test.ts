@@ -48,10 +48,12 @@ describe("planning", () => {
 
 describe("run coordinator", () => {
   it("survives eviction mid-run and still finishes with the exact output", async () => {
-    await configureSample({ latencyMs: 20 });
+    await configureSample({ holdRequests: true }); // ingest stays in flight until the test lets it answer
     const id = await submit("sample-weather", { stations: ["10000", "10037"], from: "2024-01-01", to: "2024-01-09", chunk: "day", stationsPerBatch: 1 });
     const stub = env.RUN_COORDINATOR.get(env.RUN_COORDINATOR.idFromName(id));
-    await evictDurableObject(stub);
+    await vi.waitUntil(async () => (await api("/sample/edr/_stats")).json<{ held: number }>().then((s) => s.held > 0), { timeout: 30_000, interval: 20 });
+    await evictDurableObject(stub); // mid-ingest: requests are held
+    await configureSample({}); // answers the held requests, holds no more
     await vi.waitUntil(async () => (await getRun(id)).phase !== "ingest", { timeout: 60_000, interval: 20 });
     await evictDurableObject(stub);
     const run = await waitForRun(id);
