@@ -14,7 +14,9 @@ import { progress } from "../src/flows/graph";
 import { flowRunId, stepRunId, type FlowRunView, type FlowStartRequest, type FlowState, type StepState } from "../src/flows/views";
 import { nextFiring, scheduledRunId, windowFor } from "../src/pipelines/schedule";
 import type { Json } from "../src/types";
-import { coordinatorStub, registryStub } from "./stubs";
+import { coordinatorStub } from "./rpc/coordinator";
+import { registryStub } from "./rpc/registry";
+import type { FlowSteps } from "./rpc/flow-steps";
 import { FlowStore, type FlowRunRow } from "./flows/store";
 import { Notifier } from "./notifications";
 import { Refusal } from "../src/errors";
@@ -25,7 +27,7 @@ const ENDED_OK = ["succeeded", "partial"];
 const NOT_STARTED: StepState = { status: "waiting", attempt: 0, runId: null, runStatus: null, startedAt: null, finishedAt: null, nextAt: null, reason: null };
 
 /** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
-export abstract class FlowCoordinator extends DurableObject<Env> {
+export abstract class FlowCoordinator extends DurableObject<Env> implements FlowSteps {
   protected abstract get catalog(): Catalog;
   private readonly store: FlowStore;
   private readonly notifier: Notifier;

@@ -8,10 +8,12 @@ import type { Env } from "../src/env";
 import type { Catalog } from "../src/catalog";
 import type { Pipeline } from "../src/pipelines/define";
 import { compactionWindow, nameOf, nextFiring, windowFor, type DateWindow, type Schedule, type Trigger } from "../src/pipelines/schedule";
-import { coordinatorStub, flowStub, registryStub } from "./stubs";
+import { coordinatorStub } from "./rpc/coordinator";
+import { flowStepsStub } from "./rpc/flow-steps";
+import type { RunLedger } from "./rpc/ledger";
+import { stubOf } from "./rpc/types";
 import { triggerRunId, triggerWindow, type TriggerWindow } from "./registry/triggers";
-import type { Json, RunStatus, RunSummary } from "../src/types";
-import { TERMINAL_RUN_STATUSES } from "../src/types";
+import { TERMINAL_RUN_STATUSES, type Json, type RunStatus, type RunSummary } from "../src/types";
 import { placeholder, publishedOutput, RegistryStore, shownStatus, type Firing, type IndexedRun, type RunRequest } from "./registry/store";
 import type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
 export type { BackfillView, BackfillWindowResult, PipelineState, RunPage, SubmitResult } from "./registry/views";
@@ -23,7 +25,7 @@ const WINDOWS_SHOWN = 14;
 const isTerminal = (s: string) => (TERMINAL_RUN_STATUSES as readonly string[]).includes(s);
 
 /** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
-export abstract class PipelineRegistry extends DurableObject<Env> {
+export abstract class PipelineRegistry extends DurableObject<Env> implements RunLedger {
   /** The deployment's pipelines: `createSluice` binds the class to them. */
   protected abstract get catalog(): Catalog;
   private readonly store: RegistryStore;
@@ -112,12 +114,25 @@ export abstract class PipelineRegistry extends DurableObject<Env> {
     // Pipelines triggered by this one's data hear of each window it delivered.
     if (request?.window && (summary.status === "succeeded" || summary.status === "partial")) {
       for (const { pipeline, trigger } of this.catalog.downstreamOf(summary.pipeline)) {
-        await registryStub(this.env, pipeline.name).delivered(pipeline.name, trigger.name, summary.pipeline, request.window, summary.id);
+        await stubOf<PipelineRegistry>(this.env.PIPELINE_REGISTRY, pipeline.name).delivered(
+          pipeline.name,
+          trigger.name,
+          summary.pipeline,
+          request.window,
+          summary.id,
+        );
       }
     }
     // A flow's step: its flow hears (a failure to tell it fails this call, and the coordinator's report is tried again).
     if (request?.flow)
-      await flowStub(this.env, request.flow.name).stepEnded(request.flow.name, request.flow.run, request.flow.step, summary.id, summary.status, summary.reason);
+      await flowStepsStub(this.env, request.flow.name).stepEnded(
+        request.flow.name,
+        request.flow.run,
+        request.flow.step,
+        summary.id,
+        summary.status,
+        summary.reason,
+      );
     if (this.store.get("pipeline")) await this.pump();
   }
 

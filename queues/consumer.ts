@@ -6,7 +6,7 @@ import { writeTaskManifest } from "../src/manifests";
 import { bounded } from "../src/concurrency";
 import type { Catalog } from "../src/catalog";
 import { layout } from "../src/r2/layout";
-import { coordinatorStub } from "../durable-objects/stubs";
+import { coordinatorStub } from "../durable-objects/rpc/coordinator";
 import { meterEnv, queueUnits } from "../src/costs/meter";
 import { addUsage, emptyUsage } from "../src/costs/usage";
 import type { Pipeline } from "../src/pipelines/define";

@@ -5,7 +5,7 @@
 // is dropped rather than spent: the limiter spaced the next ones from its instant.
 import type { Env } from "../src/env";
 import type { Source } from "../src/pipelines/define";
-import { limiterStub } from "../durable-objects/stubs";
+import { limiterStub } from "../durable-objects/rpc/limiter";
 import { durationMs } from "../src/upstream/limits";
 import { marginMs, toleranceOf } from "../durable-objects/limiter/schedule";
 

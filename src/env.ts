@@ -5,7 +5,7 @@ type Namespace = DurableObjectNamespace<Rpc.DurableObjectBranded | undefined>;
 
 /**
  * The bindings and variables of the sluice Worker (wrangler.toml). The Durable Object namespaces
- * are untyped here (src/ does not import the classes); durable-objects/stubs.ts types their stubs.
+ * are untyped here (src/ does not import the classes); durable-objects/rpc/ types their stubs.
  */
 export interface Env {
   RUN_COORDINATOR: Namespace;

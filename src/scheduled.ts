@@ -4,7 +4,8 @@
 // flows whose schedules are bound to it.
 import type { Env } from "./env";
 import type { Catalog } from "./catalog";
-import { flowStub, registryStub } from "../durable-objects/stubs";
+import { flowStub } from "../durable-objects/rpc/flow";
+import { registryStub } from "../durable-objects/rpc/registry";
 
 export interface FiringReport {
   /** The pipeline fired (empty for a flow's firing). */

@@ -7,7 +7,7 @@ import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";
 import type { Catalog } from "../../src/catalog";
 import type { Pipeline, RetriedPhase } from "../../src/pipelines/define";
-import { registryStub } from "../stubs";
+import { ledgerStub } from "../rpc/ledger";
 import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
 import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage, TaskStatus, TaskView } from "../../src/types";
@@ -186,7 +186,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
 
   protected async allocateVersion(): Promise<void> {
     const run = this.store.run()!;
-    this.store.setVersion(await registryStub(this.env, run.pipeline).allocateVersion(run.window.name));
+    this.store.setVersion(await ledgerStub(this.env, run.pipeline).allocateVersion(run.window.name));
   }
 
   /** The run (re)started: the registry and the manifest hear of it, then its tasks are sent. */
@@ -314,7 +314,7 @@ export abstract class CoordinatorBase extends DurableObject<Env> {
 
   protected async recordSummary(): Promise<void> {
     const s = this.summary();
-    await registryStub(this.env, s.pipeline).record(s);
+    await ledgerStub(this.env, s.pipeline).record(s);
   }
 
   protected async writeManifest(now: number): Promise<void> {

@@ -5,7 +5,7 @@ import type { Env } from "../../src/env";
 import { fnv1a64 } from "../../src/hash";
 import type { Pipeline } from "../../src/pipelines/define";
 import { compactionWindow, nameOf, windowContaining, type Compaction, type DateWindow } from "../../src/pipelines/schedule";
-import { coordinatorStub } from "../stubs";
+import { coordinatorStub } from "../rpc/coordinator";
 import type { RunOutput } from "../../src/types";
 import { publishedOutput, type RegistryStore } from "./store";
 

@@ -8,7 +8,7 @@ import { isRunId } from "../ids";
 import { TERMINAL_FLOW_STATUSES, type FlowStatus } from "../flows/define";
 import { depths } from "../flows/graph";
 import type { FlowRunView, FlowStepView } from "../flows/views";
-import { flowStub } from "../../durable-objects/stubs";
+import { flowStub } from "../../durable-objects/rpc/flow";
 import { ms, page, when, type Html } from "./html";
 
 const flowLive = (status: FlowStatus) => !TERMINAL_FLOW_STATUSES.includes(status);

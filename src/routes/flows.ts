@@ -11,7 +11,7 @@ import { FLOW_STATUSES, type Flow } from "../flows/define";
 import { flowRunSchema } from "../api/schemas";
 import type { DateWindow } from "../pipelines/schedule";
 import { runIdSchema } from "../ids";
-import { flowStub } from "../../durable-objects/stubs";
+import { flowStub } from "../../durable-objects/rpc/flow";
 
 function flowOr404(catalog: Catalog, env: Env, name: string): Flow {
   const flow = catalog.runnableFlows(env).find((f) => f.name === name);

@@ -8,7 +8,7 @@ import { badRequest, notFound } from "../errors";
 import { parseWith, readJson } from "../http/body";
 import { MAX_BACKFILL_WINDOWS, backfillSchema, backfillWindows } from "../pipelines/backfill";
 import type { Pipeline } from "../pipelines/define";
-import { registryStub } from "../../durable-objects/stubs";
+import { registryStub } from "../../durable-objects/rpc/registry";
 import type { Json } from "../types";
 
 function pipelineOr404(catalog: Catalog, env: Env, name: string): Pipeline {

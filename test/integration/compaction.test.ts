@@ -3,7 +3,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { registryStub } from "../../durable-objects/stubs";
+import { registryStub } from "../../durable-objects/rpc/registry";
 import { configureSample, env, getRun, waitForRun } from "../helpers";
 
 describe("compaction", () => {

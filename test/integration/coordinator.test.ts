@@ -3,7 +3,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { expectedTasks, planMergeLevel } from "../../durable-objects/coordinator/planning";
 import { sampleWeather } from "../../src/pipelines/sample-weather";
-import { coordinatorStub } from "../../durable-objects/stubs";
+import { coordinatorStub } from "../../durable-objects/rpc/coordinator";
 import type { OutputFile } from "../../src/types";
 import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 

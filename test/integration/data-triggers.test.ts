@@ -8,7 +8,7 @@ import { z } from "zod";
 import { Catalog } from "../../src/catalog";
 import { definePipeline, type Pipeline } from "../../src/pipelines/define";
 import type { Trigger } from "../../src/pipelines/schedule";
-import { registryStub } from "../../durable-objects/stubs";
+import { registryStub } from "../../durable-objects/rpc/registry";
 import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "../helpers";
 import { POSTS, accountItems, socialSource } from "../limits-pipelines";
 

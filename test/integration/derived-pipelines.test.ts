@@ -9,7 +9,7 @@ import { Catalog } from "../../src/catalog";
 import { defineDerivedPipeline } from "../../src/pipelines/derived";
 import { sampleWeather } from "../../src/pipelines/sample-weather";
 import { check } from "../../src/quality/checks";
-import { registryStub } from "../../durable-objects/stubs";
+import { registryStub } from "../../durable-objects/rpc/registry";
 import { api, configureSample, env, getRun, registerPipeline, submit, waitForRun } from "../helpers";
 import { readBoth } from "../independent-reader";
 

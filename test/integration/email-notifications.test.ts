@@ -11,7 +11,8 @@ import { definePipeline, type Notify, type Pipeline } from "../../src/pipelines/
 import { notifyFor } from "../../src/pipelines/environment";
 import { configProblems } from "../../src/wrangler-config";
 import { Notifier } from "../../durable-objects/notifications";
-import { coordinatorStub, flowStub } from "../../durable-objects/stubs";
+import { coordinatorStub } from "../../durable-objects/rpc/coordinator";
+import { flowStub } from "../../durable-objects/rpc/flow";
 import { sluice } from "../../src/index";
 import { api, configureSample, env, registerPipeline, submit, waitForRun } from "../helpers";
 import { POSTS, accountItems, socialSource } from "../limits-pipelines";

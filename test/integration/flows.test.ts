@@ -9,7 +9,7 @@ import { defineFlow, type Flow, type FlowDefinition } from "../../src/flows/defi
 import type { FlowRunView } from "../../src/flows/views";
 import { definePipeline, type Pipeline } from "../../src/pipelines/define";
 import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
-import { flowStub } from "../../durable-objects/stubs";
+import { flowStub } from "../../durable-objects/rpc/flow";
 import { sluice } from "../../src/index";
 import { api, configureSample, env, getRun, registerPipeline } from "../helpers";
 import { POSTS, accountItems, socialSource } from "../limits-pipelines";

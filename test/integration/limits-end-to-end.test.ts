@@ -2,7 +2,7 @@
 // log, fixed window, a second client on the key), with short windows so a test can wait through
 // them: waiting is not failing, pages are retried where they failed, a failed task stops its
 // other requests, and 429s teach the limiter the share another client leaves.
-import { limiterStub } from "../../durable-objects/stubs";
+import { limiterStub } from "../../durable-objects/rpc/limiter";
 import { describe, expect, it } from "vitest";
 import type { RateLimit } from "../../src/pipelines/define";
 import type { TaskView } from "../../src/types";

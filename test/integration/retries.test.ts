@@ -1,5 +1,5 @@
 // Retry passes, the dead list, the tolerated failure share, redrive, and a faulty upstream.
-import { limiterStub } from "../../durable-objects/stubs";
+import { limiterStub } from "../../durable-objects/rpc/limiter";
 import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
 import type { TaskView } from "../../src/types";

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { definePipeline } from "../../src/pipelines/define";
 import type { Schedule } from "../../src/pipelines/schedule";
 import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
-import { registryStub } from "../../durable-objects/stubs";
+import { registryStub } from "../../durable-objects/rpc/registry";
 import { api, configureSample, env, getRun, registerPipeline, waitForRun } from "../helpers";
 import { POSTS } from "../limits-pipelines";
 

@@ -4,7 +4,7 @@ import { readBoth } from "../independent-reader";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../src/index";
 import { windowFor, windowsSince } from "../../src/pipelines/schedule";
-import { coordinatorStub } from "../../durable-objects/stubs";
+import { coordinatorStub } from "../../durable-objects/rpc/coordinator";
 import { api, configureSample, env, getRun, submit, waitForRun } from "../helpers";
 
 const DAILY = "0 6 * * *";

@@ -2,7 +2,7 @@
 // have more in flight than the upstream's concurrency, across pools.
 import { describe, expect, it } from "vitest";
 import type { Source } from "../../src/pipelines/define";
-import { limiterStub } from "../../durable-objects/stubs";
+import { limiterStub } from "../../durable-objects/rpc/limiter";
 import { TokenPool } from "../../queues/tokens";
 import { env } from "../helpers";
 
