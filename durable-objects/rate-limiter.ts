@@ -62,45 +62,68 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   return lease;
 }
 
+/** What a call cost the limiter, in its answer: the caller's metered stub adds it to the run's usage. */
+export type Spent = { spent: { sqliteRowsWritten: number } };
+
 export class RateLimiter extends DurableObject<Env> {
   private state: LimiterState;
   private holders: Holders;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    const stored = ctx.storage.kv.get("limiter") as LimiterState | undefined;
-    this.state = { ...initialState(), ...stored };
-    this.holders = (ctx.storage.kv.get("holders") as Holders | undefined) ?? {};
+    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS limiter (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID");
+    const stored = new Map(
+      ctx.storage.sql
+        .exec("SELECT name, value FROM limiter")
+        .toArray()
+        .map((r) => [String(r.name), JSON.parse(String(r.value)) as unknown]),
+    );
+    // Limiters from before the table kept their state in the KV API: read once, written back as rows.
+    this.state = { ...initialState(), ...((stored.get("state") ?? ctx.storage.kv.get("limiter")) as LimiterState | undefined) };
+    this.holders = ((stored.get("holders") ?? ctx.storage.kv.get("holders")) as Holders | undefined) ?? {};
+  }
+
+  /** Store the named parts of the state; returns the SQLite rows written. */
+  private save(...parts: ("state" | "holders")[]): number {
+    let rows = 0;
+    for (const name of parts) {
+      const value = JSON.stringify(name === "state" ? this.state : this.holders);
+      rows += this.ctx.storage.sql.exec(
+        "INSERT INTO limiter (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        name,
+        value,
+      ).rowsWritten;
+    }
+    return rows;
   }
 
   /** Lease up to `tokens` request slots, each also a permit for one request in flight. */
-  acquire(limits: RateLimit, tokens: number, options: LeaseOptions): Lease {
+  acquire(limits: RateLimit, tokens: number, options: LeaseOptions): Lease & Spent {
     const lease = grantWithPermits(this.state, this.holders, limits, Math.max(0, Math.min(tokens, 1000)), options, Date.now());
-    this.ctx.storage.kv.put("limiter", this.state);
-    this.ctx.storage.kv.put("holders", this.holders);
-    return lease;
+    return { ...lease, spent: { sqliteRowsWritten: this.save("state", "holders") } };
   }
 
   /** Give permits back (the holder's requests ended, or it leased more than it used) and the slots it did not spend. */
-  release(holder: string, permits: number, limits?: RateLimit, unspent?: number[]): void {
+  release(holder: string, permits: number, limits?: RateLimit, unspent?: number[]): Spent {
+    let rows = 0;
     if (limits && unspent?.length) {
       forget(this.state, limits, unspent.slice(0, MAX_UNSPENT));
-      this.ctx.storage.kv.put("limiter", this.state);
+      rows += this.save("state");
     }
     const h = this.holders[holder];
-    if (!h) return;
+    if (!h) return { spent: { sqliteRowsWritten: rows } };
     h.permits = Math.max(0, h.permits - permits);
     if (h.permits === 0) delete this.holders[holder];
-    this.ctx.storage.kv.put("holders", this.holders);
+    return { spent: { sqliteRowsWritten: rows + this.save("holders") } };
   }
 
   /**
    * The upstream answered 429 to the request spent at `slot`, the `seq`th granted (another client on the key, or a
    * stricter limit than declared): pause for `retryAfterMs` and learn the share it left us.
    */
-  throttled(limits: RateLimit, retryAfterMs?: number, slot?: number, seq?: number): void {
+  throttled(limits: RateLimit, retryAfterMs?: number, slot?: number, seq?: number): Spent {
     learnFrom429(this.state, limits, Date.now(), retryAfterMs, slot, seq);
-    this.ctx.storage.kv.put("limiter", this.state);
+    return { spent: { sqliteRowsWritten: this.save("state") } };
   }
 
   snapshot(): LimiterState & { inFlight: number } {

@@ -3,6 +3,7 @@
 // and the coordinator use the metered Env like the real one.
 import type { Env } from "../env";
 import type { Usage } from "../types";
+import { addUsage, usageFrom } from "./usage";
 
 /** A queue operation covers 64 KB of a message. */
 const QUEUE_OP_BYTES = 64 * 1024;
@@ -96,7 +97,10 @@ export function meterQueue<T>(queue: Queue<T>, u: Usage): Queue<T> {
   });
 }
 
-/** A Durable Object namespace whose stubs count each method call (each is a billed request). */
+/**
+ * A Durable Object namespace whose stubs count each method call (each is a billed request), and
+ * add what an answer says the call cost the object (`spent`: the rate limiter's SQLite rows).
+ */
 export function meterNamespace<N extends DurableObjectNamespace<Rpc.DurableObjectBranded | undefined>>(namespace: N, u: Usage): N {
   return new Proxy(namespace, {
     get(target, prop) {
@@ -108,9 +112,12 @@ export function meterNamespace<N extends DurableObjectNamespace<Rpc.DurableObjec
             const member: unknown = Reflect.get(s, name);
             if (typeof member !== "function" || typeof name === "symbol") return member;
             // Reflect.apply: on an RPC stub, `member.apply` would be a remote method of that name.
-            return (...callArgs: unknown[]) => {
+            return async (...callArgs: unknown[]) => {
               u.doRequests++;
-              return Reflect.apply(member as AnyFn, s, callArgs);
+              const result: unknown = await Reflect.apply(member as AnyFn, s, callArgs);
+              // An object that can say what a call cost it (the rate limiter's SQLite rows) does so in `spent`.
+              if (typeof result === "object" && result !== null && "spent" in result) addUsage(u, usageFrom(result.spent));
+              return result;
             };
           },
         });

@@ -1,7 +1,8 @@
 // The cost arithmetic and the meters, one call at a time against local R2 and a queue.
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { meterBucket, meterQueue, queueUnits } from "../../src/costs/meter";
+import { meterBucket, meterNamespace, meterQueue, queueUnits } from "../../src/costs/meter";
+import type { LimiterStub } from "../../durable-objects/rpc/limiter";
 import { addUsage, costOf, emptyUsage, formatDollars, runUsage, usageFrom } from "../../src/costs/usage";
 import type { TaskMessage } from "../../src/types";
 
@@ -83,5 +84,16 @@ describe("meters", () => {
     expect(queueUnits(body(70 * 1024))).toBe(2);
     await queue.sendBatch([{ body: body(10) }, { body: body(70 * 1024) }]);
     expect(u.queueOperations).toBe(3);
+  });
+
+  it("counts each call to another Durable Object, and the SQLite rows the rate limiter says it wrote", async () => {
+    const u = emptyUsage();
+    const ns = meterNamespace(env.RATE_LIMITER, u);
+    const limiter = ns.get(ns.idFromName("costs-unit")) as unknown as LimiterStub;
+    const lease = await limiter.acquire([{ requests: 10, per: "1s" }], 3, { holder: "h", maxInFlight: 4, release: 0, leaseMs: 60_000 });
+    expect(lease.slots).toHaveLength(3);
+    await limiter.release("h", 3);
+    // acquire stores the windows and the holders (a row each); release, the holders.
+    expect(u).toEqual({ ...emptyUsage(), doRequests: 2, sqliteRowsWritten: 3 });
   });
 });
