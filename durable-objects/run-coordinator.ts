@@ -14,7 +14,7 @@ import { PHASES, TERMINAL_RUN_STATUSES } from "../src/types";
 import { usageFrom } from "../src/costs/usage";
 import { COORDINATOR_READS, COORDINATOR_REQUESTS, meterRequests } from "./coordinator/metering";
 import { Refusal } from "../src/errors";
-import { CoordinatorBase, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/base";
+import { RunLifecycle, MAX_IN_FLIGHT, PLAN_CHECK_MS } from "./coordinator/lifecycle";
 import { NEXT_PHASE, PREVIOUS_PHASE, planAgain, planBatchPhase, planMergeLevel, samePlan, splitPieces, storePlan } from "./coordinator/planning";
 import { judgeQuality, publish } from "./coordinator/quality";
 import { retryManifest } from "./coordinator/manifests";
@@ -35,7 +35,7 @@ export type RerunResult = { view: RunView };
 const BATCH_PHASES = ["ingest", "refine", "silver"] as const;
 
 /** Unbound: `createSluice` makes the class a deployment exports, bound to its catalog. */
-export abstract class RunCoordinator extends CoordinatorBase {
+export abstract class RunCoordinator extends RunLifecycle {
   /** This instance's plan in progress: a second caller waits for it instead of planning too. */
   private planning: Promise<{ error?: string }> | null = null;
 

@@ -1,7 +1,7 @@
 // The run coordinator's plan in SQLite: its batches, the ids a streamed plan has seen, a
 // failing batch split into pieces, and the task rows they start. CoordinatorStore builds on it.
 import type { BatchSpec, Phase, TaskInput } from "../../src/types";
-import type { TaskRow } from "./rows";
+import type { TaskRow } from "./schema";
 import { RunTallies } from "./tallies";
 
 /** The ids a plan has seen, a table per scope: forgetting them drops the table (deleting a million rows would write a million). */

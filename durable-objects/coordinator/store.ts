@@ -3,11 +3,11 @@
 import type { RunWindow } from "../../src/pipelines/windows";
 import type { QualityReport } from "../../src/quality/evaluate";
 import type { DeadItem, Json, OutputFile, Phase, RunOptions, RunStatus, TaskError, TaskStatus, Usage } from "../../src/types";
-import { DDL, num, parsed, str, toTask, type RunRow, type TaskRow } from "./rows";
+import { DDL, num, parsed, str, toTask, type RunRow, type TaskRow } from "./schema";
 import { PlanTables } from "./plan-tables";
 import { addUsage, usageFrom } from "../../src/costs/usage";
 
-export type { RunRow, TaskRow } from "./rows";
+export type { RunRow, TaskRow } from "./schema";
 
 export class CoordinatorStore extends PlanTables {
   /** Tables exist only once a run was started here: reads of an unknown run create nothing. */

@@ -1,5 +1,6 @@
-// The run coordinator's plumbing: sending tasks, the one alarm, versions, manifests, the end of
-// a run. The RPC methods and the phase state machine live in ../run-coordinator.ts.
+// A run's life around its state machine: sending its tasks, the one alarm, its output versions,
+// its manifests, its end and what it spends. The RPC methods and the phase state machine live in
+// ../run-coordinator.ts, which extends this class.
 import { derivedInput } from "../../src/pipelines/derived";
 import { readChangesApplied } from "../../src/gold/changes";
 import { DurableObject } from "cloudflare:workers";
@@ -43,7 +44,7 @@ export const PLAN_CHECK_MS = 30_000;
 /** After a failed enqueue, try again this soon (the watchdog is the backstop). */
 const SEND_RETRY_MS = 2_000;
 
-export abstract class CoordinatorBase extends DurableObject<Env> {
+export abstract class RunLifecycle extends DurableObject<Env> {
   /** The deployment's pipelines: `createSluice` binds the class to them. */
   protected abstract get catalog(): Catalog;
 
