@@ -27,7 +27,8 @@ afterAll(async () => {
 
 describe("dashboard in Chromium", () => {
   it("shows a live run's progress moving, then a failed task's error", async () => {
-    await api.sampleConfig({ latencyMs: 400, perSecond: 50, failingStations: ["10444"] });
+    // The upstream holds its answers: the run is live, and its progress still, until the test lets it answer.
+    await api.sampleConfig({ holdRequests: true, perSecond: 50, failingStations: ["10444"] });
     const stations = ["10000", "10037", "10074", "10111", "10444"];
     const { id } = await api.json<{ id: string }>("/v1/jobs", {
       method: "POST",
@@ -46,6 +47,7 @@ describe("dashboard in Chromium", () => {
     const progress = async () => Number(/(\d+)\/\d+ tasks/.exec(await page.locator("body > p").first().innerText())?.[1] ?? -1);
     const first = await progress();
     await page.screenshot({ path: join(shots, "run-live.png"), fullPage: true });
+    await api.sampleConfig({ perSecond: 50, failingStations: ["10444"] }); // answers what was held
     // The page refreshes itself; wait (on the page, not the clock) for the count to move.
     await expect.poll(async () => (await page.reload(), progress()), { timeout: 60_000, interval: 500 }).toBeGreaterThan(first);
 
