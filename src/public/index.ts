@@ -35,5 +35,7 @@ export { cursorPagination, offsetPagination, linkPagination, type Page, type Pag
 export { check, type QualityCheck, type Severity } from "../quality/checks";
 export { sluiceClient, type SluiceClient } from "../client";
 export { configProblems, cronsFor, type WranglerConfig } from "../wrangler-config";
-export type { Json, RunView, RunSummary, RunStatus, TaskView } from "../types";
+export type { Json, RunView, RunSummary, RunStatus, TaskView, Usage, RunUsage, Cost, CostLine } from "../types";
+export { costOf } from "../costs/usage";
+export { PRICES } from "../costs/prices";
 export type { ColumnSpec, Row } from "../arrow/columns";
