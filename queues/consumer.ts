@@ -121,7 +121,7 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
   // checks, the rate limiter's calls): shared among them when reported.
   const shared: Usage = { ...emptyUsage(), workerRequests: 1 };
   const sharedEnv = meterEnv(env, shared);
-  const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline; usage: Usage }[] = [];
+  const jobs: { message: Message<unknown>; body: TaskMessage; pipeline: Pipeline; usage: Usage; units: number }[] = [];
   for (const message of batch.messages) {
     const body = parseTaskMessage(message.body);
     const declared = body ? catalog.find(body.pipeline) : undefined;
@@ -131,8 +131,8 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
       continue;
     }
     // A delivery reads the message: one queue operation per 64 KB.
-    const usage: Usage = { ...emptyUsage(), queueOperations: queueUnits(message.body) };
-    jobs.push({ message, body, pipeline: catalog.deployed(env, declared), usage });
+    const units = queueUnits(message.body);
+    jobs.push({ message, body, pipeline: catalog.deployed(env, declared), usage: { ...emptyUsage(), queueOperations: units }, units });
   }
 
   // Runs that were cancelled or timed out: their remaining messages are dropped unrun.
@@ -162,13 +162,12 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
   const waiting: { message: Message<unknown>; body: TaskMessage; delaySeconds: number; attempt: number }[] = [];
   const run = async (j: (typeof jobs)[number]) => {
     const verdict = await runOne(meterEnv(env, j.usage), j.message, j.body, j.pipeline, tokensFor(j.pipeline));
-    const units = queueUnits(j.message.body);
     if (verdict.kind === "retry") j.message.retry({ delaySeconds: verdict.delaySeconds });
     else if (verdict.kind === "wait") {
-      j.usage.queueOperations += 2 * units; // sent again as a new message, this one deleted
+      j.usage.queueOperations += 2 * j.units; // sent again as a new message, this one deleted
       waiting.push({ message: j.message, body: j.body, delaySeconds: verdict.delaySeconds, attempt: verdict.attempt });
     } else {
-      j.usage.queueOperations += units; // acknowledged: deleted
+      j.usage.queueOperations += j.units; // acknowledged: deleted
       settled.push({ message: j.message, result: verdict.result });
     }
   };
