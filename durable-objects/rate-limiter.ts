@@ -4,13 +4,16 @@
 // spent, never more than HORIZON_MS ahead. Each token is also a permit for one request in
 // flight, returned by the holder when its request ends (or when its lease expires), so
 // concurrency against the upstream is bounded across all consumers. A 429 pauses the upstream
-// and lowers the effective limit to the share it showed (limiter/schedule.ts).
+// and lowers the effective limit to the share it showed (limiter/schedule.ts); answers that state
+// what remains of the limit show another client's share before any 429 (limiter/answers.ts).
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { RateLimit } from "../src/upstream/limits";
-import { forget, grant, initialState, learnFrom429, reportLateness, type Lease, type LimiterState } from "./limiter/schedule";
+import type { Answer } from "./limiter/answers";
+import { forget, grant, learnFrom, learnFrom429, reportLateness } from "./limiter/schedule";
+import { initialState, type Lease, type LimiterState } from "./limiter/state";
 
-export type { Lease } from "./limiter/schedule";
+export type { Lease } from "./limiter/state";
 
 /** Who holds how many in-flight permits, until when, and when each last asked. */
 export type Holders = Record<string, { permits: number; expiresAt: number; askedAt?: number }>;
@@ -33,6 +36,8 @@ export interface LeaseOptions {
   lateMs?: number;
   /** Slots of tokens the holder leased and did not spend: their budget is granted again. */
   unspent?: number[];
+  /** What the upstream answered to the holder's requests since its last call (the quota it stated). */
+  answers?: Answer[];
 }
 
 /** Unspent slots a call may return (a holder leases at most this many at once). */
@@ -49,6 +54,7 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   }
   if (options.lateMs !== undefined && options.lateMs > 0) reportLateness(state, options.lateMs, now);
   if (options.unspent?.length) forget(state, limits, options.unspent.slice(0, MAX_UNSPENT));
+  if (options.answers?.length) learnFrom(state, limits, options.answers);
   const mine = (holders[options.holder] ??= { permits: 0, expiresAt: now + options.leaseMs });
   mine.askedAt = now;
   mine.permits = Math.max(0, mine.permits - options.release);
@@ -56,7 +62,7 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   const share = Math.ceil(options.maxInFlight / Object.keys(holders).length);
   const allowed = Math.min(tokens, options.maxInFlight - inFlight, share - mine.permits);
   if (allowed <= 0) return { slots: [], retryAfterMs: 100, atConcurrency: true };
-  const lease = grant(state, limits, allowed, now, options.leadMs);
+  const lease = grant(state, limits, allowed, now, options.leadMs, true);
   mine.permits += lease.slots.length;
   mine.expiresAt = now + options.leaseMs;
   return lease;
@@ -103,11 +109,15 @@ export class RateLimiter extends DurableObject<Env> {
     return { ...lease, spent: { sqliteRowsWritten: this.save("state", "holders") } };
   }
 
-  /** Give permits back (the holder's requests ended, or it leased more than it used) and the slots it did not spend. */
-  release(holder: string, permits: number, limits?: RateLimit, unspent?: number[]): Spent {
+  /**
+   * Give permits back (the holder's requests ended, or it leased more than it used), the slots it
+   * did not spend and what the upstream answered since its last call.
+   */
+  release(holder: string, permits: number, limits?: RateLimit, unspent?: number[], answers?: Answer[]): Spent {
     let rows = 0;
-    if (limits && unspent?.length) {
-      forget(this.state, limits, unspent.slice(0, MAX_UNSPENT));
+    if (limits && (unspent?.length || answers?.length)) {
+      if (unspent?.length) forget(this.state, limits, unspent.slice(0, MAX_UNSPENT));
+      if (answers?.length) learnFrom(this.state, limits, answers);
       rows += this.save("state");
     }
     const h = this.holders[holder];

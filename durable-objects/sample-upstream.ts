@@ -147,12 +147,17 @@ export class SampleUpstream extends DurableObject<Env> {
     this.ctx.storage.kv.put("stats", s);
   }
 
-  /** The other client's requests up to `now`, into the same limits (its refusals are its own). */
+  /**
+   * The other client's requests up to `now`, into the same limits (its refusals are its own). It
+   * was there first: when it starts (or comes back after a minute's quiet), its requests of the
+   * longest window before `now` count too, as a client already using the key would have sent them.
+   */
   private otherClient(now: number): void {
     const rate = this.config.otherClientPerSecond;
     if (rate <= 0) return;
     const interval = 1000 / rate;
-    if (this.otherNext === 0 || now - this.otherNext > 60_000) this.otherNext = now;
+    const longest = Math.min(60_000, Math.max(0, ...this.config.limits.map((l) => l.perMs)));
+    if (this.otherNext === 0 || now - this.otherNext > 60_000) this.otherNext = now - longest;
     for (; this.otherNext <= now; this.otherNext += interval) {
       if (this.limits.admit(this.otherNext) > 0) this.stats.other.refused++;
       else this.stats.other.sent++;

@@ -8,6 +8,8 @@ import type { Source } from "../src/pipelines/define";
 import { limiterStub } from "../durable-objects/rpc/limiter";
 import { durationMs } from "../src/upstream/limits";
 import { marginMs, toleranceOf } from "../durable-objects/limiter/schedule";
+import { MAX_ANSWERS, type Answer } from "../durable-objects/limiter/answers";
+import { quotaFromHeaders } from "../src/upstream/quota-headers";
 
 /** Waits for the limiter this long at most; longer waits go back to the queue as a delay. */
 const MAX_LOCAL_WAIT_MS = 10_000;
@@ -50,6 +52,8 @@ export class TokenPool {
   private lateSeen = 0;
   /** Slots of tokens leased and not spent, to give back with the next call (their budget is granted again). */
   private unspent: number[] = [];
+  /** What the upstream answered since the last call to the limiter (the quota it stated), the latest MAX_ANSWERS. */
+  private answers: Answer[] = [];
   /** The limiter's round trip (moving average): slots are asked for no sooner than it allows. */
   private roundTripMs = 10;
 
@@ -79,6 +83,7 @@ export class TokenPool {
         leadMs: Math.ceil(this.roundTripMs * 1.5),
         lateMs: this.lateSeen,
         unspent: this.unspent.splice(0),
+        answers: this.answers.splice(0),
       });
       this.lateSeen = 0;
       if (lease.toleranceMs !== undefined) this.lateMs = lease.toleranceMs;
@@ -200,6 +205,14 @@ export class TokenPool {
     this.done();
   }
 
+  /** The upstream answered the request spent with `token`: what its headers say remains goes to the limiter. */
+  answered(token: Token, status: number, headers: Headers): void {
+    if (token.seq === undefined) return;
+    const quota = quotaFromHeaders(headers);
+    this.answers.push({ seq: token.seq, at: token.at, status, ...(quota ? { quota } : {}) });
+    if (this.answers.length > MAX_ANSWERS) this.answers.shift();
+  }
+
   /** The request a token was taken for has ended. */
   done(): void {
     this.finished++;
@@ -218,7 +231,9 @@ export class TokenPool {
   /** Give back every permit still held (spent or unused). */
   async close(): Promise<void> {
     const unspent = [...this.unspent.splice(0), ...this.slots.splice(0).map((t) => t.at)];
-    if (this.held > 0 || unspent.length > 0) await this.limiter().release(this.holder, this.held, this.source.rateLimit, unspent);
+    const answers = this.answers.splice(0);
+    if (this.held > 0 || unspent.length > 0 || answers.length > 0)
+      await this.limiter().release(this.holder, this.held, this.source.rateLimit, unspent, answers);
     this.held = 0;
   }
 }

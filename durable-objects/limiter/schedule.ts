@@ -11,6 +11,8 @@
 // of the limit this deployment got before it (another client uses the key) becomes the
 // effective limit, which creeps back to the declared one while no 429 comes.
 import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/upstream/limits";
+import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactor, PROBE_WAIT_MS, type Answer } from "./answers";
+import { countAfter, type Lease, type LimiterState, type WindowState } from "./state";
 
 /** How far ahead a lease may schedule tokens. */
 export const HORIZON_MS = 1_000;
@@ -23,6 +25,8 @@ export const MARGIN = 0.02;
 const MAX_MARGIN = 0.25;
 /** At least this much, whatever the window: requests reach the upstream with tens of ms of jitter. */
 const MIN_MARGIN_MS = 25;
+/** How much the delay from a token's spend to the upstream's clock varies (dispatch, network). */
+export const SPREAD_MS = 15;
 /** A window's log keeps grants in this many buckets of its length (times rounded up). */
 const LOG_BUCKETS = 256;
 /**
@@ -36,62 +40,6 @@ const MAX_UNIT_MS = 10_000;
 const MAX_DROP = 0.5;
 const MIN_FACTOR = 0.05;
 
-export interface WindowState {
-  spec: string;
-  /** Grants as [time, count] pairs (flattened), times rounded up to the bucket, ascending. */
-  log: number[];
-  /** The clock-aligned window (`floor(t / ms)`) of the latest grant, its count and the one before. */
-  index: number;
-  count: number;
-  prev: number;
-  /** Grants of window `index` in its last margin: sent late, they count in the next one, which starts charged with them. */
-  ahead?: number;
-  /** GCRA theoretical arrival time, for windows with a burst. */
-  tat: number;
-}
-
-export interface LimiterState {
-  windows: WindowState[];
-  /** The latest slot granted: slots are granted in order. */
-  last: number;
-  pausedUntil: number;
-  /** Effective share of the declared limit, learned from 429s, at `factorAt`. */
-  factor: number;
-  factorAt: number;
-  /** Slots up to this one were granted before the last lowering: their 429s teach nothing new. */
-  learnedThrough: number;
-  /** The largest lateness holders reported (ms), at `jitterAt`; it decays. */
-  jitterMs: number;
-  jitterAt: number;
-  /** Tokens granted so far: the next one's sequence number (a 429 names its token by it). */
-  granted: number;
-}
-
-export interface Lease {
-  /** Epoch ms at which each granted token may be spent, ascending. */
-  slots: number[];
-  /** When no token could be granted within the horizon: how long to wait before asking again. */
-  retryAfterMs: number;
-  /** Set when no token was granted because every in-flight permit is taken (not the rate). */
-  atConcurrency?: true;
-  /** A token spent later than this after its instant must be dropped (half the shortest window's margin). */
-  toleranceMs?: number;
-  /** The sequence number of the first slot; the others follow in order. */
-  firstSeq?: number;
-}
-
-export const initialState = (): LimiterState => ({
-  windows: [],
-  last: 0,
-  pausedUntil: 0,
-  factor: 1,
-  factorAt: 0,
-  learnedThrough: 0,
-  jitterMs: 0,
-  jitterAt: 0,
-  granted: 0,
-});
-
 /** Observed lateness halves in this long without a later report. */
 const JITTER_HALF_LIFE_MS = 10_000;
 
@@ -104,12 +52,16 @@ const JITTER_HALF_LIFE_MS = 10_000;
 export const marginMs = (windowMs: number, jitterMs = 0) => Math.max(MIN_MARGIN_MS, windowMs * MARGIN, Math.min(jitterMs * 1.25, windowMs * MAX_MARGIN));
 
 /**
- * How late a token may still be spent: the margin. A token later than this is dropped and given
- * back. Every token taken reports how late it came up, dropped ones too: a busy isolate's lateness
- * widens the margins (reportLateness), so its requests keep clear of the windows' edges. (Half the
- * margin, with only spent tokens reporting, measured 0.93-0.95 where this measures 0.96-0.98.)
+ * How late a token may still be spent: the margin less the spread of the delay after it (half the
+ * margin at least), so a late token and a prompt one a window apart still reach the upstream a
+ * window apart. The whole margin let the delay's spread through: the sample upstream saw requests
+ * arrive 0 to 34 ms after their instants on a loaded machine, and about one run in four of a
+ * sliding-log cell had a request arrive inside the window of one sent 1,025 ms before it. A token
+ * later than this is dropped and given back. Every token taken reports how late it came up,
+ * dropped ones too: a busy isolate's lateness widens the margins (reportLateness), so its requests
+ * keep clear of the windows' edges.
  */
-export const toleranceOf = (marginMs: number) => marginMs;
+export const toleranceOf = (marginMs: number) => Math.max(marginMs / 2, marginMs - SPREAD_MS);
 
 /** The jitter the margins cover at `now`: the largest lateness reported, decaying. */
 function jitterAt(state: LimiterState, now: number): number {
@@ -141,13 +93,6 @@ export function factorAt(state: LimiterState, windows: ResolvedWindow[], now: nu
 }
 
 const effective = (n: number, factor: number) => Math.max(1, Math.floor(n * factor + 1e-9));
-
-/** Slots in the log later than `after`. */
-function countAfter(log: number[], after: number): number {
-  let n = 0;
-  for (let i = log.length - 2; i >= 0 && log[i]! > after; i -= 2) n += log[i + 1]!;
-  return n;
-}
 
 /** The earliest instant ≥ t at which window `w` admits one more slot. */
 function earliest(w: ResolvedWindow, s: WindowState, t: number, factor: number, margin: number): number {
@@ -221,6 +166,7 @@ function record(w: ResolvedWindow, s: WindowState, t: number, factor: number, ma
 export function forget(state: LimiterState, limit: RateLimit, slots: readonly number[]): void {
   const windows = resolveWindows(limit);
   const states = statesFor(state, windows);
+  for (const t of slots) probeSettled(state, undefined, t);
   windows.forEach((w, i) => {
     if (w.burst !== undefined) return;
     for (const t of slots) unrecord(w, states[i]!, t);
@@ -239,20 +185,27 @@ function unrecord(w: ResolvedWindow, s: WindowState, t: number): void {
   else if (s.index === k + 1) s.prev = Math.max(0, s.prev - 1);
 }
 
-/** Forget log entries no future slot (≥ now) can see. */
+/**
+ * Forget log entries no future slot (≥ now) can see, nor an answer or a 429 reported up to a
+ * window later (at most 10 s): those count our grants in the window before their request.
+ */
 function prune(w: ResolvedWindow, s: WindowState, now: number, margin: number): void {
-  const horizon = now - w.ms - margin;
+  const horizon = now - w.ms - margin - Math.min(w.ms, MAX_UNIT_MS);
   let drop = 0;
   while (drop < s.log.length && s.log[drop]! <= horizon) drop += 2;
   if (drop > 0) s.log.splice(0, drop);
 }
 
 /** Grant up to `tokens` slots within every window; mutates `state`. */
-export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number, leadMs = LEAD_MS): Lease {
+export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number, leadMs = LEAD_MS, probing = false): Lease {
   const lead = Math.min(MAX_LEAD_MS, Math.max(LEAD_MS, leadMs));
   const windows = resolveWindows(limit);
   const states = statesFor(state, windows);
-  const factor = factorAt(state, windows, now);
+  const waiting = probing ? probeWait(state, now) : 0;
+  if (waiting > 0) return { slots: [], retryAfterMs: waiting };
+  const probe = probing && probeDue(state, windows, now);
+  if (probe) tokens = Math.min(tokens, 1);
+  const factor = Math.min(factorAt(state, windows, now), quotaFactor(state, windows, now));
   const jitter = jitterAt(state, now);
   const margins = windows.map((w) => marginMs(w.ms, jitter));
   windows.forEach((w, i) => prune(w, states[i]!, now, margins[i]!));
@@ -282,7 +235,15 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
     slots.push(t);
   }
   state.granted = firstSeq + slots.length;
+  if (probe && slots.length > 0) state.probe = { seq: firstSeq, at: slots[0]!, until: now + PROBE_WAIT_MS };
   return { slots, retryAfterMs, toleranceMs: toleranceOf(Math.min(...margins)), firstSeq };
+}
+
+/** Learn from the answers holders saw (limiter/answers.ts): what another client uses, and the probe's end. */
+export function learnFrom(state: LimiterState, limit: RateLimit, answers: readonly Answer[]): void {
+  const windows = resolveWindows(limit);
+  statesFor(state, windows);
+  learnFromAnswers(state, windows, answers);
 }
 
 /**
@@ -304,6 +265,7 @@ export function learnFrom429(
   seq?: number,
 ): void {
   state.pausedUntil = Math.max(state.pausedUntil, now + (retryAfterMs ?? 1000));
+  probeSettled(state, seq, slot);
   const windows = resolveWindows(limit);
   const states = statesFor(state, windows);
   const at = slot ?? now;

@@ -55,6 +55,7 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
   }
   try {
     const response = await fetchUpstream(ctx.env, url, { headers, timeoutMs: ctx.pipeline.source.timeoutMs, signal });
+    ctx.tokens.answered(token, response.status, response.headers);
     if (!response.ok) {
       const wait = waitFromHeaders(response.headers, Date.now());
       await response.body?.cancel();

@@ -9,7 +9,7 @@ export interface LimitsCell {
   windows: string;
   label: string;
   algorithm: string;
-  condition: "none" | "5xx" | "shared";
+  condition: "none" | "5xx" | "shared" | "shared-headers";
   requests: number;
   sent: number;
   violations: number;
@@ -114,9 +114,12 @@ export function renderBenchmarks(r: Results): string {
       "refuses (a sliding counter refuses a burst after a full window, a sliding log refuses anything for a",
       "window's length after one). The greedy span beside it allows those bursts: only a client that knows",
       "its upstream keeps a plain sliding log could reach it. The second client does not retry what it is",
-      "refused, so sluice may get more than the half it leaves (utilization over 1). Violations are the 429s",
-      "sluice got; repeats are pages the upstream answered 200 twice. Targets: 0 violations, 0 repeats,",
-      "utilization ≥ 0.95 (none), ≥ 0.85 (10% 5xx), ≥ 0.9 of the share left (shared).",
+      "refused, so sluice may get more than the half it leaves (utilization over 1); it was on the key for the",
+      "longest window (at most a minute) before sluice's first request. In `shared-headers` every answer states",
+      "`X-RateLimit-Remaining` for the tightest window, which sluice learns the other client's share from",
+      "before any 429. Violations are the 429s sluice got; repeats are pages the upstream answered 200 twice.",
+      "Targets: 0 violations, 0 repeats, utilization ≥ 0.95 (none), ≥ 0.85 (10% 5xx), ≥ 0.9 of the share",
+      "left (shared, shared-headers).",
       "",
       "| windows | algorithm | condition | requests sent | violations | repeats | span | ideal | greedy | utilization | target |",
       "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",

@@ -1,4 +1,4 @@
-// The rate-limit matrix: each upstream algorithm × three sets of windows × three conditions,
+// The rate-limit matrix: each upstream algorithm × three sets of windows × four conditions,
 // one run per cell against the sample upstream enforcing it, the pipeline declaring the windows
 // as a user would (no burst). Prints one "BENCH {json}" line per cell.
 //   npm run bench -- --only limits          (one cell: --cells 1s/sliding-log/none)
@@ -42,7 +42,8 @@ const WINDOWS: Record<string, { label: string; limit: RateLimit; requests: numbe
     otherPerSecond: 5,
   },
 };
-const CONDITIONS = ["none", "5xx", "shared"] as const;
+/** No faults; 10% of requests answered 503; a second client on the key; the same with answers stating X-RateLimit-Remaining. */
+const CONDITIONS = ["none", "5xx", "shared", "shared-headers"] as const;
 
 /** The fastest schedule of `n` requests that keeps every window: each request as early as every window allows. */
 function idealSpanMs(limit: { requests: number; ms: number }[], n: number): number {
@@ -78,7 +79,8 @@ for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
           trackRepeats: true,
           seed: 7,
           ...(condition === "5xx" ? { faultRate: 0.1, faultKinds: ["5xx"] } : {}),
-          ...(condition === "shared" ? { otherClientPerSecond: spec.otherPerSecond } : {}),
+          ...(condition.startsWith("shared") ? { otherClientPerSecond: spec.otherPerSecond } : {}),
+          ...(condition === "shared-headers" ? { rateLimitHeaders: "x-ratelimit" as const } : {}),
         });
         const res = await api("/v1/jobs", { method: "POST", json: { pipeline: name, params: { accounts, tag: name } } });
         expect(res.status).toBe(202);
@@ -89,7 +91,7 @@ for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
         expect(view.output?.rows).toBe(postsOf(accounts));
         const windows = spec.limit.map((w) => {
           const ms = durationMs(w.per);
-          const taken = condition === "shared" ? (spec.otherPerSecond * ms) / 1000 : 0;
+          const taken = condition.startsWith("shared") ? (spec.otherPerSecond * ms) / 1000 : 0;
           return { requests: w.requests - taken, ms };
         });
         const idealMs = Math.round(pacedMs(windows, spec.requests)) + LATENCY_MS;

@@ -88,12 +88,30 @@ describe("rate limits end to end", () => {
     expect(view.status).toBe("succeeded");
     expect(view.output?.rows).toBe(postsOf(accounts));
     expect(s.requests - s.violations).toBe(200);
-    // The other client ramps up while the run goes: each time it takes more, one 429 teaches the
-    // share left (tokens leased before it are not spent), not a wave of the requests in flight.
+    // The other client was on the key first: the first block meets its half-full window, and a
+    // 429 teaches the share left (tokens leased before it are not spent), not a wave of the
+    // requests in flight.
     expect(s.violations).toBeLessThanOrEqual(8);
     expect(s.other.sent).toBeGreaterThan(0);
     const limiter = await limiterStub(env, "limits-shared-api").snapshot();
     expect(limiter.factor).toBeLessThan(0.75);
     expect(Date.now() - started).toBeGreaterThan(4_000); // 200 requests at the 20/s left take ≥ 5 s, not 2.5 s
+  });
+
+  it("learns the share from what the answers say remains (X-RateLimit-Remaining), before any 429: none at all", async () => {
+    // The IETF RateLimit field is read the same way (test/unit/limiter-answers.test.ts).
+    postsPipeline("limits-quota", [{ requests: 40, per: "1s" }], { size: 20 });
+    await configureSample({ limits: [{ algorithm: "sliding-log", requests: 40, perMs: 1_000 }], otherClientPerSecond: 20, rateLimitHeaders: "x-ratelimit" });
+    const accounts = accountsFrom(12_000, 120);
+    const { view } = await run("limits-quota", accounts);
+    const s = await stats();
+    expect(view.status).toBe("succeeded");
+    expect(view.output?.rows).toBe(postsOf(accounts));
+    expect(s.violations).toBe(0);
+    expect(s.requests).toBe(120);
+    expect(s.other.sent).toBeGreaterThan(0);
+    const limiter = await limiterStub(env, "limits-quota-api").snapshot();
+    expect(limiter.quotaHeaders).toBe(true);
+    expect(limiter.factor).toBe(1); // no 429 taught anything
   });
 });

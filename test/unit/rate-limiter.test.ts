@@ -1,10 +1,11 @@
 // The limiter's grants, replayed over simulated time against upstream limits written the way
 // gateways write them (src/sample/limit-algorithms.ts): token bucket, fixed window, sliding log,
 // sliding counter, alone and several at once, with each request sent up to the pool's lateness
-// bound after its instant.
+// bound after its instant and reaching the upstream up to SPREAD_MS after that.
 import { describe, expect, it } from "vitest";
 import { grantWithPermits, type Holders } from "../../durable-objects/rate-limiter";
-import { HORIZON_MS, forget, grant, initialState, learnFrom429, marginMs, reportLateness, toleranceOf } from "../../durable-objects/limiter/schedule";
+import { HORIZON_MS, SPREAD_MS, forget, grant, learnFrom429, marginMs, reportLateness, toleranceOf } from "../../durable-objects/limiter/schedule";
+import { initialState } from "../../durable-objects/limiter/state";
 import { UpstreamLimits, type LimitAlgorithm } from "../../src/sample/limit-algorithms";
 import { durationMs, type RateLimit } from "../../src/upstream/limits";
 import { backoffSeconds, classifyStatus, toTaskError, TaskFailure } from "../../src/upstream/classify";
@@ -43,7 +44,7 @@ function replay(limit: RateLimit, algorithm: LimitAlgorithm, seconds: number, se
     for (const slot of lease.slots) expect(slot - now).toBeLessThanOrEqual(HORIZON_MS);
     for (const slot of lease.slots) {
       if (next() < dropShare) unspent.push(slot);
-      else arrivals.push(slot + next() * late); // spent up to the tolerance late
+      else arrivals.push(slot + next() * late + next() * SPREAD_MS); // spent up to the tolerance late, then on its way
     }
   }
   arrivals.sort((a, b) => a - b);
@@ -248,7 +249,8 @@ describe("learning from 429s", () => {
 
 describe("in-flight permits", () => {
   it("bounds requests in flight across holders, and gets them back on release or expiry", () => {
-    const state = initialState();
+    // An upstream known not to state its quota: no probe goes first.
+    const state = { ...initialState(), quotaHeaders: false };
     const holders: Holders = {};
     const limits: RateLimit = [{ requests: 1000, per: "1s" }];
     const opts = (holder: string, release = 0) => ({ holder, maxInFlight: 10, release, leaseMs: 60_000 });

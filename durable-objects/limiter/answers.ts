@@ -1,0 +1,117 @@
+// What the upstream's answers teach the limiter, before any 429: an upstream that states what
+// remains of its limit (`X-RateLimit-Remaining`, the IETF `RateLimit` field) tells how much of the
+// window another client on the same key has used. After each answer, the window held
+// `limit − remaining` requests; the limiter knows how many of them were its own grants, so the
+// rest are the other client's. The effective limit becomes what the other client leaves, less one,
+// and rises again as soon as the answers show it taking less.
+//
+// A first request after a quiet spell goes alone (a probe): until its answer comes back, nobody
+// knows what another client has used meanwhile, and a block of tokens spent at once would meet a
+// window someone else half filled. An upstream whose answers state no quota is not probed again.
+import type { Quota } from "../../src/upstream/quota-headers";
+import type { ResolvedWindow } from "../../src/upstream/limits";
+import { countAfter, type LimiterState, type WindowState } from "./state";
+
+/** What a holder saw of one answer to a request it spent a token on. */
+export interface Answer {
+  /** The token's sequence number and instant. */
+  seq: number;
+  at: number;
+  status: number;
+  /** What the answer said remains of the limit, if it said. */
+  quota?: Quota;
+}
+
+/** A holder reports at most this many answers a call (the latest: the learning needs the last window's). */
+export const MAX_ANSWERS = 32;
+/** The others wait this long for a probe's answer at most (its request may hang or its holder go). */
+export const PROBE_WAIT_MS = 2_000;
+/** While a probe is out, callers ask again this often. */
+export const PROBE_POLL_MS = 50;
+
+/** The window an answer's quota speaks of: the one with its stated limit, or the only window. */
+function windowOf(windows: ResolvedWindow[], quota: Quota): number {
+  if (quota.limit !== undefined) return windows.findIndex((w) => w.requests === quota.limit);
+  return windows.length === 1 ? 0 : -1;
+}
+
+/**
+ * Answers count for two window lengths: an upstream counting clock-aligned windows shows only
+ * part of the other client's share early in a window, so the previous window's whole count stays
+ * in view for one more. (Over one length, a simulated fixed window refused twice as often.)
+ */
+const VIEW_WINDOWS = 2;
+
+/**
+ * Keep the largest share another client used in view, as a deque of [time, requests] pairs with
+ * falling counts: the first pair in view holds the largest.
+ */
+function noteOthers(s: WindowState, w: ResolvedWindow, at: number, others: number): void {
+  const seen = (s.others ??= []);
+  while (seen.length > 0 && seen[seen.length - 1]! <= others) seen.splice(-2, 2);
+  seen.push(at, others);
+  while (seen.length > 0 && seen[0]! <= at - VIEW_WINDOWS * w.ms) seen.splice(0, 2);
+}
+
+/** The most another client used in window `w` among the answers still in view at `now`. */
+function othersAt(seen: number[] | undefined, w: ResolvedWindow, now: number): number | undefined {
+  if (!seen) return undefined;
+  for (let i = 0; i < seen.length; i += 2) if (seen[i]! > now - VIEW_WINDOWS * w.ms) return seen[i + 1];
+  return undefined;
+}
+
+/** Learn from the answers a holder saw; mutates `state` (its windows must be `windows`' states). */
+export function learnFromAnswers(state: LimiterState, windows: ResolvedWindow[], answers: readonly Answer[]): void {
+  for (const a of answers.slice(-MAX_ANSWERS)) {
+    if (state.probe && a.seq >= state.probe.seq) delete state.probe;
+    if (a.quota === undefined) {
+      // A success that states no quota: this upstream does not, so it is not probed again.
+      if (a.status >= 200 && a.status < 300 && state.quotaHeaders === undefined) state.quotaHeaders = false;
+      continue;
+    }
+    state.quotaHeaders = true;
+    const i = windowOf(windows, a.quota);
+    const w = windows[i];
+    if (w === undefined || w.burst !== undefined) continue;
+    // Our grants in the window up to this one (the later ones follow it in the log), against all
+    // the upstream counted: the difference is another client's.
+    const ours = countAfter(state.windows[i]!.log, a.at - w.ms) - Math.max(0, state.granted - a.seq - 1);
+    const others = Math.max(0, w.requests - a.quota.remaining - ours);
+    noteOthers(state.windows[i]!, w, a.at, others);
+  }
+}
+
+/**
+ * The share of the declared limit the answers in view leave us: what the other client used, less
+ * one request clear of the edge (1 when they show no one else).
+ */
+export function quotaFactor(state: LimiterState, windows: ResolvedWindow[], now: number): number {
+  let factor = 1;
+  windows.forEach((w, i) => {
+    const others = othersAt(state.windows[i]?.others, w, now);
+    if (others !== undefined && others > 0) factor = Math.min(factor, (w.requests - others - 1) / w.requests);
+  });
+  return factor;
+}
+
+/**
+ * Whether the next grant is a probe: the upstream may state its quota (it did, or nobody has
+ * seen an answer yet) and nothing was ever granted, or nothing for the shortest window's length
+ * (a probe whose answer never came counts as a grant until it stopped waiting).
+ */
+export function probeDue(state: LimiterState, windows: ResolvedWindow[], now: number): boolean {
+  if (state.quotaHeaders === false) return false;
+  if (state.granted === 0) return true;
+  const shortest = Math.min(...windows.map((w) => w.ms));
+  return now - Math.max(state.last, state.probe?.until ?? 0) > shortest;
+}
+
+/** A probe still waits for its answer: how long to come back after, or 0 when none waits. */
+export function probeWait(state: LimiterState, now: number): number {
+  return state.probe && now < state.probe.until ? PROBE_POLL_MS : 0;
+}
+
+/** The probe's token came back unspent or was refused: its answer will not come. */
+export function probeSettled(state: LimiterState, seq?: number, slot?: number): void {
+  if (state.probe && ((seq !== undefined && seq >= state.probe.seq) || slot === state.probe.at)) delete state.probe;
+}
