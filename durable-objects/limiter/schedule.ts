@@ -9,7 +9,9 @@
 //     under `requests`, so spending a burst at the end of one window cannot overrun the next.
 // A window with a burst is a token bucket (GCRA) of that capacity. Every 429 teaches: the share
 // of the limit this deployment got before it (another client uses the key) becomes the
-// effective limit, which creeps back to the declared one while no 429 comes.
+// effective limit, which creeps back to the declared one while no 429 comes. Answers that state
+// what remains of a window teach the same before any 429 (limiter/answers.ts); the effective
+// limit is the lower of the two.
 import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/upstream/limits";
 import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactor, PROBE_WAIT_MS, type Answer } from "./answers";
 import { countAfter, type Lease, type LimiterState, type WindowState } from "./state";
@@ -196,7 +198,10 @@ function prune(w: ResolvedWindow, s: WindowState, now: number, margin: number): 
   if (drop > 0) s.log.splice(0, drop);
 }
 
-/** Grant up to `tokens` slots within every window; mutates `state`. */
+/**
+ * Grant up to `tokens` slots within every window; mutates `state`. With `probing` (the limiter's
+ * calls), a quiet spell's first grant is one token, and nothing more until its answer is back.
+ */
 export function grant(state: LimiterState, limit: RateLimit, tokens: number, now: number, leadMs = LEAD_MS, probing = false): Lease {
   const lead = Math.min(MAX_LEAD_MS, Math.max(LEAD_MS, leadMs));
   const windows = resolveWindows(limit);
