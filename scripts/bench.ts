@@ -131,33 +131,59 @@ function costs(ids: number, outDir: string): NonNullable<Results["costs"]>["post
   return JSON.parse(readFileSync(file, "utf8")) as NonNullable<Results["costs"]>["posts"];
 }
 
-/** 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows. */
+/** The one "BENCH {json}" line a workerd bench file prints. */
+function workerdBenchLine(file: string): unknown {
+  const vitest = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "bench-workerd", file], { cwd: root, encoding: "utf8" });
+  const line = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((l) => l.includes("BENCH {"));
+  if (!line) throw new Error(`${file} printed no result:\n${vitest.stdout}${vitest.stderr}`);
+  return JSON.parse(line.slice(line.indexOf("{")));
+}
+
+/**
+ * 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows, and
+ * the writers tried beside it (test/bench/parquet-writers.bench.ts) against DuckDB with each codec.
+ */
 async function parquet(seedsOutput: string | undefined, outDir: string) {
   const seedsFile = seedsOutput === undefined ? undefined : resolve(root, seedsOutput);
-  const vitest = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "bench-workerd", "test/bench/parquet-write.bench.ts"], {
-    cwd: root,
-    encoding: "utf8",
-  });
-  const line = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((l) => l.includes("BENCH {"));
-  if (!line) throw new Error(`the workerd Parquet bench printed no result:\n${vitest.stdout}${vitest.stderr}`);
-  const sluice = JSON.parse(line.slice(line.indexOf("{"))) as { rows: number; temperatureSum: number; bytes: number; runsMs: number[] };
+  const sluice = workerdBenchLine("test/bench/parquet-write.bench.ts") as { rows: number; temperatureSum: number; bytes: number; runsMs: number[] };
+  const tried = workerdBenchLine("test/bench/parquet-writers.bench.ts") as { writers: Record<string, { ms: number[]; bytes: number }> };
   if (!seedsFile || !existsSync(seedsFile)) throw new Error("the parquet section reads the seeds section's output: run it with --only seeds,parquet");
   const duck = await openDuck();
   try {
     await duck.all(`CREATE TABLE silver AS SELECT * FROM read_parquet(${literal(seedsFile)}) ORDER BY station_id, observed_at`);
     const [check] = await duck.all<{ n: number; t: number }>("SELECT count(*)::INTEGER AS n, sum(temperature) AS t FROM silver");
     const same = check?.n === sluice.rows && Math.abs((check?.t ?? 0) - sluice.temperatureSum) < 1e-3;
-    const runsMs: number[] = [];
-    let bytes = 0;
-    for (let i = 0; i < 3; i++) {
-      const out = join(outDir, `duckdb-write-${i}.parquet`);
-      const t0 = performance.now();
-      await duck.all(`COPY silver TO ${literal(out)} (FORMAT parquet, COMPRESSION zstd)`);
-      runsMs.push(Math.round(performance.now() - t0));
-      bytes = readFileSync(out).length;
-    }
+    const copy = async (codec: "zstd" | "snappy" | "uncompressed") => {
+      const runsMs: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 3; i++) {
+        const out = join(outDir, `duckdb-write-${codec}-${i}.parquet`);
+        const t0 = performance.now();
+        await duck.all(`COPY silver TO ${literal(out)} (FORMAT parquet, COMPRESSION ${codec})`);
+        runsMs.push(Math.round(performance.now() - t0));
+        bytes = readFileSync(out).length;
+      }
+      return { runsMs, bytes };
+    };
+    const { runsMs, bytes } = await copy("zstd");
+    const duckByCodec = { ZSTD: { runsMs, bytes }, SNAPPY: await copy("snappy"), UNCOMPRESSED: await copy("uncompressed") };
     const [threads] = await duck.all<{ t: string }>("SELECT current_setting('threads')::VARCHAR AS t");
     const best = (a: number[]) => Math.min(...a);
+    // Each writer tried against DuckDB writing the same rows with the same codec.
+    const writers = Object.entries(tried.writers).map(([name, w]) => {
+      const codec = name.split(" ").at(-1) as keyof typeof duckByCodec;
+      const duckBest = best(duckByCodec[codec].runsMs);
+      return {
+        name,
+        codec,
+        runsMs: w.ms,
+        bestMs: best(w.ms),
+        bytes: w.bytes,
+        duckdbMs: duckBest,
+        duckdbBytes: duckByCodec[codec].bytes,
+        ratio: best(w.ms) / duckBest,
+      };
+    });
     return {
       rows: sluice.rows,
       sameRows: same,
@@ -169,6 +195,7 @@ async function parquet(seedsOutput: string | undefined, outDir: string) {
       },
       duckdb: { runsMs, bestMs: best(runsMs), rowsPerSecond: Math.round(sluice.rows / (best(runsMs) / 1000)), bytes, threads: threads?.t ?? "?" },
       ratio: best(sluice.runsMs) / best(runsMs),
+      writers,
     };
   } finally {
     duck.close();

@@ -66,6 +66,8 @@ export interface Results {
     sluice: { runsMs: number[]; bestMs: number; rowsPerSecond: number; bytes: number };
     duckdb: { runsMs: number[]; bestMs: number; rowsPerSecond: number; bytes: number; threads: string };
     ratio: number;
+    /** Writers tried beside sluice's, each against DuckDB with the same codec. */
+    writers?: { name: string; codec: string; runsMs: number[]; bestMs: number; bytes: number; duckdbMs: number; duckdbBytes: number; ratio: number }[];
   };
   merge?: { at: string } & MergeBench;
   tasks?: { at: string; rows: TaskBenchRow[] };
@@ -198,6 +200,22 @@ export function renderBenchmarks(r: Results): string {
       `Ratio ${p.ratio.toFixed(2)}× (${mark(p.ratio <= 2)}). Measured ${p.at}.`,
       "",
     );
+    if (p.writers) {
+      out.push(
+        "Writers tried (`test/bench/parquet-writers.bench.ts`, in workerd, from the rows to the file's bytes, best of 3;",
+        "each output read back by hyparquet: rows and temperature sum), each against DuckDB writing the same rows with",
+        "the same codec. hyparquet-writer (pure JavaScript) has Snappy built in and needs a compressor it does not ship",
+        "for ZSTD; its dictionary and delta encodings make small files even uncompressed.",
+        "",
+        "| writer | codec | best | runs (ms) | bytes | DuckDB, same codec | DuckDB bytes | ratio |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
+        ...p.writers.map(
+          (w) =>
+            `| ${w.name.replace(/ \S+$/, "")} | ${w.codec} | ${w.bestMs} ms | ${w.runsMs.join(", ")} | ${bytes(w.bytes)} | ${w.duckdbMs} ms | ${bytes(w.duckdbBytes)} | ${w.ratio.toFixed(2)}× |`,
+        ),
+        "",
+      );
+    }
   }
   if (r.merge) {
     const m = r.merge;
