@@ -96,19 +96,26 @@ export function quotaFactor(state: LimiterState, windows: ResolvedWindow[], now:
 
 /**
  * Whether the next grant is a probe: the upstream may state its quota (it did, or nobody has
- * seen an answer yet) and nothing was ever granted, or nothing for the shortest window's length
- * (a probe whose answer never came counts as a grant until it stopped waiting).
+ * seen an answer yet), it answered a probe in time before, and nothing was ever granted or
+ * nothing for the shortest window's length.
  */
 export function probeDue(state: LimiterState, windows: ResolvedWindow[], now: number): boolean {
-  if (state.quotaHeaders === false) return false;
-  if (state.granted === 0) return true;
+  if (state.quotaHeaders === false || state.slowAnswers) return false;
   const shortest = Math.min(...windows.map((w) => w.ms));
-  return now - Math.max(state.last, state.probe?.until ?? 0) > shortest;
+  return state.granted === 0 || now - state.last > shortest;
 }
 
-/** A probe still waits for its answer: how long to come back after, or 0 when none waits. */
+/**
+ * A probe still waits for its answer: how long to come back after, or 0 when none waits. A probe
+ * not answered within PROBE_WAIT_MS marks the upstream as too slow for probes to pay (the seeds'
+ * upstream takes 10 s a call): it is not probed again.
+ */
 export function probeWait(state: LimiterState, now: number): number {
-  return state.probe && now < state.probe.until ? PROBE_POLL_MS : 0;
+  if (!state.probe) return 0;
+  if (now < state.probe.until) return PROBE_POLL_MS;
+  state.slowAnswers = true;
+  delete state.probe;
+  return 0;
 }
 
 /** The probe's token came back unspent or was refused: its answer will not come. */

@@ -33,8 +33,10 @@ export interface LimiterState {
   granted: number;
   /** Whether the upstream's answers state what remains of its limit: unknown until one is reported. */
   quotaHeaders?: boolean;
-  /** The latest probe: the one token granted after a quiet spell; the others wait for its answer until `until` (the answer removes it). */
+  /** The probe out: the one token granted after a quiet spell; the others wait for its answer until `until` (the answer removes it). */
   probe?: { seq: number; at: number; until: number };
+  /** A probe went unanswered for PROBE_WAIT_MS: this upstream is not probed again. */
+  slowAnswers?: boolean;
 }
 
 export interface Lease {

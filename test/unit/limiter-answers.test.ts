@@ -118,10 +118,12 @@ describe("learning another client's share from the answers", () => {
     const after = ask(60, [{ seq: probe.firstSeq!, at: probe.slots[0]!, status: 200, quota: { limit: 20, remaining: 9 } }]);
     // 9 of 20 are ours (one clear of the edge): 8 more in the probe's window.
     expect(after.slots.filter((t) => t < probe.slots[0]! + 1_000)).toHaveLength(8);
-    // A quiet spell later, another probe; this one never answers: the others go after PROBE_WAIT_MS.
+    // A quiet spell later, another probe; this one never answers: the others go after PROBE_WAIT_MS,
+    // and an upstream that slow is not probed again (waiting costs more than it spares).
     expect(ask(5_000).slots).toHaveLength(1);
     expect(ask(5_000 + PROBE_WAIT_MS - 1).slots).toHaveLength(0);
     expect(ask(5_000 + PROBE_WAIT_MS).slots.length).toBeGreaterThan(1);
+    expect(ask(20_000).slots.length).toBeGreaterThan(1);
   });
 
   it("does not probe an upstream whose answers state no quota", () => {
