@@ -105,12 +105,18 @@ describe("learning another client's share from the answers", () => {
     });
   }
 
-  it("probes after a quiet spell: one request, and the rest only once its answer is back (or after PROBE_WAIT_MS)", () => {
+  /** A fresh limiter of 20 per second, and one holder asking it for 10 tokens with the answers it saw. */
+  function limiter() {
     const limit: RateLimit = [{ requests: 20, per: "1s" }];
     const state = initialState();
     const holders: Holders = {};
     const ask = (now: number, answers: Answer[] = []) =>
       grantWithPermits(state, holders, limit, 10, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
+    return { state, ask };
+  }
+
+  it("probes after a quiet spell: one request, and the rest only once its answer is back (or after PROBE_WAIT_MS)", () => {
+    const { ask } = limiter();
     const probe = ask(0);
     expect(probe.slots).toHaveLength(1);
     expect(ask(20)).toMatchObject({ slots: [], retryAfterMs: PROBE_POLL_MS });
@@ -127,11 +133,7 @@ describe("learning another client's share from the answers", () => {
   });
 
   it("does not probe an upstream whose answers state no quota", () => {
-    const limit: RateLimit = [{ requests: 20, per: "1s" }];
-    const state = initialState();
-    const holders: Holders = {};
-    const ask = (now: number, answers: Answer[] = []) =>
-      grantWithPermits(state, holders, limit, 10, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
+    const { state, ask } = limiter();
     const probe = ask(0);
     expect(ask(60, [{ seq: probe.firstSeq!, at: probe.slots[0]!, status: 200 }]).slots).toHaveLength(10);
     expect(state.quotaHeaders).toBe(false);
