@@ -28,7 +28,7 @@ export interface LeaseOptions {
   maxInFlight: number;
   /** Permits the holder gives back with this call (its finished requests). */
   release: number;
-  /** Permits of a holder that stops calling come back after this long. */
+  /** Permits of a holder that stops calling (and renewing) come back after this long. */
   leaseMs: number;
   /** No slot sooner than this from now: the lease's way back to the holder (its round trip). */
   leadMs?: number;
@@ -66,6 +66,14 @@ export function grantWithPermits(state: LimiterState, holders: Holders, limits: 
   mine.permits += lease.slots.length;
   mine.expiresAt = now + options.leaseMs;
   return lease;
+}
+
+/** A live holder's permits stay leased `leaseMs` (10 min at most) from now; false when it holds none. */
+export function renewLease(holders: Holders, holder: string, leaseMs: number, now: number): boolean {
+  const h = holders[holder];
+  if (!h || h.expiresAt <= now) return false;
+  h.expiresAt = Math.max(h.expiresAt, now + Math.min(leaseMs, 600_000));
+  return true;
 }
 
 /** What a call cost the limiter, in its answer: the caller's metered stub adds it to the run's usage. */
@@ -125,6 +133,12 @@ export class RateLimiter extends DurableObject<Env> {
     h.permits = Math.max(0, h.permits - permits);
     if (h.permits === 0) delete this.holders[holder];
     return { spent: { sqliteRowsWritten: rows + this.save("holders") } };
+  }
+
+  /** The holder is alive and its requests still run: its permits stay leased for `leaseMs` more. */
+  renew(holder: string, leaseMs: number): Spent {
+    if (!renewLease(this.holders, holder, leaseMs, Date.now())) return { spent: { sqliteRowsWritten: 0 } };
+    return { spent: { sqliteRowsWritten: this.save("holders") } };
   }
 
   /**

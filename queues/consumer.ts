@@ -172,13 +172,16 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
     }
   };
   const concurrency = Math.max(1, ...ingestJobs.map((j) => j.pipeline.source.concurrency));
-  await Promise.all([
-    bounded(ingestJobs, concurrency, run),
-    bounded(ofKind("refine"), CONCURRENCY.refine, run),
-    bounded(ofKind("silver"), CONCURRENCY.silver, run),
-    bounded(ofKind("merge"), CONCURRENCY.merge, run),
-  ]);
-  await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
+  try {
+    await Promise.all([
+      bounded(ingestJobs, concurrency, run),
+      bounded(ofKind("refine"), CONCURRENCY.refine, run),
+      bounded(ofKind("silver"), CONCURRENCY.silver, run),
+      bounded(ofKind("merge"), CONCURRENCY.merge, run),
+    ]);
+  } finally {
+    await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
+  }
   await Promise.all([reportResults(env, settled, spentByRun(live, shared, invokedAt)), sendToWait(env, waiting)]);
 }
 

@@ -13,6 +13,15 @@ import { quotaFromHeaders } from "../src/upstream/quota-headers";
 
 /** Waits for the limiter this long at most; longer waits go back to the queue as a delay. */
 const MAX_LOCAL_WAIT_MS = 10_000;
+/**
+ * The limiter takes a holder's permits back this long after its last call: a holder that died
+ * (its process killed, its invocation evicted) strands them no longer. A live holder renews its
+ * lease every RENEW_MS while it holds permits, however long its requests take (a lease of twice
+ * the request timeout, 70 s for the sample weather source, kept a killed run's restart waiting
+ * 96 s for permits nobody held).
+ */
+const LEASE_MS = 15_000;
+const RENEW_MS = 5_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -56,6 +65,8 @@ export class TokenPool {
   private answers: Answer[] = [];
   /** The limiter's round trip (moving average): slots are asked for no sooner than it allows. */
   private roundTripMs = 10;
+  /** Renews this pool's lease while it holds permits (see LEASE_MS). */
+  private renewing: ReturnType<typeof setInterval> | undefined;
 
   constructor(env: Env, source: Source, demand: number) {
     this.env = env;
@@ -79,7 +90,7 @@ export class TokenPool {
         holder: this.holder,
         maxInFlight: this.source.concurrency,
         release,
-        leaseMs: this.source.timeoutMs * 2 + 10_000,
+        leaseMs: LEASE_MS,
         leadMs: Math.ceil(this.roundTripMs * 1.5),
         lateMs: this.lateSeen,
         unspent: this.unspent.splice(0),
@@ -90,6 +101,7 @@ export class TokenPool {
       // A cold start of the limiter is not a round trip: samples count up to 50 ms.
       this.roundTripMs = 0.7 * this.roundTripMs + 0.3 * Math.min(50, Date.now() - askedAt);
       this.held = Math.max(0, this.held - release) + lease.slots.length;
+      if (this.held > 0) this.renewing ??= setInterval(() => void this.renew(), RENEW_MS);
       if (lease.slots.length > 0) {
         const first = lease.firstSeq;
         this.slots.push(...lease.slots.map((at, i) => ({ at, seq: first === undefined ? undefined : first + i })));
@@ -228,8 +240,18 @@ export class TokenPool {
     await this.limiter().throttled(this.source.rateLimit, retryAfterMs, token.at, token.seq);
   }
 
+  /** Keep this pool's permits leased while its requests run (a failed renewal is tried again next time). */
+  private async renew(): Promise<void> {
+    if (this.held === 0) return;
+    await this.limiter()
+      .renew(this.holder, LEASE_MS)
+      .catch((err: unknown) => console.error("renewing rate-limit permits failed", err));
+  }
+
   /** Give back every permit still held (spent or unused). */
   async close(): Promise<void> {
+    clearInterval(this.renewing);
+    this.renewing = undefined;
     const unspent = [...this.unspent.splice(0), ...this.slots.splice(0).map((t) => t.at)];
     const answers = this.answers.splice(0);
     if (this.held > 0 || unspent.length > 0 || answers.length > 0)

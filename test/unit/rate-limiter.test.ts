@@ -3,7 +3,7 @@
 // sliding counter, alone and several at once, with each request sent up to the pool's lateness
 // bound after its instant and reaching the upstream up to SPREAD_MS after that.
 import { describe, expect, it } from "vitest";
-import { grantWithPermits, type Holders } from "../../durable-objects/rate-limiter";
+import { grantWithPermits, renewLease, type Holders } from "../../durable-objects/rate-limiter";
 import { HORIZON_MS, SPREAD_MS, forget, grant, learnFrom429, marginMs, reportLateness, toleranceOf } from "../../durable-objects/limiter/schedule";
 import { initialState } from "../../durable-objects/limiter/state";
 import { UpstreamLimits, type LimitAlgorithm } from "../../src/sample/limit-algorithms";
@@ -248,6 +248,21 @@ describe("learning from 429s", () => {
 });
 
 describe("in-flight permits", () => {
+  it("keeps a renewing holder's permits however long its requests run, and takes a silent one's back when its lease ends", () => {
+    const limits: RateLimit = [{ requests: 1000, per: "1s" }];
+    const opts = (holder: string) => ({ holder, maxInFlight: 4, release: 0, leaseMs: 15_000 });
+    const at = (renew: boolean, t: number) => {
+      const state = { ...initialState(), quotaHeaders: false };
+      const holders: Holders = {};
+      expect(grantWithPermits(state, holders, limits, 4, opts("long"), 0).slots).toHaveLength(4);
+      if (renew) for (let r = 5_000; r < t; r += 5_000) expect(renewLease(holders, "long", 15_000, r)).toBe(true);
+      return grantWithPermits(state, holders, limits, 4, opts("next"), t).slots.length;
+    };
+    expect(at(true, 60_000)).toBe(0); // still in flight after a minute: its permits stay
+    expect(at(false, 15_000)).toBe(4); // it died: 15 s after its last call they come back
+    expect(renewLease({}, "gone", 15_000, 0)).toBe(false);
+  });
+
   it("bounds requests in flight across holders, and gets them back on release or expiry", () => {
     // An upstream known not to state its quota: no probe goes first.
     const state = { ...initialState(), quotaHeaders: false };
