@@ -7,7 +7,8 @@
 //
 // A first request after a quiet spell goes alone (a probe): until its answer comes back, nobody
 // knows what another client has used meanwhile, and a block of tokens spent at once would meet a
-// window someone else half filled. An upstream whose answers state no quota is not probed again.
+// window someone else half filled. An upstream whose answers state no quota, or that left a probe
+// unanswered for PROBE_WAIT_MS, is not probed again.
 import type { Quota } from "../../src/upstream/quota-headers";
 import type { ResolvedWindow } from "../../src/upstream/limits";
 import { countAfter, type LimiterState, type WindowState } from "./state";
@@ -48,9 +49,11 @@ const VIEW_WINDOWS = 2;
  */
 function noteOthers(s: WindowState, w: ResolvedWindow, at: number, others: number): void {
   const seen = (s.others ??= []);
+  // Holders report in their own order: an answer older than the latest kept stays in view as long.
+  const t = Math.max(at, seen.length > 0 ? seen[seen.length - 2]! : at);
   while (seen.length > 0 && seen[seen.length - 1]! <= others) seen.splice(-2, 2);
-  seen.push(at, others);
-  while (seen.length > 0 && seen[0]! <= at - VIEW_WINDOWS * w.ms) seen.splice(0, 2);
+  seen.push(t, others);
+  while (seen.length > 0 && seen[0]! <= t - VIEW_WINDOWS * w.ms) seen.splice(0, 2);
 }
 
 /** The most another client used in window `w` among the answers still in view at `now`. */
