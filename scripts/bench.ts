@@ -131,22 +131,22 @@ function costs(ids: number, outDir: string): NonNullable<Results["costs"]>["post
   return JSON.parse(readFileSync(file, "utf8")) as NonNullable<Results["costs"]>["posts"];
 }
 
-/** The one "BENCH {json}" line a workerd bench file prints. */
-function workerdBenchLine(file: string): unknown {
-  const vitest = spawnSync(join(root, "node_modules/.bin/vitest"), ["run", "--project", "bench-workerd", file], { cwd: root, encoding: "utf8" });
-  const line = `${vitest.stdout}\n${vitest.stderr}`.split("\n").find((l) => l.includes("BENCH {"));
-  if (!line) throw new Error(`${file} printed no result:\n${vitest.stdout}${vitest.stderr}`);
-  return JSON.parse(line.slice(line.indexOf("{")));
-}
-
 /**
  * 3. Writing the seeds' silver rows: sluice's writer in workerd against DuckDB on the same rows, and
  * the writers tried beside it (test/bench/parquet-writers.bench.ts) against DuckDB with each codec.
  */
 async function parquet(seedsOutput: string | undefined, outDir: string) {
   const seedsFile = seedsOutput === undefined ? undefined : resolve(root, seedsOutput);
-  const sluice = workerdBenchLine("test/bench/parquet-write.bench.ts") as { rows: number; temperatureSum: number; bytes: number; runsMs: number[] };
-  const tried = workerdBenchLine("test/bench/parquet-writers.bench.ts") as { writers: Record<string, { ms: number[]; bytes: number }> };
+  const [sluice] = (await runWorkerdBench("test/bench/parquet-write.bench.ts", {})) as unknown as {
+    rows: number;
+    temperatureSum: number;
+    bytes: number;
+    runsMs: number[];
+  }[];
+  const [tried] = (await runWorkerdBench("test/bench/parquet-writers.bench.ts", {})) as unknown as {
+    writers: Record<string, { ms: number[]; bytes: number }>;
+  }[];
+  if (!sluice || !tried) throw new Error("a workerd Parquet bench printed no result");
   if (!seedsFile || !existsSync(seedsFile)) throw new Error("the parquet section reads the seeds section's output: run it with --only seeds,parquet");
   const duck = await openDuck();
   try {
