@@ -5,7 +5,7 @@ import { mergeParquetToR2 } from "../../src/parquet/merge";
 import { markDone, readDone } from "../../src/r2/done";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { TaskContext, TaskOutcome } from "./context";
-import { combinedStates, putStates, writeDatasets } from "../../src/gold/states-io";
+import { mergeGold, writeDatasets } from "../../src/gold/states-io";
 import { overCurrent, overSilver, statesOf } from "../../src/gold/aggregates";
 import { writeChangeTables } from "../../src/gold/changes";
 
@@ -25,10 +25,8 @@ export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   // Gold datasets: the inputs' states combined, kept beside the output, or written as the
   // datasets' files by the final merge; before the done marker that makes the task reusable.
   if (message.input.gold) {
-    const gold = overSilver(ctx.pipeline.gold);
-    const states = await combinedStates(env.BUCKET, gold, inputs);
-    if (message.input.final) await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, gold, ctx.pipeline.columns, states);
-    else await putStates(env.BUCKET, outputKey, gold, states);
+    const final = message.input.final ? { pipeline: ctx.pipeline.name, version: message.version, silver: ctx.pipeline.columns } : undefined;
+    await mergeGold(env.BUCKET, overSilver(ctx.pipeline.gold), inputs, outputKey, final);
   }
   const result = await mergeParquetToR2(env.BUCKET, inputs, outputKey);
   const output = { key: outputKey, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };

@@ -9,7 +9,7 @@ import type { Json } from "../types";
 import { unitStart, type Bucket } from "../pipelines/windows";
 import { addToSketch, estimate, mergeSketches, newSketch, sketchFromText, sketchToText } from "./hll";
 import { addToKll, mergeKll, newKll, quantileOfKll, type Kll } from "./kll";
-import { checkLookup, lookedUp, lookupColumns, type Lookup, type LookupTable } from "./lookups";
+import { lookedUp, lookupColumns, type Lookup, type LookupTable } from "./lookups";
 
 /** Distinct values are counted exactly up to this many per group, then by HyperLogLog (±1.6%, src/gold/hll.ts). */
 export const DISTINCT_EXACT = 1000;
@@ -46,6 +46,8 @@ export interface GoldDataset {
   over?: "silver" | "current";
   /** Columns added from a small dimension by one of the group-by columns (src/gold/lookups.ts). */
   lookup?: Lookup;
+  /** Split the groups by a hash of their key into this many parts (1–256, default 1), each combined on its own: for millions of groups (src/gold/partitions.ts). */
+  partitions?: number;
 }
 
 /** One aggregate's partial state. */
@@ -282,8 +284,8 @@ function result(a: Aggregate, state: State): unknown {
   }
 }
 
-const entries = (d: GoldDataset) => Object.entries(d.aggregates);
-const bucketName = (d: GoldDataset) => (d.bucket ? (d.bucket.as ?? d.bucket.column) : null);
+export const entries = (d: GoldDataset) => Object.entries(d.aggregates);
+export const bucketName = (d: GoldDataset) => (d.bucket ? (d.bucket.as ?? d.bucket.column) : null);
 
 /** The group of a row: its group-by values and its bucket, as a JSON key. */
 function groupKey(d: GoldDataset, row: Row): string {
@@ -367,33 +369,4 @@ export function goldRows(d: GoldDataset, silver: ColumnSpec[], states: States, l
       entries(d).forEach(([name, a], i) => (row[name] = value(name, result(a, states[key]![i]!))));
       return row;
     });
-}
-
-/** Throws naming the dataset when it names a column silver does not have, or a bucket that is not a timestamp. */
-export function checkGold(pipeline: string, datasets: GoldDataset[], silver: ColumnSpec[]): void {
-  const names = new Set<string>();
-  for (const d of datasets) {
-    if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(d.name))
-      throw new Error(`pipeline ${pipeline}: gold dataset name ${JSON.stringify(d.name)}: lowercase letters, digits and dashes`);
-    if (names.has(d.name)) throw new Error(`pipeline ${pipeline}: two gold datasets are named ${d.name}`);
-    names.add(d.name);
-    const where = `pipeline ${pipeline}, gold dataset ${d.name}`;
-    const has = (c: string) => silver.some((s) => s.name === c);
-    for (const c of d.groupBy) if (!has(c)) throw new Error(`${where}: groupBy column ${c} is not a silver column`);
-    if (d.bucket && silver.find((s) => s.name === d.bucket!.column)?.type !== "timestamp")
-      throw new Error(`${where}: bucket column ${d.bucket.column} is not a timestamp column`);
-    for (const [name, a] of entries(d)) {
-      if ("column" in a && !has(a.column)) throw new Error(`${where}: aggregate ${name} reads ${a.column}, not a silver column`);
-      if ("by" in a && !has(a.by)) throw new Error(`${where}: aggregate ${name} orders by ${a.by}, not a silver column`);
-      if (a.fn === "quantile") {
-        if (!(a.q > 0 && a.q <= 1)) throw new Error(`${where}: aggregate ${name}: q must be in (0, 1], not ${a.q}`);
-        const type = silver.find((s) => s.name === a.column)?.type;
-        if (type !== "float64" && type !== "int32" && type !== "int64")
-          throw new Error(`${where}: aggregate ${name}: a quantile of ${a.column} needs a numeric column, not ${type}`);
-      }
-    }
-    if (d.lookup) checkLookup(where, d.lookup, d.groupBy);
-    const out = [...d.groupBy, ...(d.bucket ? [bucketName(d)!] : []), ...(d.lookup?.columns ?? []), ...Object.keys(d.aggregates)];
-    if (new Set(out).size !== out.length) throw new Error(`${where}: two output columns share a name`);
-  }
 }

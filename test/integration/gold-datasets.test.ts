@@ -9,6 +9,7 @@ import type { Row } from "../../src/arrow/columns";
 import { definePipeline } from "../../src/pipelines/define";
 import { DISTINCT_EXACT, mergeStates, statesOf, goldRows, type GoldDataset } from "../../src/gold/aggregates";
 import { HLL_ERROR } from "../../src/gold/hll";
+import { parquetMetadata } from "hyparquet";
 import { comparable, readBoth } from "../independent-reader";
 import { SAMPLE_ORIGIN } from "../../src/upstream/fetch";
 import { api, configureSample, env, registerPipeline, sampleStats, submit, waitForRun } from "../helpers";
@@ -70,6 +71,14 @@ const pipeline = definePipeline({
         },
       },
     },
+    // The same groups split into three parts by a hash of their key, each combined on its own up the tree.
+    {
+      name: "monthly-parts",
+      groupBy: ["account_id"],
+      bucket: { column: "created_at", unit: "month", as: "month" },
+      aggregates: FEATURES,
+      partitions: 3,
+    },
     {
       name: "yearly",
       groupBy: [],
@@ -128,6 +137,7 @@ describe("gold datasets", () => {
     for (const [dataset, perAccount] of [
       ["monthly", true],
       ["all-monthly", false],
+      ["monthly-parts", true],
     ] as const) {
       const got = (await download(run.id, dataset)).map((r): Row => ({
         ...r,
@@ -145,6 +155,13 @@ describe("gold datasets", () => {
         for (const [k, v] of Object.entries(w)) expect(close(row![k], v), `${dataset} ${k} of ${group(w)}: ${String(row![k])} vs ${String(v)}`).toBe(true);
       }
     }
+
+    // The partitioned dataset: the same rows, one row group a part, each part's groups sorted.
+    const res = await api(`/v1/jobs/${run.id}/output?dataset=monthly-parts`);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    expect(meta.row_groups.length).toBe(3);
+    expect(comparable(await readBoth(bytes))).toEqual(comparable(await download(run.id, "monthly")));
 
     const yearly = await download(run.id, "yearly");
     const likes = silver.map((r) => Number(r.likes));
@@ -169,6 +186,11 @@ describe("gold datasets", () => {
     const stale = (await (await env.BUCKET.get(mine[1]!))!.json()) as Record<string, { fp: string }>;
     for (const d of Object.values(stale)) d.fp = "an-older-definition";
     await env.BUCKET.put(mine[1]!, JSON.stringify(stale));
+    // A partitioned dataset's parts: one file's gone (its index with them), another's incomplete.
+    const parts = (await env.BUCKET.list({ prefix: mine[2]!.replace(/\.json$/, "/monthly-parts-") })).objects.map((o) => o.key);
+    expect(parts.filter((k) => k.endsWith("/index.json"))).toHaveLength(1);
+    await env.BUCKET.delete(parts.filter((k) => k.endsWith("/index.json") || k.endsWith("/p1.json")));
+    const before3 = comparable(await download(run.id, "monthly-parts"));
     await configureSample({});
     const res = await api(`/v1/jobs/${run.id}/phases/aggregate/rerun`, { method: "POST" });
     expect(res.status).toBe(202);
@@ -176,6 +198,7 @@ describe("gold datasets", () => {
     expect(again.status).toBe("succeeded");
     expect(again.version).not.toBe(run.version);
     expect(comparable(await download(run.id, "monthly"))).toEqual(before);
+    expect(comparable(await download(run.id, "monthly-parts"))).toEqual(before3);
     expect((await sampleStats()).requests).toBe(0);
   });
 
@@ -184,7 +207,7 @@ describe("gold datasets", () => {
     const run = await waitForRun(await submit("gold-posts", { accounts: accountsFrom(3100, 4), tag: "g2" }));
     const res = await api(`/v1/jobs/${run.id}/output?dataset=weekly`);
     expect(res.status).toBe(404);
-    expect((await res.json<{ error: { details: { known: string[] } } }>()).error.details.known).toEqual(["monthly", "all-monthly", "yearly"]);
+    expect((await res.json<{ error: { details: { known: string[] } } }>()).error.details.known).toEqual(["monthly", "all-monthly", "monthly-parts", "yearly"]);
   });
 
   it("counts distinct values exactly up to the bound, then within the sketch's error, the same in any merge order", () => {
@@ -216,5 +239,9 @@ describe("gold datasets", () => {
     expect(() => definePipeline({ ...base, gold: [{ name: "x", groupBy: [], bucket: { column: "likes", unit: "day" }, aggregates: {} }] })).toThrow(
       "bucket column likes is not a timestamp column",
     );
+    for (const partitions of [0, 1.5, 257])
+      expect(() => definePipeline({ ...base, gold: [{ name: "x", groupBy: [], aggregates: { n: { fn: "count" } }, partitions }] })).toThrow(
+        `partitions must be a whole number from 1 to 256, not ${partitions}`,
+      );
   });
 });
