@@ -8,7 +8,7 @@ const root = resolve(import.meta.dirname, "../..");
 
 /** Run one bench file; resolves with every BENCH line's JSON, rejects when vitest fails. */
 export function runWorkerdBench(file: string, env: Record<string, string>, inspectorPort?: number): Promise<Record<string, unknown>[]> {
-  const args = ["run", "--project", "bench-workerd", ...(inspectorPort ? [`--inspect=${inspectorPort}`] : []), file];
+  const args = ["run", "--project", "bench-workerd", ...(inspectorPort ? [`--inspect=${inspectorPort}`, "--no-file-parallelism"] : []), file];
   const child = spawn(join(root, "node_modules/.bin/vitest"), args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
