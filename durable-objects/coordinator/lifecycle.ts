@@ -2,7 +2,7 @@
 // its manifests, its end and what it spends. The RPC methods and the phase state machine live in
 // ../run-coordinator.ts, which extends this class.
 import { derivedInput } from "../../src/pipelines/derived";
-import { readChangesApplied } from "../../src/gold/changes";
+import { readChangesApplied } from "../../src/gold/change-tables";
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../../src/env";
 import { runManifest, writeAggregateManifest, writeRunManifest } from "../../src/manifests";

@@ -6,8 +6,8 @@ import { markDone, readDone } from "../../src/r2/done";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { TaskContext, TaskOutcome } from "./context";
 import { mergeGold, writeDatasets } from "../../src/gold/states-io";
-import { overCurrent, overSilver, statesOf } from "../../src/gold/aggregates";
-import { writeChangeTables } from "../../src/gold/changes";
+import { overCurrent, overSilver } from "../../src/gold/aggregates";
+import { writeChangeTables } from "../../src/gold/change-tables";
 
 export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, message } = ctx;
@@ -34,9 +34,8 @@ export async function merge(ctx: TaskContext): Promise<TaskOutcome> {
   // both tables, and the gold datasets aggregated over the current one.
   const { changes } = ctx.pipeline;
   if (message.input.changes && changes) {
-    const { current } = await writeChangeTables(env.BUCKET, { ...ctx.pipeline, changes }, message.version, outputKey);
     const gold = overCurrent(ctx.pipeline.gold);
-    const states = Object.fromEntries(gold.map((d) => [d.name, statesOf(d, current)]));
+    const { states } = await writeChangeTables(env.BUCKET, { ...ctx.pipeline, changes }, message.version, outputKey, gold);
     await writeDatasets(env.BUCKET, ctx.pipeline.name, message.version, gold, ctx.pipeline.columns, states);
   }
   await markDone(env.BUCKET, output);

@@ -9,15 +9,11 @@
 // The history keeps every change, deletes too, so a change that comes late (a lower sequence than
 // changes already applied) is put in its place and the validity around it recomputed; a change
 // whose key and sequence are already there is a duplicate and ignored (the one stored first
-// stays). Applying runs in any order gives the same tables. The final merge holds the history
-// whole: past `maxRows` the run fails saying so.
+// stays). Applying runs in any order gives the same tables. The final merge writes them
+// (src/gold/change-tables.ts): whole, or a part of the keys at a time with `partitions`.
 import type { ColumnSpec, Row } from "../arrow/columns";
-import { writeParquetRows } from "../parquet/write";
-import { readParquetRows } from "../parquet/read";
-import { latestPublishedOfAnyWindow, putDone } from "../r2/done";
-import { layout } from "../r2/layout";
-import type { OutputFile, OutputVersion } from "../types";
 import { TaskFailure } from "../upstream/classify";
+import { MAX_PARTITIONS } from "./partitions";
 
 export interface ChangesDefinition {
   /** Columns that identify an entity: its changes share them. */
@@ -28,8 +24,10 @@ export interface ChangesDefinition {
   at?: string;
   /** The column saying what a change did, and the values of it that delete the key. */
   operation?: { column: string; deletes: string[] };
-  /** Refuse a history of more rows than this (default and at most HISTORY_MAX_ROWS). */
+  /** Refuse a history (a part of it, with `partitions`) of more rows than this (default and at most HISTORY_MAX_ROWS). */
   maxRows?: number;
+  /** Split the keys by a hash into this many parts (1–256, default 1), applied a part at a time: for millions of keys (src/gold/changes-parts.ts). */
+  partitions?: number;
 }
 
 /** A run's lineage for its tables (in its manifest): the history it built on, and what it applied. */
@@ -42,12 +40,8 @@ export interface ChangesApplied {
   /** Rows of the new versions. */
   history: number;
   current: number;
-}
-
-/** What the run's history version was built from, as written beside it; null when it was not written. */
-export async function readChangesApplied(bucket: R2Bucket, historyKey: string): Promise<ChangesApplied | null> {
-  const object = await bucket.get(layout.changesApplied(historyKey));
-  return object ? ((await object.json()) as ChangesApplied) : null;
+  /** With `partitions`: how many of the history file's row groups each part has, in order (the next run reads its part's alone). */
+  parts?: number[];
 }
 
 /** The datasets a pipeline with `changes` writes beside its output. */
@@ -81,6 +75,9 @@ export function checkChanges(pipeline: string, c: ChangesDefinition, silver: Col
   for (const v of VALIDITY) if (type(v.name)) throw new Error(`${where}: silver has a column ${v.name}, which the history adds`);
   const max = c.maxRows ?? HISTORY_MAX_ROWS;
   if (!Number.isInteger(max) || max < 1 || max > HISTORY_MAX_ROWS) throw new Error(`${where}: maxRows must be 1..${HISTORY_MAX_ROWS}, not ${max}`);
+  const parts = c.partitions ?? 1;
+  if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTITIONS)
+    throw new Error(`${where}: partitions must be a whole number from 1 to ${MAX_PARTITIONS}, not ${parts}`);
 }
 
 export function changeTableColumns(silver: ColumnSpec[]): Record<(typeof CHANGE_TABLES)[number], ColumnSpec[]> {
@@ -95,8 +92,11 @@ const comparable = (v: unknown): number | string | null =>
  * get their validity set in place and the current table shares the history's objects (it writes
  * fewer columns), so the history held is the memory used.
  */
+/** A change's key, as one string: what its changes share. */
+export const changeKeyOf = (c: ChangesDefinition) => (row: Row) => JSON.stringify(c.key.map((k) => comparable(row[k])));
+
 export function applyChanges(c: ChangesDefinition, previous: Row[], changes: Row[]) {
-  const keyOf = (row: Row) => JSON.stringify(c.key.map((k) => comparable(row[k])));
+  const keyOf = changeKeyOf(c);
   const seqOf = (row: Row) => {
     const seq = comparable(row[c.sequence]);
     if (seq === null) throw new TaskFailure({ type: "invalid_change", message: `a change of ${keyOf(row)} has no ${c.sequence}`, class: "permanent" });
@@ -142,61 +142,3 @@ export function applyChanges(c: ChangesDefinition, previous: Row[], changes: Row
   }
   return { history, current, added, duplicates };
 }
-
-/**
- * Write the run's `current` and `history` versions from the latest published history and the
- * run's changes (`changesKey`: its merged silver output). Returns the files and what was applied.
- */
-export async function writeChangeTables(
-  bucket: R2Bucket,
-  pipeline: { name: string; columns: ColumnSpec[]; changes: ChangesDefinition },
-  version: OutputVersion,
-  changesKey: string,
-): Promise<{ files: OutputFile[]; current: Row[]; applied: ChangesApplied }> {
-  const c = pipeline.changes;
-  const max = c.maxRows ?? HISTORY_MAX_ROWS;
-  const read = async (key: string) => {
-    const object = await bucket.get(key);
-    if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
-    return readParquetRows(new Uint8Array(await object.arrayBuffer()));
-  };
-  const marker = await latestPublishedOfAnyWindow(bucket, `${pipeline.name}-history`);
-  if (marker && marker.rows > max) throw tooLarge(pipeline.name, marker.rows, max);
-  const previous = marker ? await read(marker.key) : [];
-  const changeRows = await read(changesKey);
-  const tables = applyChanges(c, previous, changeRows);
-  if (tables.history.length > max) throw tooLarge(pipeline.name, tables.history.length, max);
-  const columns = changeTableColumns(pipeline.columns);
-  const files: OutputFile[] = [];
-  const applied: ChangesApplied = {
-    previous: marker ? { runId: marker.runId, version: marker.version, key: marker.key, rows: marker.rows } : null,
-    changes: changeRows.length,
-    added: tables.added,
-    duplicates: tables.duplicates,
-    history: tables.history.length,
-    current: tables.current.length,
-  };
-  for (const name of CHANGE_TABLES) {
-    const rows = tables[name];
-    files.push(
-      await putDone(
-        bucket,
-        layout.goldDataset(pipeline.name, name, version),
-        await writeParquetRows(columns[name], rows),
-        rows.length,
-        "application/vnd.apache.parquet",
-      ),
-    );
-  }
-  await bucket.put(layout.changesApplied(layout.goldDataset(pipeline.name, "history", version)), JSON.stringify(applied), {
-    httpMetadata: { contentType: "application/json" },
-  });
-  return { files, current: tables.current, applied };
-}
-
-const tooLarge = (pipeline: string, rows: number, max: number) =>
-  new TaskFailure({
-    type: "history_too_large",
-    message: `pipeline ${pipeline}: the history would hold ${rows} rows; the final merge holds at most ${max} (changes.maxRows)`,
-    class: "permanent",
-  });

@@ -164,3 +164,62 @@ export async function stitchParquetToR2(
   if (written !== rows) throw new Error(`stitched file ${outputKey} holds ${written} rows, expected ${rows}`);
   return { ...result, rows };
 }
+
+/** Where a row group's column chunks lie in its file: [start, end). */
+function byteRange(rowGroup: TStruct): [number, number] {
+  let [start, end] = [Infinity, 0];
+  for (const chunk of chunks(rowGroup)) {
+    const meta = structField(chunk, CHUNK.meta)!;
+    const at = Number(intField(meta, META.dictionaryPage) ?? intField(meta, META.dataPage) ?? 0n);
+    start = Math.min(start, at);
+    end = Math.max(end, at + Number(intField(meta, META.compressedSize) ?? 0n));
+  }
+  return [start, end];
+}
+
+/**
+ * Row groups `groups` of the file `footer` describes, read by range and written as a Parquet file
+ * of their own (their bytes, and a footer listing them, offsets moved): a part of a large file
+ * read without the rest of it.
+ */
+export async function rowGroupsFile(bucket: R2Bucket, footer: ParquetFooter, groups: readonly number[]): Promise<Uint8Array> {
+  const all = (listField(footer.metadata, FILE.rowGroups)?.items ?? []) as TStruct[];
+  const pieces: Uint8Array[] = [MAGIC];
+  const selected: TStruct[] = [];
+  let size = MAGIC.length;
+  let rows = 0n;
+  for (const g of groups) {
+    const rowGroup = all[g];
+    if (!rowGroup) throw new Error(`${footer.key} has no row group ${g}`);
+    const [start, end] = byteRange(rowGroup);
+    const object = await bucket.get(footer.key, { range: { offset: start, length: end - start } });
+    if (!object) throw new Error(`${footer.key} is missing`);
+    const bytes = new Uint8Array(await object.arrayBuffer());
+    if (bytes.length !== end - start) throw new Error(`${footer.key}: read ${bytes.length} bytes of row group ${g}, expected ${end - start}`);
+    // A copy of the row group's metadata, moved to where its bytes land in the new file.
+    selected.push(moved(decodeStruct(encodeStruct(rowGroup)), BigInt(size - start), selected.length));
+    rows += intField(rowGroup, ROW_GROUP.numRows) ?? 0n;
+    pieces.push(bytes);
+    size += bytes.length;
+  }
+  const metadata: TStruct = {
+    fields: footer.metadata.fields
+      .filter((x) => x.id !== FILE.numRows && x.id !== FILE.rowGroups)
+      .concat([
+        { id: FILE.numRows, type: T.I64, value: rows },
+        { id: FILE.rowGroups, type: T.LIST, value: { elem: T.STRUCT, items: selected } },
+      ]),
+  };
+  const encoded = encodeStruct(metadata);
+  const trailer = new Uint8Array(8);
+  new DataView(trailer.buffer).setUint32(0, encoded.length, true);
+  trailer.set(MAGIC, 4);
+  pieces.push(encoded, trailer);
+  const out = new Uint8Array(size + encoded.length + 8);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
