@@ -2,16 +2,18 @@
 // the latest published history and the run's changes (its merged silver output), never in place.
 // Whole, the final merge holds the history at once, up to `maxRows`. With `partitions` the keys
 // are split by a hash into parts, applied one part at a time: the previous history's part (its row
-// groups, as that version's `applied.json` lists them; every row group, keeping the part's rows,
-// when it was cut another way) and the part's changes (each pass reads the run's changes a row
-// group at a time and keeps that part's keys). Each part's rows become row groups of the two
-// files (joined without decoding), so a task holds one part of the history, `maxRows` at most,
-// whatever the number of keys.
+// groups, as that version's `applied.json` lists them) and the part's changes. The run's changes
+// (and a previous history written whole or cut another way) are cut into the parts first, in one
+// pass a row group at a time, each part's rows of a row group spilled to a file of their own. Each
+// part's rows become row groups of the two files (joined without decoding), so a task holds one
+// part of the history, `maxRows` at most, and one row group of the changes, whatever the number
+// of keys.
 import type { Row } from "../arrow/columns";
 import { writeParquetRows } from "../parquet/write";
 import { readParquetRows } from "../parquet/read";
-import { readFooter, rowGroupsFile, stitchParquetToR2, type ParquetFooter } from "../parquet/stitch";
-import { latestPublishedOfAnyWindow, markDone, putDone, type PublishedMarker } from "../r2/done";
+import { readFooter, rowGroupsFile, type ParquetFooter } from "../parquet/stitch";
+import { partedFile } from "../parquet/write-parts";
+import { latestPublishedOfAnyWindow, putDone, type PublishedMarker } from "../r2/done";
 import { layout } from "../r2/layout";
 import type { OutputFile, OutputVersion } from "../types";
 import { TaskFailure } from "../upstream/classify";
@@ -110,66 +112,73 @@ async function byParts(
   const keyOf = changeKeyOf(c);
   const previous = marker ? await readFooter(bucket, marker.key) : null;
   const cut = marker ? (await readChangesApplied(bucket, marker.key))?.parts : undefined;
-  // The previous history's row groups that hold part p: as it listed them, when cut the same way.
-  const previousGroups = (p: number) =>
-    !previous
-      ? []
-      : cut?.length === parts
-        ? range(
-            cut.slice(0, p).reduce((a, b) => a + b, 0),
-            cut[p]!,
-          )
-        : range(0, previous.rowGroups);
   const changes = await readFooter(bucket, changesKey);
-  /** Rows of `groups` whose key is in part p, a row group at a time. */
-  const rowsOf = async (footer: ParquetFooter, groups: number[], p: number) => {
+  const columns = changeTableColumns(pipeline.columns);
+  const folder = `${layout.goldDataset(pipeline.name, "history", version)}.cut`;
+  const temps: string[] = [];
+  /**
+   * A file's rows cut into the parts in one pass, a row group at a time: each part's rows of a
+   * row group go to a file of their own (deleted after). Returns each part's files.
+   */
+  const cutIntoParts = async (footer: ParquetFooter, fileColumns: ColumnSpec[], tag: string) => {
+    const files: string[][] = Array.from({ length: parts }, () => []);
+    for (let g = 0; g < footer.rowGroups; g++) {
+      const byPart: Row[][] = Array.from({ length: parts }, () => []);
+      for (const row of await readParquetRows(await rowGroupsFile(bucket, footer, [g]))) byPart[partitionOf(keyOf(row), parts)]!.push(row);
+      for (const [p, rows] of byPart.entries()) {
+        if (rows.length === 0) continue;
+        const key = `${folder}/${tag}-p${pad(p)}-g${pad(g)}.parquet`;
+        temps.push(key);
+        await bucket.put(key, await writeParquetRows(fileColumns, rows));
+        files[p]!.push(key);
+      }
+    }
+    return files;
+  };
+  const readAll = async (keys: string[]) => {
     const rows: Row[] = [];
-    for (const g of groups)
-      for (const row of await readParquetRows(await rowGroupsFile(bucket, footer, [g]))) if (partitionOf(keyOf(row), parts) === p) rows.push(row);
+    for (const key of keys) for (const row of await readParquetRows(new Uint8Array(await (await bucket.get(key))!.arrayBuffer()))) rows.push(row);
     return rows;
   };
-  const columns = changeTableColumns(pipeline.columns);
-  const written: Record<(typeof CHANGE_TABLES)[number], ParquetFooter[]> = { history: [], current: [] };
   const applied: ChangesApplied = { previous: lineage(marker), changes: changes.rows, added: 0, duplicates: 0, history: 0, current: 0, parts: [] };
   const states: DatasetStates = Object.fromEntries(gold.map((d) => [d.name, {}]));
-  const folder = `${layout.goldDataset(pipeline.name, "history", version)}.parts`;
+  const tables = {
+    history: partedFile(bucket, layout.goldDataset(pipeline.name, "history", version), columns.history),
+    current: partedFile(bucket, layout.goldDataset(pipeline.name, "current", version), columns.current),
+  };
   try {
+    const changeParts = await cutIntoParts(changes, pipeline.columns, "changes");
+    // The previous history's part p: its own row groups, as it listed them when cut the same way;
+    // otherwise (written whole, or cut another way) it is cut here too.
+    const previousParts = previous && cut?.length !== parts ? await cutIntoParts(previous, columns.history, "previous") : null;
+    let group = 0;
     for (let p = 0; p < parts; p++) {
-      const before = await rowsOf(previous!, previousGroups(p), p);
-      const tables = applyChanges(c, before, await rowsOf(changes, range(0, changes.rowGroups), p));
-      if (tables.history.length > max) throw tooLarge(pipeline.name, tables.history.length, max, `part ${p} of ${parts}`);
-      applied.added += tables.added;
-      applied.duplicates += tables.duplicates;
-      applied.history += tables.history.length;
-      applied.current += tables.current.length;
-      for (const d of gold) mergeStates(d, states[d.name]!, statesOf(d, tables.current));
-      for (const name of CHANGE_TABLES) {
-        const key = `${folder}/${name}-p${String(p).padStart(3, "0")}.parquet`;
-        if (tables[name].length > 0) {
-          await bucket.put(key, await writeParquetRows(columns[name], tables[name]));
-          written[name].push(await readFooter(bucket, key));
-        }
-        if (name === "history") applied.parts!.push(tables[name].length > 0 ? written.history.at(-1)!.rowGroups : 0);
+      let before: Row[] = [];
+      if (previousParts) before = await readAll(previousParts[p]!);
+      else if (previous && cut) {
+        before = cut[p]! > 0 ? await readParquetRows(await rowGroupsFile(bucket, previous, range(group, cut[p]!))) : [];
+        group += cut[p]!;
       }
+      const part = applyChanges(c, before, await readAll(changeParts[p]!));
+      if (part.history.length > max) throw tooLarge(pipeline.name, part.history.length, max, `part ${p} of ${parts}`);
+      applied.added += part.added;
+      applied.duplicates += part.duplicates;
+      applied.history += part.history.length;
+      applied.current += part.current.length;
+      for (const d of gold) mergeStates(d, states[d.name]!, statesOf(d, part.current));
+      applied.parts!.push(await tables.history.add(part.history));
+      await tables.current.add(part.current);
     }
     const files: OutputFile[] = [];
-    for (const name of CHANGE_TABLES) {
-      const key = layout.goldDataset(pipeline.name, name, version);
-      if (written[name].length === 0) {
-        files.push(await putDone(bucket, key, await writeParquetRows(columns[name], []), 0, PARQUET));
-        continue;
-      }
-      const result = await stitchParquetToR2(bucket, written[name], key);
-      const file: OutputFile = { key, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };
-      await markDone(bucket, file);
-      files.push(file);
-    }
+    for (const name of CHANGE_TABLES) files.push(await tables[name].finish());
     return { files, applied, states };
   } finally {
-    const temps = [...written.history, ...written.current].map((f) => f.key);
-    if (temps.length > 0) await bucket.delete(temps);
+    for (let i = 0; i < temps.length; i += 1000) await bucket.delete(temps.slice(i, i + 1000));
+    for (const name of CHANGE_TABLES) await tables[name].discard();
   }
 }
+
+const pad = (n: number) => String(n).padStart(3, "0");
 
 const tooLarge = (pipeline: string, rows: number, max: number, part?: string) =>
   new TaskFailure({

@@ -8,7 +8,7 @@
 // without a download.
 import type { ColumnSpec } from "../arrow/columns";
 import { writeParquetRows } from "../parquet/write";
-import { markDone, putDone } from "../r2/done";
+import { putDone } from "../r2/done";
 import { layout } from "../r2/layout";
 import type { OutputFile, OutputVersion } from "../types";
 import { TaskFailure } from "../upstream/classify";
@@ -17,7 +17,7 @@ import { fnv1a64 } from "../hash";
 import { goldColumns, goldRows, mergeStates, statesOf, type GoldDataset, type States } from "./aggregates";
 import { loadLookup, type LookupTable } from "./lookups";
 import { partitionsOf, splitStates } from "./partitions";
-import { readFooter, stitchParquetToR2 } from "../parquet/stitch";
+import { partedFile } from "../parquet/write-parts";
 
 /** Every dataset's states, by dataset name. */
 export type DatasetStates = Record<string, States>;
@@ -134,25 +134,13 @@ async function silverRows(bucket: R2Bucket, key: string) {
  * deleted after), then the parts joined as its row groups without decoding (src/parquet/stitch.ts).
  */
 async function writePartitioned(bucket: R2Bucket, pipeline: string, version: OutputVersion, d: GoldDataset, silver: ColumnSpec[], inputs: OutputFile[]) {
-  const key = layout.goldDataset(pipeline, d.name, version);
-  const columns = goldColumns(d, silver);
   const table: LookupTable | undefined = d.lookup ? await loadLookup(bucket, d.lookup, { name: version.window, hive: version.hive }) : undefined;
-  const written: string[] = [];
+  const file = partedFile(bucket, layout.goldDataset(pipeline, d.name, version), goldColumns(d, silver));
   try {
-    for (let p = 0; p < partitionsOf(d); p++) {
-      const rows = goldRows(d, silver, await combinedPart(bucket, d, inputs, p), table);
-      if (rows.length === 0) continue;
-      written.push(`${key}.parts/p${String(p).padStart(3, "0")}.parquet`);
-      await bucket.put(written.at(-1)!, await writeParquetRows(columns, rows));
-    }
-    if (written.length === 0) return putDone(bucket, key, await writeParquetRows(columns, []), 0, "application/vnd.apache.parquet");
-    const footers = await Promise.all(written.map((k) => readFooter(bucket, k)));
-    const result = await stitchParquetToR2(bucket, footers, key);
-    const file: OutputFile = { key, rows: result.rows, bytes: result.bytes, sha256: result.sha256 };
-    await markDone(bucket, file);
-    return file;
+    for (let p = 0; p < partitionsOf(d); p++) await file.add(goldRows(d, silver, await combinedPart(bucket, d, inputs, p), table));
+    return await file.finish();
   } finally {
-    if (written.length > 0) await bucket.delete(written);
+    await file.discard();
   }
 }
 
