@@ -1,5 +1,5 @@
 // The benchmark suite: sluice against the physical limit and a native reference, in one run.
-//   npm run bench [-- --only limits,limit,seeds,parquet,merge,tasks,coordinator,costs] [--cells 1s/sliding-log/none] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5] [--cost-ids 1000000]
+//   npm run bench [-- --only limits,limit,seeds,parquet,merge,tasks,coordinator,costs,gold,scd] [--cells 1s/sliding-log/none] [--tasks 1000,10000] [--rates 20,50,200] [--merge-files 80] [--chunks 0,1,2,3,4,5] [--cost-ids 1000000] [--gold 200x29/128] [--scd 1000000/64]
 // (`--only report` rewrites BENCHMARKS.md from the stored figures.)
 // Each section starts its own local runtime (wrangler dev). Figures go to bench/results.json
 // (sections not run keep their last figures) and the table in BENCHMARKS.md.
@@ -14,6 +14,8 @@ import { runWorkerdBench } from "./lib/workerd-bench.ts";
 import { client } from "./lib/client.ts";
 import { mergeBench } from "./lib/bench-merge.ts";
 import { tasksBench } from "./lib/bench-tasks.ts";
+import { goldBench } from "./lib/bench-gold.ts";
+import { scdBench } from "./lib/bench-scd.ts";
 import { literal, openDuck } from "./lib/duckdb.ts";
 import { bytes, dollars, duration } from "./lib/format.ts";
 import { putLocalR2 } from "./lib/local-r2.ts";
@@ -32,6 +34,10 @@ const { values: args } = parseArgs({
     chunks: { type: "string", default: "0,1,2,3,4,5" },
     cells: { type: "string", default: "" },
     "cost-ids": { type: "string", default: "1000000" },
+    /** Stations × years / partitions of the gold dataset. */
+    gold: { type: "string", default: "200x29/128" },
+    /** Keys / partitions of the current and history tables. */
+    scd: { type: "string", default: "1000000/64" },
   },
 });
 const only = args.only?.split(",");
@@ -332,6 +338,33 @@ async function main(): Promise<number> {
     const r = costs(Number(args["cost-ids"]), outDir);
     console.log(`costs: ${r.ids} ids, ${r.tasks} tasks, ${r.rows} rows in ${duration(r.ms)}: ${dollars(r.usage.cost.dollars)}`);
     results.costs = { at, posts: r };
+    save();
+  }
+  if (wanted("gold")) {
+    const [stations, years, partitions] = args.gold.split(/[x/]/).map(Number);
+    const r = await goldBench(outDir, { stations: stations!, years: years! }, partitions!);
+    for (const t of r.tasks) {
+      console.log(
+        `gold ${t.label}: ${t.tasks} tasks, slowest ${duration(t.maxMs)}; first watched: CPU ${t.cpuMs ?? "-"} ms, memory ${t.memoryStartBytes === null ? "-" : bytes(t.memoryStartBytes)} → ${t.memoryPeakBytes === null ? "-" : bytes(t.memoryPeakBytes)}`,
+      );
+    }
+    console.log(
+      `gold: ${r.rows} rows → ${r.groups} groups; sluice ${duration(r.sluiceMs)} (tasks one at a time), DuckDB ${duration(r.duckdbMs)} (${r.duckdbThreads} threads); unmatched ${r.unmatched}, exact diffs ${r.exactDiffs}, max relative diff ${r.maxRelativeDiff}; hyparquet ${r.hyparquetRows} rows, count ${r.hyparquetCount}`,
+    );
+    results.gold = { at, ...r };
+    save();
+  }
+  if (wanted("scd")) {
+    const [keys, partitions] = args.scd.split("/").map(Number);
+    const r = await scdBench(outDir, keys!, partitions!);
+    for (const x of r.runs)
+      console.log(
+        `scd run ${x.run}: ${x.changes} changes → history ${x.history}, current ${x.current} in ${duration(x.ms)}; CPU ${x.cpuMs ?? "-"} ms, memory +${x.peakBytes === null ? "-" : bytes(x.peakBytes)}`,
+      );
+    console.log(
+      `scd: DuckDB ${duration(r.duckdbMs)}; same history ${r.sameHistory}, same current ${r.sameCurrent}; hyparquet ${JSON.stringify(r.hyparquetRows)}`,
+    );
+    results.scd = { at, ...r };
     save();
   }
   save();

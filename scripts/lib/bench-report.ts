@@ -1,6 +1,8 @@
 // bench/results.json's shape, and BENCHMARKS.md made from it.
 import { FINDINGS } from "./bench-findings.ts";
 import type { MergeBench } from "./bench-merge.ts";
+import { renderGoldSection, type GoldBench } from "./bench-gold.ts";
+import { renderScdSection, type ScdBench } from "./bench-scd.ts";
 import type { TaskBenchRow } from "./bench-tasks.ts";
 import type { RunUsage } from "../../src/types.ts";
 import { bytes, dollars, duration } from "./format.ts";
@@ -72,6 +74,8 @@ export interface Results {
   };
   merge?: { at: string } & MergeBench;
   tasks?: { at: string; rows: TaskBenchRow[] };
+  gold?: { at: string } & GoldBench;
+  scd?: { at: string } & ScdBench;
   costs?: { at: string; posts: { ids: number; status: string; ms: number; tasks: number; rows: number; usage: RunUsage } };
   coordinator?: {
     at: string;
@@ -342,6 +346,8 @@ export function renderBenchmarks(r: Results): string {
       "",
     );
   }
+  if (r.gold) out.push(...renderGoldSection(r.gold));
+  if (r.scd) out.push(...renderScdSection(r.scd));
   out.push(...FINDINGS);
   return out.join("\n");
 }
