@@ -45,11 +45,8 @@ export async function writeChangeTables(
   changesKey: string,
   gold: GoldDataset[] = [],
 ): Promise<{ files: OutputFile[]; applied: ChangesApplied; states: DatasetStates }> {
-  const marker = await latestPublishedOfAnyWindow(bucket, `${pipeline.name}-history`);
-  const result =
-    (pipeline.changes.partitions ?? 1) > 1
-      ? await byParts(bucket, pipeline, version, changesKey, gold, marker)
-      : await whole(bucket, pipeline, version, changesKey, gold, marker);
+  const step: Step = { bucket, pipeline, version, changesKey, gold, marker: await latestPublishedOfAnyWindow(bucket, `${pipeline.name}-history`) };
+  const result = (pipeline.changes.partitions ?? 1) > 1 ? await byParts(step) : await whole(step);
   await bucket.put(layout.changesApplied(layout.goldDataset(pipeline.name, "history", version)), JSON.stringify(result.applied), {
     httpMetadata: { contentType: "application/json" },
   });
@@ -59,14 +56,17 @@ export async function writeChangeTables(
 const lineage = (marker: PublishedMarker | null) => (marker ? { runId: marker.runId, version: marker.version, key: marker.key, rows: marker.rows } : null);
 const goldStates = (gold: GoldDataset[], current: Row[]): DatasetStates => Object.fromEntries(gold.map((d) => [d.name, statesOf(d, current)]));
 
-async function whole(
-  bucket: R2Bucket,
-  pipeline: ChangesPipeline,
-  version: OutputVersion,
-  changesKey: string,
-  gold: GoldDataset[],
-  marker: PublishedMarker | null,
-) {
+/** One run's change-table step: its tables' pipeline and version, its changes, the datasets over its current table, the history it builds on. */
+interface Step {
+  bucket: R2Bucket;
+  pipeline: ChangesPipeline;
+  version: OutputVersion;
+  changesKey: string;
+  gold: GoldDataset[];
+  marker: PublishedMarker | null;
+}
+
+async function whole({ bucket, pipeline, version, changesKey, gold, marker }: Step) {
   const c = pipeline.changes;
   const max = c.maxRows ?? HISTORY_MAX_ROWS;
   const read = async (key: string) => {
@@ -98,14 +98,7 @@ async function whole(
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
-async function byParts(
-  bucket: R2Bucket,
-  pipeline: ChangesPipeline,
-  version: OutputVersion,
-  changesKey: string,
-  gold: GoldDataset[],
-  marker: PublishedMarker | null,
-) {
+async function byParts({ bucket, pipeline, version, changesKey, gold, marker }: Step) {
   const c = pipeline.changes;
   const parts = c.partitions ?? 1;
   const max = c.maxRows ?? HISTORY_MAX_ROWS;

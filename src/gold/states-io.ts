@@ -25,14 +25,20 @@ export type DatasetStates = Record<string, States>;
 /** As stored: each dataset's states with its definition's fingerprint. */
 type StoredStates = Record<string, { fp: string; states: States }>;
 
+const fingerprints = new WeakMap<GoldDataset, string>();
+
 /** What identifies a dataset's definition: its groups, bucket and aggregates (a user aggregate by its code). */
 export function fingerprint(d: GoldDataset): string {
+  const known = fingerprints.get(d);
+  if (known) return known;
   const aggregates = Object.entries(d.aggregates).map(([name, a]) =>
     a.fn === "custom" ? [name, a.fn, a.type, String(a.init), String(a.add), String(a.merge), String(a.finish)] : [name, a],
   );
   // A lookup is not in it: the states do not depend on it (the final merge applies it).
   const parts = partitionsOf(d) > 1 ? [partitionsOf(d)] : [];
-  return fnv1a64(JSON.stringify([d.groupBy, d.bucket ?? null, aggregates, ...(d.where ? [String(d.where)] : []), ...parts]));
+  const fp = fnv1a64(JSON.stringify([d.groupBy, d.bucket ?? null, aggregates, ...(d.where ? [String(d.where)] : []), ...parts]));
+  fingerprints.set(d, fp);
+  return fp;
 }
 
 const JSON_TYPE = { httpMetadata: { contentType: "application/json" } };
@@ -42,12 +48,14 @@ const whole = (datasets: GoldDataset[]) => datasets.filter((d) => partitionsOf(d
 export async function putStates(bucket: R2Bucket, key: string, datasets: GoldDataset[], states: DatasetStates): Promise<void> {
   const stored: StoredStates = Object.fromEntries(whole(datasets).map((d) => [d.name, { fp: fingerprint(d), states: states[d.name] ?? {} }]));
   await bucket.put(layout.goldStates(key), JSON.stringify(stored), JSON_TYPE);
-  for (const d of datasets) {
-    if (partitionsOf(d) === 1) continue;
-    const parts = partWriter(bucket, key, d);
-    await Promise.all(splitStates(states[d.name] ?? {}, partitionsOf(d)).map((part, p) => parts.put(p, part)));
-    await parts.complete();
-  }
+  for (const d of datasets) if (partitionsOf(d) > 1) await putParts(bucket, key, d, states[d.name] ?? {});
+}
+
+/** A file's states of the partitioned dataset `d`, split into its parts, an object each. */
+async function putParts(bucket: R2Bucket, key: string, d: GoldDataset, states: States): Promise<void> {
+  const parts = partWriter(bucket, key, d);
+  await Promise.all(splitStates(states, partitionsOf(d)).map((part, p) => parts.put(p, part)));
+  await parts.complete();
 }
 
 /** Where the file `key`'s states of the partitioned dataset `d` (as now defined) are. */
@@ -113,11 +121,7 @@ async function remakeMissingParts(bucket: R2Bucket, datasets: GoldDataset[], inp
     for (const d of datasets) if (!(await bucket.head(`${partsFolder(input.key, d)}/index.json`))) missing.push(d);
     if (missing.length === 0) continue;
     const rows = await silverRows(bucket, input.key);
-    for (const d of missing) {
-      const parts = partWriter(bucket, input.key, d);
-      await Promise.all(splitStates(statesOf(d, rows), partitionsOf(d)).map((part, p) => parts.put(p, part)));
-      await parts.complete();
-    }
+    for (const d of missing) await putParts(bucket, input.key, d, statesOf(d, rows));
   }
 }
 

@@ -10,7 +10,7 @@ import { statesOf, type GoldDataset } from "../../src/gold/aggregates";
 import { mergeGold, putStates } from "../../src/gold/states-io";
 import { layout } from "../../src/r2/layout";
 import type { OutputFile } from "../../src/types";
-import { benchVar, clock, mark } from "./seeds-rows";
+import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 import { batchRows, STATIONS_PER_BATCH, type GoldScale } from "./gold-scale-data";
 
 const SILVER: ColumnSpec[] = [
@@ -91,15 +91,6 @@ it("computes a daily gold dataset over the rows, task by task", async () => {
     files = next;
   }
 
-  // The dataset's file to Node, in slices.
-  const key = layout.goldDataset(PIPELINE, daily.name, version);
-  const head = await env.BUCKET.head(key);
-  if (!head) throw new Error("no dataset file");
-  const SLICE = 32 * 1024 * 1024;
-  for (let offset = 0; offset < head.size; offset += SLICE) {
-    const slice = await env.BUCKET.get(key, { range: { offset, length: Math.min(SLICE, head.size - offset) } });
-    const res = await fetch(`${benchVar("BENCH_FILES_URL")}/files/daily.parquet?offset=${offset}`, { method: "PUT", body: await slice!.arrayBuffer() });
-    if (!res.ok) throw new Error(`PUT the dataset at ${offset}: ${res.status}`);
-  }
-  report({ label: "output", bytes: head.size, rows });
+  const bytes = await sendToNode(layout.goldDataset(PIPELINE, daily.name, version), "daily.parquet");
+  report({ label: "output", bytes, rows });
 }, 3_600_000);

@@ -7,7 +7,7 @@ import { it } from "vitest";
 import { mergeParquetToR2, rewriteParquetToR2 } from "../../src/parquet/merge";
 import { rowCountOf } from "../../src/parquet/thrift-footer";
 import { loadParquet } from "../../src/parquet/wasm";
-import { benchVar, clock, mark } from "./seeds-rows";
+import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 
 it("merges the inputs into one Parquet file", async () => {
   const url = benchVar("BENCH_FILES_URL");
@@ -32,14 +32,7 @@ it("merges the inputs into one Parquet file", async () => {
   const ms = (await clock()) - t0;
   await mark("end");
   const wasmAfter = pq.wasmMemory().buffer.byteLength;
-  // The output goes to Node in 32 MiB slices (one streamed PUT of a gigabyte loses its connection locally).
-  const SLICE = 32 * 1024 * 1024;
-  for (let offset = 0; offset < result.bytes; offset += SLICE) {
-    const slice = await env.BUCKET.get(outputKey, { range: { offset, length: Math.min(SLICE, result.bytes - offset) } });
-    if (!slice) throw new Error("no output");
-    const res = await fetch(`${url}/files/output/${mode}.parquet?offset=${offset}`, { method: "PUT", body: await slice.arrayBuffer() });
-    if (!res.ok) throw new Error(`PUT output at ${offset}: ${res.status}`);
-  }
+  await sendToNode(outputKey, `output/${mode}.parquet`);
   const inputBytes = list.reduce((n, f) => n + f.bytes, 0);
   console.log(`BENCH ${JSON.stringify({ bench: "merge", mode, files: list.length, inputBytes, ms, wasmBefore, wasmAfter, ...result })}`);
 }, 1_800_000);

@@ -10,7 +10,7 @@ import type { ChangesDefinition } from "../../src/gold/changes";
 import { writeParquetRows } from "../../src/parquet/write";
 import { readFooter, stitchParquetToR2 } from "../../src/parquet/stitch";
 import { markPublished } from "../../src/r2/done";
-import { benchVar, clock, mark } from "./seeds-rows";
+import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 
 export const SCD_COLUMNS: ColumnSpec[] = [
   { name: "customer_id", type: "string", nullable: false },
@@ -63,18 +63,6 @@ async function changesFile(run: 1 | 2, keys: number): Promise<string> {
   return out;
 }
 
-async function toNode(key: string, name: string): Promise<number> {
-  const head = await env.BUCKET.head(key);
-  if (!head) throw new Error(`${key} is missing`);
-  const SLICE = 32 * 1024 * 1024;
-  for (let offset = 0; offset < head.size; offset += SLICE) {
-    const slice = await env.BUCKET.get(key, { range: { offset, length: Math.min(SLICE, head.size - offset) } });
-    const res = await fetch(`${benchVar("BENCH_FILES_URL")}/files/${name}?offset=${offset}`, { method: "PUT", body: await slice!.arrayBuffer() });
-    if (!res.ok) throw new Error(`PUT ${name} at ${offset}: ${res.status}`);
-  }
-  return head.size;
-}
-
 it("keeps current and history tables over a million keys, by parts", async () => {
   const keys = Number(benchVar("BENCH_SCD_KEYS"));
   const changes: ChangesDefinition = {
@@ -87,7 +75,7 @@ it("keeps current and history tables over a million keys, by parts", async () =>
   const pipeline = { name: "scd-scale", columns: SCD_COLUMNS, changes };
   for (const run of [1, 2] as const) {
     const changesKey = await changesFile(run, keys);
-    await toNode(changesKey, `changes-${run}.parquet`);
+    await sendToNode(changesKey, `changes-${run}.parquet`);
     const version = { window: `run${run}`, hive: `run=${run}`, n: 1 };
     // Watched (CPU, memory), then timed: the same writes each time.
     await mark(`start:scd${run}`);
@@ -99,8 +87,8 @@ it("keeps current and history tables over a million keys, by parts", async () =>
     const [current, history] = files; // in CHANGE_TABLES' order
     await markPublished(env.BUCKET, { ...history!, runId: `run${run}`, version: `run${run}_v1`, publishedAt: new Date().toISOString() });
     if (run === 2) {
-      await toNode(current!.key, "current.parquet");
-      await toNode(history!.key, "history.parquet");
+      await sendToNode(current!.key, "current.parquet");
+      await sendToNode(history!.key, "history.parquet");
     }
     console.log(`BENCH ${JSON.stringify({ bench: "scd", label: `scd${run}`, run, ms, applied, historyBytes: history!.bytes, currentBytes: current!.bytes })}`);
   }

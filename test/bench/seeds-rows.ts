@@ -42,3 +42,20 @@ export async function mark(name: string): Promise<void> {
   const res = await fetch(`${benchVar("BENCH_FILES_URL")}/mark/${name}`, { method: "POST" });
   if (!res.ok) throw new Error(`mark ${name}: ${res.status} ${await res.text()}`);
 }
+
+/**
+ * An R2 object to Node's bench file server as `name`, in 32 MiB slices (one streamed PUT of a
+ * gigabyte loses its connection locally). Returns its size.
+ */
+export async function sendToNode(key: string, name: string): Promise<number> {
+  const head = await env.BUCKET.head(key);
+  if (!head) throw new Error(`${key} is missing`);
+  const SLICE = 32 * 1024 * 1024;
+  for (let offset = 0; offset < head.size; offset += SLICE) {
+    const slice = await env.BUCKET.get(key, { range: { offset, length: Math.min(SLICE, head.size - offset) } });
+    if (!slice) throw new Error(`${key} is missing`);
+    const res = await fetch(`${benchVar("BENCH_FILES_URL")}/files/${name}?offset=${offset}`, { method: "PUT", body: await slice.arrayBuffer() });
+    if (!res.ok) throw new Error(`PUT ${name} at ${offset}: ${res.status}`);
+  }
+  return head.size;
+}
