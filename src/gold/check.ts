@@ -5,8 +5,14 @@ import { bucketName, entries, type GoldDataset } from "./aggregates";
 import { checkLookup } from "./lookups";
 import { MAX_PARTITIONS } from "./partitions";
 
+/**
+ * A merge task reads each input's part and writes its own, a part at a time: partitions ×
+ * (fan-in + 1) R2 calls, kept within a Worker's 10,000 subrequests with room for the rest.
+ */
+export const MAX_PART_CALLS = 8_000;
+
 /** Throws naming the dataset when it names a column silver does not have, a bucket that is not a timestamp, or partitions out of range. */
-export function checkGold(pipeline: string, datasets: GoldDataset[], silver: ColumnSpec[]): void {
+export function checkGold(pipeline: string, datasets: GoldDataset[], silver: ColumnSpec[], fanIn: number): void {
   const names = new Set<string>();
   for (const d of datasets) {
     if (!/^[a-z0-9][a-z0-9-]{0,40}$/.test(d.name))
@@ -32,6 +38,10 @@ export function checkGold(pipeline: string, datasets: GoldDataset[], silver: Col
     const parts = d.partitions ?? 1;
     if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTITIONS)
       throw new Error(`${where}: partitions must be a whole number from 1 to ${MAX_PARTITIONS}, not ${parts}`);
+    if (parts > 1 && parts * (fanIn + 1) > MAX_PART_CALLS)
+      throw new Error(
+        `${where}: ${parts} partitions with a merge fan-in of ${fanIn} make ${parts * (fanIn + 1)} R2 calls a merge task; keep partitions × (mergeFanIn + 1) within ${MAX_PART_CALLS} (a Worker makes at most 10,000 subrequests)`,
+      );
     if (parts > 1 && d.over === "current")
       throw new Error(`${where}: a dataset over the current table is not partitioned (the table is bounded by changes.maxRows)`);
     const out = [...d.groupBy, ...(d.bucket ? [bucketName(d)!] : []), ...(d.lookup?.columns ?? []), ...Object.keys(d.aggregates)];

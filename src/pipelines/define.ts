@@ -282,7 +282,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
   const probe = typeof def.quality === "function" ? [] : (def.quality ?? []);
   const flags = def.flagsColumn ?? probe.some((c) => c.kind === "valueRange");
   const columns = flags ? [...schemaColumns, { name: FLAGS_COLUMN, type: "string" as const, nullable: true }] : schemaColumns;
-  checkGold(def.name, def.gold ?? [], columns);
+  checkGold(def.name, def.gold ?? [], columns, def.mergeFanIn ?? DEFAULT_MERGE_FAN_IN);
   const overCurrent = (def.gold ?? []).filter((d) => d.over === "current");
   if (overCurrent.length > 0 && !def.changes)
     throw new Error(`pipeline ${def.name}: gold dataset ${overCurrent[0]!.name} is over the current table, but the pipeline declares no changes`);

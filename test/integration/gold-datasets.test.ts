@@ -243,5 +243,12 @@ describe("gold datasets", () => {
       expect(() => definePipeline({ ...base, gold: [{ name: "x", groupBy: [], aggregates: { n: { fn: "count" } }, partitions }] })).toThrow(
         `partitions must be a whole number from 1 to 256, not ${partitions}`,
       );
+    // A merge task's R2 calls (a read per input and a write, a part each) stay within a Worker's subrequests.
+    expect(() => definePipeline({ ...base, mergeFanIn: 64, gold: [{ name: "x", groupBy: [], aggregates: { n: { fn: "count" } }, partitions: 256 }] })).toThrow(
+      "256 partitions with a merge fan-in of 64 make 16640 R2 calls a merge task",
+    );
+    expect(() =>
+      definePipeline({ ...base, mergeFanIn: 16, gold: [{ name: "x", groupBy: [], aggregates: { n: { fn: "count" } }, partitions: 256 }] }),
+    ).not.toThrow();
   });
 });
