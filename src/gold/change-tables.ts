@@ -69,14 +69,9 @@ interface Step {
 async function whole({ bucket, pipeline, version, changesKey, gold, marker }: Step) {
   const c = pipeline.changes;
   const max = c.maxRows ?? HISTORY_MAX_ROWS;
-  const read = async (key: string) => {
-    const object = await bucket.get(key);
-    if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
-    return readParquetRows(new Uint8Array(await object.arrayBuffer()));
-  };
   if (marker && marker.rows > max) throw tooLarge(pipeline.name, marker.rows, max);
-  const previous = marker ? await read(marker.key) : [];
-  const changeRows = await read(changesKey);
+  const previous = marker ? await rowsAt(bucket, marker.key) : [];
+  const changeRows = await rowsAt(bucket, changesKey);
   const tables = applyChanges(c, previous, changeRows);
   if (tables.history.length > max) throw tooLarge(pipeline.name, tables.history.length, max);
   const columns = changeTableColumns(pipeline.columns);
@@ -94,6 +89,13 @@ async function whole({ bucket, pipeline, version, changesKey, gold, marker }: St
     current: tables.current.length,
   };
   return { files, applied, states: goldStates(gold, tables.current) };
+}
+
+/** The rows of a Parquet object; a missing one fails the task for good. */
+async function rowsAt(bucket: R2Bucket, key: string): Promise<Row[]> {
+  const object = await bucket.get(key);
+  if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
+  return readParquetRows(new Uint8Array(await object.arrayBuffer()));
 }
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -130,7 +132,7 @@ async function byParts({ bucket, pipeline, version, changesKey, gold, marker }: 
   };
   const readAll = async (keys: string[]) => {
     const rows: Row[] = [];
-    for (const key of keys) for (const row of await readParquetRows(new Uint8Array(await (await bucket.get(key))!.arrayBuffer()))) rows.push(row);
+    for (const key of keys) for (const row of await rowsAt(bucket, key)) rows.push(row);
     return rows;
   };
   const applied: ChangesApplied = { previous: lineage(marker), changes: changes.rows, added: 0, duplicates: 0, history: 0, current: 0, parts: [] };
