@@ -85,18 +85,30 @@ export function learnFromAnswers(state: LimiterState, windows: ResolvedWindow[],
 }
 
 /**
- * The share of the declared limit the answers in view leave us: what the other client used, less
- * one request clear of the edge (1 when they show no one else). Without that one request the
- * matrix's shared-headers cells came closer to the share but refused 6 requests in 10 cells, one
- * against a sliding log, where with it they refuse 3 in 12.
+ * The share of each window's declared limit the answers in view leave us: what the other client
+ * used, less one request clear of the edge (1 when they show no one else). Without that one
+ * request the matrix's shared-headers cells came closer to the share but refused 6 requests in 10
+ * cells, one against a sliding log, where with it they refuse 3 in 12.
+ *
+ * An upstream with several windows states one at a time (the sample upstream and most real ones:
+ * the one nearest its limit). A window no answer in view spoke of is held to the other client's
+ * rate in the shorter windows that were stated, kept up for its length: a second's answers that
+ * show another client taking 5 of 20 leave 25 of a 5-second window of 50, not 35. (One global
+ * share from the second's answers made the matrix's 5-second 'hour' cells refuse 1-3 requests
+ * each, until that window became the tightest and said so.)
  */
-export function quotaFactor(state: LimiterState, windows: ResolvedWindow[], now: number): number {
-  let factor = 1;
-  windows.forEach((w, i) => {
-    const others = othersAt(state.windows[i]?.others, w, now);
-    if (others !== undefined && others > 0) factor = Math.min(factor, (w.requests - others - 1) / w.requests);
+export function quotaFactors(state: LimiterState, windows: ResolvedWindow[], now: number): number[] {
+  const stated = windows.map((w, i) => othersAt(state.windows[i]?.others, w, now));
+  return windows.map((w, i) => {
+    let others = stated[i];
+    if (others === undefined) {
+      windows.forEach((shorter, j) => {
+        const o = stated[j];
+        if (o !== undefined && shorter.ms < w.ms) others = Math.max(others ?? 0, (o * w.ms) / shorter.ms);
+      });
+    }
+    return others !== undefined && others > 0 ? (w.requests - others - 1) / w.requests : 1;
   });
-  return factor;
 }
 
 /**

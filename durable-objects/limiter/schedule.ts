@@ -13,7 +13,7 @@
 // what remains of a window teach the same before any 429 (limiter/answers.ts); the effective
 // limit is the lower of the two.
 import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/upstream/limits";
-import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactor, PROBE_WAIT_MS, type Answer } from "./answers";
+import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactors, PROBE_WAIT_MS, type Answer } from "./answers";
 import { countAfter, type Lease, type LimiterState, type WindowState } from "./state";
 
 /** How far ahead a lease may schedule tokens. */
@@ -217,20 +217,21 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
   if (waiting > 0) return { slots: [], retryAfterMs: waiting };
   const probe = probing && probeDue(state, windows, now);
   if (probe) tokens = Math.min(tokens, 1);
-  const factor = Math.min(factorAt(state, windows, now), quotaFactor(state, windows, now));
+  const learned = factorAt(state, windows, now);
+  const factors = quotaFactors(state, windows, now).map((f) => Math.min(learned, f));
   const jitter = jitterAt(state, now);
   const margins = windows.map((w) => marginMs(w.ms, jitter));
   windows.forEach((w, i) => prune(w, states[i]!, now, margins[i]!));
   const slots: number[] = [];
   const firstSeq = state.granted;
   let retryAfterMs = 0;
-  const gap = Math.min(DISPATCH_GAP_MS, ...windows.map((w) => w.ms / effective(w.requests, factor) / 2));
+  const gap = Math.min(DISPATCH_GAP_MS, ...windows.map((w, i) => w.ms / effective(w.requests, factors[i]!) / 2));
   for (let n = 0; n < tokens; n++) {
     let t = Math.max(now + lead, state.pausedUntil, state.last + gap);
     for (let moved = true, rounds = 0; moved && rounds < 50; rounds++) {
       moved = false;
       windows.forEach((w, i) => {
-        const e = earliest(w, states[i]!, t, factor, margins[i]!);
+        const e = earliest(w, states[i]!, t, factors[i]!, margins[i]!);
         if (e > t) {
           t = e;
           moved = true;
@@ -243,7 +244,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
       retryAfterMs = Math.max(Math.ceil(t - now - HORIZON_MS), HORIZON_MS / 2);
       break;
     }
-    windows.forEach((w, i) => record(w, states[i]!, t, factor, margins[i]!));
+    windows.forEach((w, i) => record(w, states[i]!, t, factors[i]!, margins[i]!));
     state.last = t;
     slots.push(t);
   }

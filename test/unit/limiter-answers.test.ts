@@ -38,8 +38,13 @@ describe("the quota an answer states", () => {
  * the sample upstream states them) comes back `latency` ms after its request and reaches the
  * limiter with the holder's next call; a 429 teaches as the pool reports it.
  */
-function sharedWithHeaders(algorithm: LimitAlgorithm, seconds: number, other: (t: number) => number, headers = true) {
-  const limit: RateLimit = [{ requests: 20, per: "1s" }];
+function sharedWithHeaders(
+  algorithm: LimitAlgorithm,
+  seconds: number,
+  other: (t: number) => number,
+  headers = true,
+  limit: RateLimit = [{ requests: 20, per: "1s" }],
+) {
   const upstream = new UpstreamLimits(limit.map((w) => ({ algorithm, requests: w.requests, perMs: durationMs(w.per) })));
   const state = initialState();
   const holders: Holders = {};
@@ -104,6 +109,31 @@ describe("learning another client's share from the answers", () => {
       expect(sum(seen, 32, 60, "ours")).toBeGreaterThan(sum(blind, 32, 60, "ours"));
     });
   }
+
+  it("holds a window the answers have not stated to the other client's rate in a shorter one", () => {
+    // The upstream states its tightest window: the second's, where another client took 5 of 20.
+    // Kept up for 5 s, that rate is 25 of the 5-s window's 50: 24 are ours (one clear of the
+    // edge), where the second's share alone (14 of 20) would allow 35 there.
+    const limit: RateLimit = [{ requests: 20, per: "1s" }, { requests: 50, per: "5s" }];
+    const state = initialState();
+    const holders: Holders = {};
+    const ask = (now: number, answers: Answer[] = []) =>
+      grantWithPermits(state, holders, limit, 60, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
+    // Each call brings the answer to the latest token: the other client's 5 in its second.
+    const granted: { at: number; seq: number }[] = [];
+    for (let now = 0; now < 5_000; now += 50) {
+      const last = granted.at(-1);
+      const ours = last ? granted.filter((g) => g.at > last.at - 1_000 && g.at <= last.at).length : 0;
+      const answers: Answer[] = last ? [{ seq: last.seq, at: last.at, status: 200, quota: { limit: 20, remaining: 20 - 5 - ours } }] : [];
+      const lease = ask(now, answers);
+      lease.slots.forEach((at, i) => granted.push({ at, seq: lease.firstSeq! + i }));
+    }
+    const first = granted[0]!.at;
+    // (Two seconds without a token, the second's answers are out of view: the next grant is a
+    // probe, alone, whose answer will state the 5-s window if it is the tightest by then.)
+    expect(granted.filter((g) => g.at < first + 3_000)).toHaveLength(24);
+    expect(granted.filter((g) => g.at < first + 1_000)).toHaveLength(14);
+  });
 
   /** A fresh limiter of 20 per second, and one holder asking it for 10 tokens with the answers it saw. */
   function limiter() {
