@@ -81,6 +81,15 @@ export function learnFromAnswers(state: LimiterState, windows: ResolvedWindow[],
     const ours = countAfter(state.windows[i]!.log, a.at - w.ms) - Math.max(0, state.granted - a.seq - 1);
     const others = Math.max(0, w.requests - a.quota.remaining - ours);
     noteOthers(state.windows[i]!, w, a.at, others);
+    // Stated as the tightest, the window left no more than any longer one: each longer one had at
+    // least `remaining` left, which bounds what another client can have used of it.
+    windows.forEach((long, j) => {
+      if (long.ms <= w.ms || long.burst !== undefined) return;
+      const s = state.windows[j]!;
+      if (s.bound && s.bound[0] > a.at) return;
+      const oursLong = countAfter(s.log, a.at - long.ms) - Math.max(0, state.granted - a.seq - 1);
+      s.bound = [a.at, Math.max(0, long.requests - a.quota!.remaining - oursLong)];
+    });
   }
 }
 
@@ -95,7 +104,11 @@ export function learnFromAnswers(state: LimiterState, windows: ResolvedWindow[],
  * rate in the shorter windows that were stated, kept up for its length: a second's answers that
  * show another client taking 5 of 20 leave 25 of a 5-second window of 50, not 35. (One global
  * share from the second's answers made the matrix's 5-second 'hour' cells refuse 1-3 requests
- * each, until that window became the tightest and said so.)
+ * each, until that window became the tightest and said so.) A rate kept up for a long window
+ * magnifies any error in it (60× for a minute: a sliding counter's weighted count, read as 10 of
+ * 20, held a minute of 600 to one request and a run of 200 took 385 s where 14 s would do), so it
+ * never claims more than the latest stated answer allows: the longer window had at least as much
+ * left as the one stated as the tightest.
  */
 export function quotaFactors(state: LimiterState, windows: ResolvedWindow[], now: number): number[] {
   const stated = windows.map((w, i) => othersAt(state.windows[i]?.others, w, now));
@@ -106,9 +119,34 @@ export function quotaFactors(state: LimiterState, windows: ResolvedWindow[], now
         const o = stated[j];
         if (o !== undefined && shorter.ms < w.ms) others = Math.max(others ?? 0, (o * w.ms) / shorter.ms);
       });
+      const bound = state.windows[i]?.bound;
+      // Held to the bound, the window keeps no request clear of its edge: the bound is what the
+      // upstream stated was left, and the next request's answer is how to learn more.
+      if (others !== undefined && bound) others = Math.min(others, bound[1] - 1);
     }
     return others !== undefined && others > 0 ? (w.requests - others - 1) / w.requests : 1;
   });
+}
+
+/**
+ * How long until the largest share in view of some window leaves view (and the share may rise),
+ * or undefined when the answers show no other client. A caller held back by a learned share comes
+ * back by then, not at the slot that share put a window's length away (a minute's, once: 61 s
+ * idle, though the next answers would have shown the minute far from full).
+ */
+export function quotaRecheckMs(state: LimiterState, windows: ResolvedWindow[], now: number): number | undefined {
+  let soonest: number | undefined;
+  windows.forEach((w, i) => {
+    const seen = state.windows[i]?.others;
+    if (!seen) return;
+    for (let k = 0; k < seen.length; k += 2) {
+      const expires = seen[k]! + VIEW_WINDOWS * w.ms;
+      if (expires <= now) continue;
+      if (seen[k + 1]! > 0) soonest = Math.min(soonest ?? Infinity, expires - now);
+      break;
+    }
+  });
+  return soonest;
 }
 
 /**

@@ -14,6 +14,8 @@ export interface WindowState {
   tat: number;
   /** Another client's requests in the window, as answers showed them: [time, requests] pairs, falling (limiter/answers.ts). */
   others?: number[];
+  /** The most another client can have used of this window when a shorter one was stated as the tightest: [time, requests]. */
+  bound?: [number, number];
 }
 
 export interface LimiterState {

@@ -110,29 +110,46 @@ describe("learning another client's share from the answers", () => {
     });
   }
 
-  it("holds a window the answers have not stated to the other client's rate in a shorter one", () => {
-    // The upstream states its tightest window: the second's, where another client took 5 of 20.
-    // Kept up for 5 s, that rate is 25 of the 5-s window's 50: 24 are ours (one clear of the
-    // edge), where the second's share alone (14 of 20) would allow 35 there.
-    const limit: RateLimit = [{ requests: 20, per: "1s" }, { requests: 50, per: "5s" }];
+  /**
+   * A limiter of 20 a second and `long`, asked for tokens every 50 ms over `seconds`; each call
+   * brings the answer to the latest token, stating the tightest window as the sample upstream
+   * does: another client has used `others[0]` of the second and `others[1]` of the long window.
+   */
+  function statingTightest(long: { requests: number; per: "5s" | "1m"; ms: number }, others: [number, number], seconds: number) {
+    const limit: RateLimit = [{ requests: 20, per: "1s" }, { requests: long.requests, per: long.per }];
     const state = initialState();
     const holders: Holders = {};
-    const ask = (now: number, answers: Answer[] = []) =>
-      grantWithPermits(state, holders, limit, 60, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
-    // Each call brings the answer to the latest token: the other client's 5 in its second.
     const granted: { at: number; seq: number }[] = [];
-    for (let now = 0; now < 5_000; now += 50) {
+    const within = (ms: number, at: number) => granted.filter((g) => g.at > at - ms && g.at <= at).length;
+    for (let now = 0; now < seconds * 1_000; now += 50) {
       const last = granted.at(-1);
-      const ours = last ? granted.filter((g) => g.at > last.at - 1_000 && g.at <= last.at).length : 0;
-      const answers: Answer[] = last ? [{ seq: last.seq, at: last.at, status: 200, quota: { limit: 20, remaining: 20 - 5 - ours } }] : [];
-      const lease = ask(now, answers);
+      const answers: Answer[] = [];
+      if (last) {
+        const second = 20 - others[0] - within(1_000, last.at);
+        const longer = long.requests - others[1] - within(long.ms, last.at);
+        const quota = second <= longer ? { limit: 20, remaining: second } : { limit: long.requests, remaining: longer };
+        answers.push({ seq: last.seq, at: last.at, status: 200, quota });
+      }
+      const lease = grantWithPermits(state, holders, limit, 60, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
       lease.slots.forEach((at, i) => granted.push({ at, seq: lease.firstSeq! + i }));
     }
-    const first = granted[0]!.at;
-    // (Two seconds without a token, the second's answers are out of view: the next grant is a
-    // probe, alone, whose answer will state the 5-s window if it is the tightest by then.)
-    expect(granted.filter((g) => g.at < first + 3_000)).toHaveLength(24);
-    expect(granted.filter((g) => g.at < first + 1_000)).toHaveLength(14);
+    return granted.map((g) => g.at);
+  }
+
+  it("holds a window the answers have not stated to the other client's rate in a shorter one", () => {
+    // The second is stated first: another client took 5 of its 20. Kept up for 5 s, that rate is
+    // 25 of the 5-s window's 50: 24 are ours (one clear of the edge), where the second's share
+    // alone (14 of 20) would allow 35 there before the 5-s window is the tightest and says so.
+    const granted = statingTightest({ requests: 50, per: "5s", ms: 5_000 }, [5, 25], 3);
+    expect(granted.filter((t) => t < granted[0]! + 1_000)).toHaveLength(14);
+    expect(granted.filter((t) => t < granted[0]! + 3_000)).toHaveLength(24);
+  });
+
+  it("never holds a long window to less than the stated answers leave it (no stall on a rate magnified 60 times)", () => {
+    // The second's answers show another client at 10 of 20; kept up for a minute that is the
+    // whole 600, yet the minute, never the tightest, always had more left than the second.
+    const granted = statingTightest({ requests: 600, per: "1m", ms: 60_000 }, [10, 0], 10);
+    expect(granted.length).toBeGreaterThanOrEqual(85); // 9 a second after the first
   });
 
   /** A fresh limiter of 20 per second, and one holder asking it for 10 tokens with the answers it saw. */
