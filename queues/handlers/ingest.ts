@@ -175,7 +175,9 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   /** Each page is parsed once here, so a truncated body is retried, not stored. */
   const check = (body: string): number => {
     try {
-      return pipeline.parse(body, batch).length;
+      let rows = 0;
+      for (const _ of pipeline.parse(body, batch)) rows++;
+      return rows;
     } catch (err) {
       throw new TaskFailure({
         type: "unparsable_body",

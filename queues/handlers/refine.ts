@@ -1,9 +1,11 @@
-// refine: bronze raw JSON → bronze refined Parquet (the parser's rows, nothing validated yet).
-import { putDone, readDone } from "../../src/r2/done";
+// refine: bronze raw JSON → bronze refined Parquet (the parser's rows, nothing validated yet),
+// written a row group at a time.
+import { readDone } from "../../src/r2/done";
 import { layout } from "../../src/r2/layout";
-import { writeParquetRows } from "../../src/parquet/write";
-import { readParquetRows } from "../../src/parquet/read";
+import { rowGroups } from "../../src/parquet/row-groups";
+import { rowGroupWriter } from "../../src/parquet/write-parts";
 import type { Row } from "../../src/arrow/columns";
+import type { BatchSpec } from "../../src/types";
 import { TaskFailure } from "../../src/upstream/classify";
 import { isItemsRaw, isPagedRaw } from "../../src/upstream/pagination";
 import type { TaskContext, TaskOutcome } from "./context";
@@ -20,6 +22,25 @@ function itemPagesOf(text: string): string[] {
   return value.items.flatMap((i) => i.pages);
 }
 
+/** The refined rows of a raw body, page after page, made as they are taken. */
+function* rowsOf(pipeline: TaskContext["pipeline"], text: string, batch: BatchSpec): Generator<Row> {
+  if (pipeline.items) for (const page of itemPagesOf(text)) yield* pipeline.parse(page, batch);
+  else if (pipeline.paginate) for (const page of pagesOf(text)) yield* pipeline.parse(page, batch);
+  else yield* pipeline.parse(text, batch);
+}
+
+/** Each row `select` keeps of the upstream's published Parquet, a row group at a time. */
+async function* selected(bytes: Uint8Array, select: (row: Row) => Row | null | undefined): AsyncGenerator<Row[]> {
+  for await (const rows of rowGroups(bytes)) {
+    const out: Row[] = [];
+    for (const row of rows) {
+      const kept = select(row);
+      if (kept) out.push(kept);
+    }
+    yield out;
+  }
+}
+
 export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
   const { env, pipeline, message } = ctx;
   if (message.input.kind !== "refine") throw new Error("not a refine task");
@@ -30,23 +51,18 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
 
   const raw = await env.BUCKET.get(rawKey);
   if (!raw) throw new TaskFailure({ type: "missing_input", message: `bronze raw ${rawKey} is missing`, class: "permanent" });
-  if (pipeline.derived) {
-    // A derived pipeline's input is the upstream's published Parquet: its rows, mapped by `select`.
-    const select = pipeline.derived.select;
-    const rows = (await readParquetRows(new Uint8Array(await raw.arrayBuffer()))).flatMap((row): Row[] => {
-      const out = select(row);
-      return out ? [out] : [];
-    });
-    const bytes = await writeParquetRows(pipeline.refinedColumns, rows);
-    return { output: await putDone(env.BUCKET, key, bytes, rows.length, "application/vnd.apache.parquet"), reused: false };
+  // Rows are written a row group at a time as the parser makes them (a generator's are never all held).
+  const output = rowGroupWriter(env.BUCKET, key, pipeline.refinedColumns);
+  try {
+    if (pipeline.derived) {
+      // A derived pipeline's input is the upstream's published Parquet: its rows, mapped by `select`.
+      for await (const rows of selected(new Uint8Array(await raw.arrayBuffer()), pipeline.derived.select)) await output.add(rows);
+    } else {
+      const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
+      await output.add(rowsOf(pipeline, await raw.text(), batch));
+    }
+    return { output: await output.finish(), reused: false };
+  } finally {
+    await output.discard();
   }
-  const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
-  const text = await raw.text();
-  const rows = pipeline.items
-    ? itemPagesOf(text).flatMap((page) => pipeline.parse(page, batch))
-    : pipeline.paginate
-      ? pagesOf(text).flatMap((page) => pipeline.parse(page, batch))
-      : pipeline.parse(text, batch);
-  const bytes = await writeParquetRows(pipeline.refinedColumns, rows);
-  return { output: await putDone(env.BUCKET, key, bytes, rows.length, "application/vnd.apache.parquet"), reused: false };
 }

@@ -12,19 +12,27 @@ function asArray(value: unknown, what: string): unknown[] {
   return value;
 }
 
+export interface CoverageJsonOptions {
+  keyColumn: string;
+  timeColumn: string;
+  parameters: readonly string[];
+  missingAsNull?: boolean;
+}
+
 /**
  * Flatten a CoverageCollection (or a single Coverage). `keyColumn` receives each coverage's
  * id, `timeColumn` its t axis as Dates; every range becomes a column of numbers or nulls.
  */
-export function parseCoverageJson(
-  body: string,
-  options: { keyColumn: string; timeColumn: string; parameters: readonly string[]; missingAsNull?: boolean },
-): Row[] {
+export function parseCoverageJson(body: string, options: CoverageJsonOptions): Row[] {
+  return [...coverageJsonRows(body, options)];
+}
+
+/** The same rows, made as they are taken (a pipeline's `parse` may return it: refine never holds them all). */
+export function* coverageJsonRows(body: string, options: CoverageJsonOptions): Generator<Row> {
   const doc: unknown = JSON.parse(body);
   if (typeof doc !== "object" || doc === null) throw new SyntaxError("CoverageJSON: not an object");
   const d = doc as { type?: unknown; coverages?: unknown };
   const coverages = (d.type === "Coverage" ? [doc] : asArray(d.coverages, "coverages")) as Coverage[];
-  const rows: Row[] = [];
   for (const coverage of coverages) {
     if (typeof coverage.id !== "string") throw new SyntaxError("CoverageJSON: coverage without a string id");
     const times = asArray(coverage.domain?.axes?.t?.values, "domain.axes.t.values");
@@ -34,15 +42,15 @@ export function parseCoverageJson(
       if (values.length !== times.length) throw new SyntaxError(`CoverageJSON: ranges.${p} has ${values.length} values for ${times.length} times`);
       return values;
     });
-    times.forEach((t, i) => {
+    for (let i = 0; i < times.length; i++) {
+      const t = times[i];
       const at = typeof t === "string" ? Date.parse(t) : NaN;
       const row: Row = { [options.keyColumn]: coverage.id, [options.timeColumn]: Number.isFinite(at) ? new Date(at) : null };
       options.parameters.forEach((p, j) => {
         const v = columns[j]![i];
         row[p] = typeof v === "number" ? v : null;
       });
-      rows.push(row);
-    });
+      yield row;
+    }
   }
-  return rows;
 }

@@ -124,8 +124,11 @@ export interface PipelineDefinition<Params> {
   items?(batch: BatchSpec, source: Source): { item: string; request: UpstreamRequest }[];
   /** The upstream request for one batch (or give `items`). */
   request?(batch: BatchSpec, source: Source): UpstreamRequest;
-  /** Raw body (one page) → refined rows (bronze refined). */
-  parse(body: string, batch: BatchSpec): Row[];
+  /**
+   * Raw body (one page) → refined rows (bronze refined): an array, or a generator, whose rows
+   * refine writes a row group at a time without ever holding them all (a large body's rows).
+   */
+  parse(body: string, batch: BatchSpec): Iterable<Row>;
   /** Ask for more pages after each one (cursor, offset, Link header): each page is a rate-limited request. */
   paginate?: Paginate;
   /** Pages per batch at most (default 1,000): a runaway cursor fails the task. */
@@ -204,7 +207,7 @@ export interface Pipeline {
   planStream(params: unknown, ctx: PlanContext): AsyncIterable<PlannedBatch>;
   items: ((batch: BatchSpec) => { item: string; request: UpstreamRequest }[]) | null;
   request(batch: BatchSpec): UpstreamRequest;
-  parse(body: string, batch: BatchSpec): Row[];
+  parse(body: string, batch: BatchSpec): Iterable<Row>;
   paginate: Paginate | null;
   maxPages: number;
   rowSchema: RowSchema;

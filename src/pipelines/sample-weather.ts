@@ -2,7 +2,7 @@
 // of the weather-station pipelines sluice replaces. It reads the sample upstream.
 import { z } from "zod";
 import { fnv1a64 } from "../hash";
-import { parseCoverageJson } from "../parsers/coveragejson";
+import { coverageJsonRows } from "../parsers/coveragejson";
 import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
 import { check } from "../quality/checks";
@@ -127,7 +127,7 @@ export const sampleWeather = definePipeline({
     const query = new URLSearchParams({ datetime: `${start}T00:00:00Z/${end}T00:00:00Z`, "parameter-name": products.join(",") });
     return { url: `${source.baseUrl}/collections/hourly/locations/${stations.join(",")}?${query}` };
   },
-  parse: (body) => parseCoverageJson(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS, missingAsNull: true }),
+  parse: (body) => coverageJsonRows(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS, missingAsNull: true }),
   rowSchema: weatherRow,
   key: ["station_id", "observed_at"],
   transform(row, params) {

@@ -6,11 +6,19 @@ const SAMPLES = 5;
 
 const timeOf = (v: unknown): number => (v instanceof Date ? v.getTime() : Number(v));
 
-/** Set `quality_flags` on rows whose values fall outside a valueRange check. */
-export function flagOutliers(rows: Row[], checks: readonly QualityCheck[], key: readonly string[]): { flagged: Record<string, number>; samples: string[] } {
+export interface Flags {
+  flagged: Record<string, number>;
+  samples: string[];
+}
+
+/**
+ * Set `quality_flags` on rows whose values fall outside a valueRange check; counts and samples
+ * are added to `into` (a batch's rows may come a chunk at a time).
+ */
+export function flagOutliers(rows: Row[], checks: readonly QualityCheck[], key: readonly string[], into?: Flags): Flags {
   const ranges = checks.filter((c): c is Extract<QualityCheck, { kind: "valueRange" }> => c.kind === "valueRange");
-  const flagged: Record<string, number> = Object.fromEntries(ranges.map((r) => [r.column, 0]));
-  const samples: string[] = [];
+  const { flagged, samples } = into ?? { flagged: {}, samples: [] };
+  for (const r of ranges) flagged[r.column] ??= 0;
   for (const row of rows) {
     const flags: string[] = [];
     for (const r of ranges) {
@@ -28,13 +36,8 @@ export function flagOutliers(rows: Row[], checks: readonly QualityCheck[], key: 
   return { flagged, samples };
 }
 
-export function profileRows(
-  rows: readonly Row[],
-  columns: readonly string[],
-  schema: string,
-  checks: readonly QualityCheck[],
-  flags: { flagged: Record<string, number>; samples: string[] },
-): BatchProfile {
+/** A batch's profile, its rows added a chunk at a time. */
+export function batchProfiler(columns: readonly string[], schema: string, checks: readonly QualityCheck[]) {
   const nulls: Record<string, number> = Object.fromEntries(columns.map((c) => [c, 0]));
   const distinctColumns = new Set<string>();
   const continuity = checks.filter((c): c is Extract<QualityCheck, { kind: "continuity" }> => c.kind === "continuity");
@@ -43,25 +46,39 @@ export function profileRows(
   const distinct = new Map([...distinctColumns].map((c) => [c, new Set<string>()]));
   const series: BatchProfile["series"] = {};
   const cont = continuity[0];
-  for (const row of rows) {
-    for (const c of columns) if (row[c] === null || row[c] === undefined) nulls[c]!++;
-    for (const [c, set] of distinct) if (set.size < MAX_DISTINCT && row[c] != null) set.add(String(row[c]));
-    if (cont) {
-      const k = String(row[cont.key]);
-      const t = timeOf(row[cont.time]);
-      const s = (series[k] ??= { rows: 0, first: t, last: t });
-      s.rows++;
-      s.first = Math.min(s.first, t);
-      s.last = Math.max(s.last, t);
-    }
-  }
+  let count = 0;
   return {
-    rows: rows.length,
-    schema,
-    nulls,
-    distinct: Object.fromEntries([...distinct].map(([c, set]) => [c, [...set].sort()])),
-    flagged: flags.flagged,
-    flaggedSamples: flags.samples,
-    series,
+    add(rows: readonly Row[]): void {
+      count += rows.length;
+      for (const row of rows) {
+        for (const c of columns) if (row[c] === null || row[c] === undefined) nulls[c]!++;
+        for (const [c, set] of distinct) if (set.size < MAX_DISTINCT && row[c] != null) set.add(String(row[c]));
+        if (cont) {
+          const k = String(row[cont.key]);
+          const t = timeOf(row[cont.time]);
+          const s = (series[k] ??= { rows: 0, first: t, last: t });
+          s.rows++;
+          s.first = Math.min(s.first, t);
+          s.last = Math.max(s.last, t);
+        }
+      }
+    },
+    finish(flags: Flags): BatchProfile {
+      return {
+        rows: count,
+        schema,
+        nulls,
+        distinct: Object.fromEntries([...distinct].map(([c, set]) => [c, [...set].sort()])),
+        flagged: flags.flagged,
+        flaggedSamples: flags.samples,
+        series,
+      };
+    },
   };
+}
+
+export function profileRows(rows: readonly Row[], columns: readonly string[], schema: string, checks: readonly QualityCheck[], flags: Flags): BatchProfile {
+  const profiler = batchProfiler(columns, schema, checks);
+  profiler.add(rows);
+  return profiler.finish(flags);
 }
