@@ -30,7 +30,7 @@ export {
 export type { FlowRunView, FlowStepView, FlowState } from "../flows/views";
 export { windowOf, windows, isoDate, nextBoundary, CHUNKS, type Chunk, type RunWindow } from "../pipelines/windows";
 export { parseJsonRecords, parseNdjson, parseCsv, atPath } from "../parsers/records";
-export { parseCoverageJson } from "../parsers/coveragejson";
+export { coverageJsonRows, parseCoverageJson, type CoverageJsonOptions } from "../parsers/coveragejson";
 export { cursorPagination, offsetPagination, linkPagination, type Page, type Paginate } from "../upstream/pagination";
 export { check, type QualityCheck, type Severity } from "../quality/checks";
 export { sluiceClient, type SluiceClient } from "../client";
