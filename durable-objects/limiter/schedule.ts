@@ -13,7 +13,7 @@
 // what remains of a window teach the same before any 429 (limiter/answers.ts); the effective
 // limit is the lower of the two.
 import { resolveWindows, type RateLimit, type ResolvedWindow } from "../../src/upstream/limits";
-import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactors, quotaRecheckMs, PROBE_WAIT_MS, type Answer } from "./answers";
+import { learnFromAnswers, probeDue, probeSettled, probeWait, quotaFactors, quotaRecheckMs, PROBE_POLL_MS, PROBE_WAIT_MS, type Answer } from "./answers";
 import { countAfter, type Lease, type LimiterState, type WindowState } from "./state";
 
 /** How far ahead a lease may schedule tokens. */
@@ -243,7 +243,7 @@ export function grant(state: LimiterState, limit: RateLimit, tokens: number, now
       // for each token as it frees; the caller holds tokens for the time until then anyway).
       retryAfterMs = Math.max(Math.ceil(t - now - HORIZON_MS), HORIZON_MS / 2);
       const recheck = factors.some((f) => f < 1) ? quotaRecheckMs(state, windows, now) : undefined;
-      if (recheck !== undefined) retryAfterMs = Math.max(1, Math.min(retryAfterMs, Math.ceil(recheck)));
+      if (recheck !== undefined) retryAfterMs = Math.max(PROBE_POLL_MS, Math.min(retryAfterMs, Math.ceil(recheck)));
       break;
     }
     windows.forEach((w, i) => record(w, states[i]!, t, factors[i]!, margins[i]!));

@@ -152,6 +152,22 @@ describe("learning another client's share from the answers", () => {
     expect(granted.length).toBeGreaterThanOrEqual(85); // 9 a second after the first
   });
 
+  it("a caller held back by a learned share comes back when that share leaves view, not a window's length later", () => {
+    // The second stated as full (another client's 19 and our 1): the minute, held to what that
+    // answer leaves it, has no room until its first request is a minute old. The answer leaves
+    // view in two seconds, and the caller asks again by then.
+    const limit: RateLimit = [{ requests: 20, per: "1s" }, { requests: 600, per: "1m" }];
+    const state = initialState();
+    const holders: Holders = {};
+    const ask = (now: number, answers: Answer[] = []) =>
+      grantWithPermits(state, holders, limit, 10, { holder: "h", maxInFlight: 100, release: 0, leaseMs: 60_000, answers }, now);
+    const probe = ask(0);
+    const held = ask(60, [{ seq: probe.firstSeq!, at: probe.slots[0]!, status: 200, quota: { limit: 20, remaining: 0 } }]);
+    expect(held.slots).toHaveLength(0);
+    expect(held.retryAfterMs).toBeGreaterThan(0);
+    expect(held.retryAfterMs).toBeLessThanOrEqual(2_000);
+  });
+
   /** A fresh limiter of 20 per second, and one holder asking it for 10 tokens with the answers it saw. */
   function limiter() {
     const limit: RateLimit = [{ requests: 20, per: "1s" }];
