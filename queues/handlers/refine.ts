@@ -30,8 +30,8 @@ function* rowsOf(pipeline: TaskContext["pipeline"], text: string, batch: BatchSp
 }
 
 /** Each row `select` keeps of the upstream's published Parquet, a row group at a time. */
-async function* selected(bytes: Uint8Array, select: (row: Row) => Row | null | undefined): AsyncGenerator<Row[]> {
-  for await (const rows of rowGroups(bytes)) {
+async function* selected(source: Blob, select: (row: Row) => Row | null | undefined): AsyncGenerator<Row[]> {
+  for await (const rows of rowGroups(source)) {
     const out: Row[] = [];
     for (const row of rows) {
       const kept = select(row);
@@ -56,7 +56,7 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
   try {
     if (pipeline.derived) {
       // A derived pipeline's input is the upstream's published Parquet: its rows, mapped by `select`.
-      for await (const rows of selected(new Uint8Array(await raw.arrayBuffer()), pipeline.derived.select)) await output.add(rows);
+      for await (const rows of selected(await raw.blob(), pipeline.derived.select)) await output.add(rows);
     } else {
       const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
       await output.add(rowsOf(pipeline, await raw.text(), batch));

@@ -56,7 +56,7 @@ export async function silver(ctx: TaskContext): Promise<TaskOutcome> {
   }
   const refined = await env.BUCKET.get(refinedKey);
   if (!refined) throw new TaskFailure({ type: "missing_input", message: `bronze refined ${refinedKey} is missing`, class: "permanent" });
-  const input = new Uint8Array(await refined.arrayBuffer());
+  const input = await refined.blob();
 
   const params = await runParams(env.BUCKET, message.input);
   const transform = pipeline.transformer(params);

@@ -4,10 +4,10 @@ import { tableFromIPC } from "apache-arrow";
 import { tableToRows, type Row } from "../arrow/columns";
 import { loadParquet } from "./wasm";
 
-/** The rows of each row group of `bytes`, in order. */
-export async function* rowGroups(bytes: Uint8Array): AsyncGenerator<Row[]> {
+/** The rows of each row group of `file` (an R2 object's blob: wasm copies one row group's bytes at a time), in order. */
+export async function* rowGroups(source: Blob): AsyncGenerator<Row[]> {
   const pq = await loadParquet();
-  const file = await pq.ParquetFile.fromFile(new Blob([bytes]));
+  const file = await pq.ParquetFile.fromFile(source);
   try {
     const count = file.metadata().numRowGroups();
     for (let i = 0; i < count; i++) {

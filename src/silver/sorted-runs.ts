@@ -86,7 +86,7 @@ export class SortedRuns {
   private async open(key: string): Promise<Cursor | undefined> {
     const object = await this.bucket.get(key);
     if (!object) throw new Error(`sorted run ${key} is missing`);
-    const groups = rowGroups(new Uint8Array(await object.arrayBuffer()));
+    const groups = rowGroups(await object.blob());
     return this.advance({ groups, rows: [], at: 0 });
   }
 
