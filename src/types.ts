@@ -17,6 +17,12 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 /** One slice of a run's input, produced by a pipeline's planner. */
+/** A batch as a pipeline's planner yields it; sluice numbers them (a BatchSpec). */
+export interface PlannedBatch {
+  partition: string;
+  data: { [key: string]: Json };
+}
+
 export interface BatchSpec {
   /** Stable within a run: `b000042`. */
   id: string;

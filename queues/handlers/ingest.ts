@@ -41,6 +41,10 @@ const pause = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
   });
 
+async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
 interface Page {
   body: string;
   headers: Headers;
@@ -112,7 +116,7 @@ async function fetchPage(
   ctx: TaskContext,
   url: string,
   headers: Record<string, string>,
-  check: (body: string) => number,
+  check: (body: string) => Promise<number>,
   signal: AbortSignal,
   deadline: number,
 ) {
@@ -120,7 +124,7 @@ async function fetchPage(
   for (let attempt = 1; ; attempt++) {
     try {
       const page = await requestPage(ctx, url, headers, signal);
-      return { ...page, rows: check(page.body) };
+      return { ...page, rows: await check(page.body) };
     } catch (err) {
       if (err instanceof Deferred || err instanceof Stopped || signal.aborted) throw err;
       const error = toTaskError(err);
@@ -173,10 +177,13 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const stop = new AbortController();
   const deadline = Date.now() + (pipeline.source.retry?.budgetMs ?? RETRY_BUDGET_MS);
   /** Each page is parsed once here, so a truncated body is retried, not stored. */
-  const check = (body: string): number => {
+  const check = async (body: string): Promise<number> => {
     try {
       let rows = 0;
-      for (const _ of pipeline.parse(body, batch)) rows++;
+      if (pipeline.parseStream) {
+        const bytes = new TextEncoder().encode(body);
+        for await (const piece of pipeline.parseStream(oneChunk(bytes), batch)) for (const _ of piece) rows++;
+      } else for (const _ of pipeline.parse(body, batch)) rows++;
       return rows;
     } catch (err) {
       throw new TaskFailure({
@@ -198,7 +205,8 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   ) => {
     const headers = { ...request.headers, ...auth };
     const pages: string[] = [...(resume?.pages ?? [])];
-    let rows = pages.reduce((n, p) => n + check(p), 0);
+    let rows = 0;
+    for (const p of pages) rows += await check(p);
     for (let url: string | null = resume?.next ?? request.url; url !== null;) {
       if (pages.length >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
@@ -238,7 +246,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
         const before = kept.get(item);
         if (before && "pages" in before) {
           fetched[i] = { item, pages: before.pages };
-          rows += before.pages.reduce((n, p) => n + check(p), 0);
+          for (const p of before.pages) rows += await check(p);
           return;
         }
         if (before) return void deadItems.push({ item, error: before.dead });

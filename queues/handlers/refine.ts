@@ -7,26 +7,36 @@ import { rowGroupWriter } from "../../src/parquet/write-parts";
 import type { Row } from "../../src/arrow/columns";
 import type { BatchSpec } from "../../src/types";
 import { TaskFailure } from "../../src/upstream/classify";
-import { isItemsRaw, isPagedRaw } from "../../src/upstream/pagination";
+import { jsonItems } from "../../src/parsers/json-items";
 import type { TaskContext, TaskOutcome } from "./context";
 
-function pagesOf(text: string): string[] {
-  const value: unknown = JSON.parse(text);
-  if (!isPagedRaw(value)) throw new TaskFailure({ type: "bad_raw", message: "paged bronze raw without pages", class: "permanent" });
-  return value.pages;
+const badRaw = (message: string) => new TaskFailure({ type: "bad_raw", message, class: "permanent" });
+
+function pageText(page: unknown): string {
+  if (typeof page !== "string") throw badRaw("a page of bronze raw is not a string");
+  return page;
 }
 
-function itemPagesOf(text: string): string[] {
-  const value: unknown = JSON.parse(text);
-  if (!isItemsRaw(value)) throw new TaskFailure({ type: "bad_raw", message: "bronze raw of items without items", class: "permanent" });
-  return value.items.flatMap((i) => i.pages);
-}
-
-/** The refined rows of a raw body, page after page, made as they are taken. */
-function* rowsOf(pipeline: TaskContext["pipeline"], text: string, batch: BatchSpec): Generator<Row> {
-  if (pipeline.items) for (const page of itemPagesOf(text)) yield* pipeline.parse(page, batch);
-  else if (pipeline.paginate) for (const page of pagesOf(text)) yield* pipeline.parse(page, batch);
-  else yield* pipeline.parse(text, batch);
+/**
+ * The refined rows of a raw body as it streams from R2, a piece at a time: page after page of a
+ * paged or items raw ({ pages } / { items: [{ pages }] }, one page parsed at a time), or the
+ * pipeline's stream parser's pieces; the whole body goes to `parse` only when it has neither.
+ */
+async function* rowsOf(pipeline: TaskContext["pipeline"], raw: R2ObjectBody, batch: BatchSpec): AsyncGenerator<Iterable<Row>> {
+  if (pipeline.items) {
+    let root: unknown;
+    for await (const item of jsonItems(raw.body, "items", (r) => (root = r))) {
+      const pages = (item as { pages?: unknown } | null)?.pages;
+      if (!Array.isArray(pages)) throw badRaw("bronze raw of items without pages");
+      for (const page of pages) yield pipeline.parse(pageText(page), batch);
+    }
+    if (!Array.isArray((root as { items?: unknown }).items)) throw badRaw("bronze raw of items without items");
+  } else if (pipeline.paginate) {
+    let root: unknown;
+    for await (const page of jsonItems(raw.body, "pages", (r) => (root = r))) yield pipeline.parse(pageText(page), batch);
+    if (!Array.isArray((root as { pages?: unknown }).pages)) throw badRaw("paged bronze raw without pages");
+  } else if (pipeline.parseStream) yield* pipeline.parseStream(raw.body, batch);
+  else yield pipeline.parse(await raw.text(), batch);
 }
 
 /** Each row `select` keeps of the upstream's published Parquet, a row group at a time. */
@@ -51,7 +61,7 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
 
   const raw = await env.BUCKET.get(rawKey);
   if (!raw) throw new TaskFailure({ type: "missing_input", message: `bronze raw ${rawKey} is missing`, class: "permanent" });
-  // Rows are written a row group at a time as the parser makes them (a generator's are never all held).
+  // Rows are written a row group at a time as the parser makes them from the body as it streams.
   const output = rowGroupWriter(env.BUCKET, key, pipeline.refinedColumns);
   try {
     if (pipeline.derived) {
@@ -59,7 +69,7 @@ export async function refine(ctx: TaskContext): Promise<TaskOutcome> {
       for await (const rows of selected(await raw.blob(), pipeline.derived.select)) await output.add(rows);
     } else {
       const batch = { id: batchId, partition: message.input.partition, data: message.input.data };
-      await output.add(rowsOf(pipeline, await raw.text(), batch));
+      for await (const rows of rowsOf(pipeline, raw, batch)) await output.add(rows);
     }
     return { output: await output.finish(), reused: false };
   } finally {

@@ -22,6 +22,9 @@ export interface TaskBenchRow {
   memoryPeakBytes: number;
   /** Memory the task added at its peak. */
   memoryTaskBytes: number;
+  /** The same task run again with a full GC before each sample: what it held at most, garbage left out. */
+  liveStartBytes?: number;
+  liveTaskBytes?: number;
 }
 
 export async function tasksBench(outDir: string, chunks: number[]): Promise<TaskBenchRow[]> {
@@ -33,14 +36,16 @@ export async function tasksBench(outDir: string, chunks: number[]): Promise<Task
       chunk: number;
       label: string;
       phase: "refine" | "silver";
+      live: boolean;
       rawBytes: number;
       rows: number;
       outputBytes: number;
       ms: number;
     }[];
-    return lines.map((l) => {
+    return lines.filter((l) => !l.live).map((l) => {
       const watch = watcher.result(`${l.chunk}:${l.phase}`);
-      if (!watch) throw new Error(`no watch of ${l.label} ${l.phase}`);
+      const live = watcher.result(`${l.chunk}:${l.phase}:live`);
+      if (!watch || !live) throw new Error(`no watch of ${l.label} ${l.phase}`);
       return {
         chunk: l.label,
         phase: l.phase,
@@ -52,6 +57,8 @@ export async function tasksBench(outDir: string, chunks: number[]): Promise<Task
         memoryStartBytes: watch.memoryStartBytes,
         memoryPeakBytes: watch.memoryPeakBytes,
         memoryTaskBytes: watch.memoryPeakBytes - watch.memoryStartBytes,
+        liveStartBytes: live.memoryStartBytes,
+        liveTaskBytes: live.memoryPeakBytes - live.memoryStartBytes,
       };
     });
   } finally {

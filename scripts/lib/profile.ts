@@ -119,9 +119,16 @@ export type TargetFilter = (t: { id?: string; title?: string; url?: string }) =>
 /**
  * Watch one isolate: a CPU profile and its JS heap (Runtime.getHeapUsage every `everyMs`) until
  * stopped. workerd answers between JavaScript tasks, so a long synchronous stretch shows as a
- * gap in the heap samples, not a miss; the CPU profile has no such gap.
+ * gap in the heap samples, not a miss; the CPU profile has no such gap. With `live`, each sample
+ * follows a full GC, so it counts what the isolate still holds, not garbage not yet collected
+ * (the CPU profile then includes those collections: take CPU from a run without it).
  */
-export async function watchIsolate(port: number, filter: TargetFilter, everyMs = 20): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
+export async function watchIsolate(
+  port: number,
+  filter: TargetFilter,
+  everyMs = 20,
+  live = false,
+): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
   const s = await session(port, filter);
   // A full GC first, so the baseline is live data only. wrangler dev's inspector proxy never
   // answers this one: give it a second.
@@ -131,6 +138,7 @@ export async function watchIsolate(port: number, filter: TargetFilter, everyMs =
   await s.send("Profiler.start");
   const heap: HeapSample[] = [];
   const sample = async () => {
+    if (live) await s.send("HeapProfiler.collectGarbage");
     const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
     heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
   };

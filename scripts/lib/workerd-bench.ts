@@ -40,7 +40,8 @@ export interface IsolateWatch {
 
 /**
  * Marks "start[:label]" / "end[:label]" from the bench → a watch of the vitest runner isolate in
- * between, per label. The heap is collected at each start, so a watch starts from live data only.
+ * between, per label. The heap is collected at each start, so a watch starts from live data only;
+ * a label ending ":live" collects it before every sample too (watchIsolate's `live`).
  */
 export function isolateWatcher(inspectorPort: number) {
   let stop: (() => Promise<{ profile: Parameters<typeof hotSpots>[0]; heap: HeapSample[] }>) | undefined;
@@ -52,7 +53,8 @@ export function isolateWatcher(inspectorPort: number) {
       const label = rest.join(":");
       if (edge === "start") {
         started = Date.now();
-        stop = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"));
+        const live = label.endsWith(":live");
+        stop = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"), live ? 50 : 20, live);
       } else if (edge === "end" && stop) {
         const { profile, heap } = await stop();
         stop = undefined;

@@ -1,5 +1,6 @@
 // CoverageJSON (OGC EDR) → rows: one row per (coverage, time step) with one column per parameter.
 import type { Row } from "../arrow/columns";
+import { jsonItems } from "./json-items";
 
 interface Coverage {
   id?: unknown;
@@ -32,25 +33,48 @@ export function* coverageJsonRows(body: string, options: CoverageJsonOptions): G
   const doc: unknown = JSON.parse(body);
   if (typeof doc !== "object" || doc === null) throw new SyntaxError("CoverageJSON: not an object");
   const d = doc as { type?: unknown; coverages?: unknown };
-  const coverages = (d.type === "Coverage" ? [doc] : asArray(d.coverages, "coverages")) as Coverage[];
-  for (const coverage of coverages) {
-    if (typeof coverage.id !== "string") throw new SyntaxError("CoverageJSON: coverage without a string id");
-    const times = asArray(coverage.domain?.axes?.t?.values, "domain.axes.t.values");
-    const columns = options.parameters.map((p) => {
-      if (options.missingAsNull && coverage.ranges?.[p] === undefined) return times.map(() => null);
-      const values = asArray(coverage.ranges?.[p]?.values, `ranges.${p}.values`);
-      if (values.length !== times.length) throw new SyntaxError(`CoverageJSON: ranges.${p} has ${values.length} values for ${times.length} times`);
-      return values;
+  const coverages = d.type === "Coverage" ? [doc] : asArray(d.coverages, "coverages");
+  for (const coverage of coverages) yield* coverageRows(coverage, options);
+}
+
+/**
+ * The same rows from a body as it streams (a pipeline's `parseStream`), a coverage's rows at a
+ * time: one coverage is parsed at once, so a body of a hundred stations' years is never held,
+ * as text or parsed, whole.
+ */
+export async function* coverageJsonStream(body: AsyncIterable<Uint8Array>, options: CoverageJsonOptions): AsyncGenerator<Iterable<Row>> {
+  let root: unknown;
+  let coverages = 0;
+  for await (const coverage of jsonItems(body, "coverages", (r) => (root = r))) {
+    coverages++;
+    yield coverageRows(coverage, options);
+  }
+  if (coverages > 0) return;
+  const d = root as { type?: unknown; coverages?: unknown };
+  if (d.type === "Coverage") yield coverageRows(root, options); // a single Coverage, not a collection
+  else asArray(d.coverages, "coverages");
+}
+
+/** One coverage's rows: one per time step. */
+function* coverageRows(value: unknown, options: CoverageJsonOptions): Generator<Row> {
+  if (typeof value !== "object" || value === null) throw new SyntaxError("CoverageJSON: a coverage is not an object");
+  const coverage = value as Coverage;
+  if (typeof coverage.id !== "string") throw new SyntaxError("CoverageJSON: coverage without a string id");
+  const times = asArray(coverage.domain?.axes?.t?.values, "domain.axes.t.values");
+  const columns = options.parameters.map((p) => {
+    if (options.missingAsNull && coverage.ranges?.[p] === undefined) return times.map(() => null);
+    const values = asArray(coverage.ranges?.[p]?.values, `ranges.${p}.values`);
+    if (values.length !== times.length) throw new SyntaxError(`CoverageJSON: ranges.${p} has ${values.length} values for ${times.length} times`);
+    return values;
+  });
+  for (let i = 0; i < times.length; i++) {
+    const t = times[i];
+    const at = typeof t === "string" ? Date.parse(t) : NaN;
+    const row: Row = { [options.keyColumn]: coverage.id, [options.timeColumn]: Number.isFinite(at) ? new Date(at) : null };
+    options.parameters.forEach((p, j) => {
+      const v = columns[j]![i];
+      row[p] = typeof v === "number" ? v : null;
     });
-    for (let i = 0; i < times.length; i++) {
-      const t = times[i];
-      const at = typeof t === "string" ? Date.parse(t) : NaN;
-      const row: Row = { [options.keyColumn]: coverage.id, [options.timeColumn]: Number.isFinite(at) ? new Date(at) : null };
-      options.parameters.forEach((p, j) => {
-        const v = columns[j]![i];
-        row[p] = typeof v === "number" ? v : null;
-      });
-      yield row;
-    }
+    yield row;
   }
 }

@@ -2,7 +2,7 @@
 // coordinator and the consumer) only ever sees the `Pipeline` this returns.
 import { z } from "zod";
 import { columnsFromZod, type ColumnSpec, type Row, type RowSchema } from "../arrow/columns";
-import type { BatchSpec, Json, Phase, RunStatus } from "../types";
+import type { BatchSpec, Phase, PlannedBatch, RunStatus } from "../types";
 import type { Compaction, Schedule, Trigger } from "./schedule";
 import type { GoldDataset } from "../gold/aggregates";
 import { checkGold } from "../gold/check";
@@ -11,7 +11,7 @@ import type { Paginate } from "../upstream/pagination";
 import { windowOf, type RunWindow } from "./windows";
 import { FLAGS_COLUMN, type QualityCheck } from "../quality/checks";
 import { checkRateLimit, type RateLimit } from "../upstream/limits";
-import { fnv1a64 } from "../hash";
+import { halveByKeys } from "./split";
 
 export type NotifyEvent = RunStatus | "quality_warning";
 
@@ -90,11 +90,7 @@ export interface UpstreamRequest {
   headers?: Record<string, string>;
 }
 
-/** A batch as the planner yields it; sluice numbers them. */
-export interface PlannedBatch {
-  partition: string;
-  data: { [key: string]: Json };
-}
+export type { PlannedBatch } from "../types";
 
 /** What a streamed planner may read. */
 export interface PlanContext {
@@ -129,6 +125,13 @@ export interface PipelineDefinition<Params> {
    * refine writes a row group at a time without ever holding them all (a large body's rows).
    */
   parse(body: string, batch: BatchSpec): Iterable<Row>;
+  /**
+   * Or, for a source without pages, the rows of a body read as it streams, yielded in pieces
+   * (each an array or a generator of rows: one coverage's, one record list's), so a body too
+   * large to parse whole is never held (`coverageJsonStream`). Refine and ingest's check use it
+   * when given.
+   */
+  parseStream?(body: AsyncIterable<Uint8Array>, batch: BatchSpec): AsyncIterable<Iterable<Row>>;
   /** Ask for more pages after each one (cursor, offset, Link header): each page is a rate-limited request. */
   paginate?: Paginate;
   /** Pages per batch at most (default 1,000): a runaway cursor fails the task. */
@@ -208,6 +211,7 @@ export interface Pipeline {
   items: ((batch: BatchSpec) => { item: string; request: UpstreamRequest }[]) | null;
   request(batch: BatchSpec): UpstreamRequest;
   parse(body: string, batch: BatchSpec): Iterable<Row>;
+  parseStream: ((body: AsyncIterable<Uint8Array>, batch: BatchSpec) => AsyncIterable<Iterable<Row>>) | null;
   paginate: Paginate | null;
   maxPages: number;
   rowSchema: RowSchema;
@@ -261,6 +265,7 @@ export function checkNotify(where: string, notify: Target | Target[] | undefined
 
 export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipeline {
   if ((def.plan === undefined) === (def.planStream === undefined)) throw new Error(`pipeline ${def.name}: give plan or planStream, not both`);
+  if (def.parseStream && (def.paginate || def.items)) throw new Error(`pipeline ${def.name}: parseStream reads a body without pages; with paginate or items, each page goes to parse`);
   checkRateLimit(def.source.rateLimit, `pipeline ${def.name}, source ${def.source.name}`);
   checkNotify(`pipeline ${def.name}`, def.notify);
   if (!Number.isInteger(def.source.concurrency) || def.source.concurrency < 1)
@@ -318,6 +323,7 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
       return def.request(batch, def.source);
     },
     parse: def.parse,
+    parseStream: def.parseStream ?? null,
     paginate: def.paginate ?? null,
     maxPages: def.maxPages ?? 1000,
     rowSchema: def.rowSchema,
@@ -366,29 +372,4 @@ export function definePipeline<Params>(def: PipelineDefinition<Params>): Pipelin
       return typeof p.from === "string" && typeof p.to === "string" ? windowOf(p.from, p.to) : { name: "all", hive: "window=all" };
     },
   };
-}
-
-/**
- * The default split: the list in the batch's data that equals its keys, halved, each half in the
- * partition `<partition>/keys=<first>-<last>-n<count>-<hash>` (its bronze raw file). Null when
- * there is one key, or no such list.
- */
-export function halveByKeys(batch: BatchSpec, keys: string[]): PlannedBatch[] | null {
-  if (keys.length < 2) return null;
-  const field = Object.keys(batch.data).find((f) => {
-    const v = batch.data[f];
-    return Array.isArray(v) && v.length === keys.length && v.every((x, i) => x === keys[i]);
-  });
-  if (field === undefined) return null;
-  const middle = Math.ceil(keys.length / 2);
-  return [keys.slice(0, middle), keys.slice(middle)].map((half) => ({
-    partition: `${batch.partition}/keys=${keysLabel(half)}`,
-    data: { ...batch.data, [field]: half },
-  }));
-}
-
-function keysLabel(keys: string[]): string {
-  const safe = (k: string) => k.replace(/[^A-Za-z0-9_.+-]/g, "_").slice(0, 32);
-  if (keys.length === 1) return /^[A-Za-z0-9_.+-]{1,32}$/.test(keys[0]!) ? keys[0]! : `${safe(keys[0]!)}-${fnv1a64(keys[0]!).slice(0, 8)}`;
-  return `${safe(keys[0]!)}-${safe(keys[keys.length - 1]!)}-n${keys.length}-${fnv1a64(keys.join(",")).slice(0, 8)}`;
 }

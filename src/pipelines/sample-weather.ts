@@ -2,7 +2,7 @@
 // of the weather-station pipelines sluice replaces. It reads the sample upstream.
 import { z } from "zod";
 import { fnv1a64 } from "../hash";
-import { coverageJsonRows } from "../parsers/coveragejson";
+import { coverageJsonRows, coverageJsonStream } from "../parsers/coveragejson";
 import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
 import { check } from "../quality/checks";
@@ -60,6 +60,8 @@ const CHUNK_HOURS: Record<(typeof CHUNKS)[number], number> = { day: 24, month: 7
 export type SampleWeatherParams = z.infer<typeof sampleWeatherParams>;
 
 const HOUR = 3_600_000;
+
+const COVERAGE = { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS, missingAsNull: true };
 
 const nullableNumber = (min: number, max: number) => z.number().min(min).max(max).nullable();
 
@@ -127,7 +129,8 @@ export const sampleWeather = definePipeline({
     const query = new URLSearchParams({ datetime: `${start}T00:00:00Z/${end}T00:00:00Z`, "parameter-name": products.join(",") });
     return { url: `${source.baseUrl}/collections/hourly/locations/${stations.join(",")}?${query}` };
   },
-  parse: (body) => coverageJsonRows(body, { keyColumn: "station_id", timeColumn: "observed_at", parameters: WEATHER_PARAMETERS, missingAsNull: true }),
+  parse: (body) => coverageJsonRows(body, COVERAGE),
+  parseStream: (body) => coverageJsonStream(body, COVERAGE),
   rowSchema: weatherRow,
   key: ["station_id", "observed_at"],
   transform(row, params) {

@@ -3,10 +3,10 @@
 export { createSluice, type Sluice, type SluiceOptions } from "../sluice";
 export { Catalog } from "../catalog";
 export type { Env } from "../env";
+export { halveByKeys } from "../pipelines/split";
 export { defineDerivedPipeline, type DerivedDefinition, type DerivedInput } from "../pipelines/derived";
 export {
   definePipeline,
-  halveByKeys,
   type Pipeline,
   type PipelineDefinition,
   type PlanContext,
@@ -30,7 +30,8 @@ export {
 export type { FlowRunView, FlowStepView, FlowState } from "../flows/views";
 export { windowOf, windows, isoDate, nextBoundary, CHUNKS, type Chunk, type RunWindow } from "../pipelines/windows";
 export { parseJsonRecords, parseNdjson, parseCsv, atPath } from "../parsers/records";
-export { coverageJsonRows, parseCoverageJson, type CoverageJsonOptions } from "../parsers/coveragejson";
+export { coverageJsonRows, coverageJsonStream, parseCoverageJson, type CoverageJsonOptions } from "../parsers/coveragejson";
+export { jsonItems } from "../parsers/json-items";
 export { cursorPagination, offsetPagination, linkPagination, type Page, type Paginate } from "../upstream/pagination";
 export { check, type QualityCheck, type Severity } from "../quality/checks";
 export { sluiceClient, type SluiceClient } from "../client";

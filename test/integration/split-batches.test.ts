@@ -2,7 +2,7 @@
 // again, until the failing keys stand alone; the live keys land, the dead ones go to the dead list.
 import { readBoth } from "../independent-reader";
 import { describe, expect, it } from "vitest";
-import { halveByKeys } from "../../src/pipelines/define";
+import { halveByKeys } from "../../src/pipelines/split";
 import { api, configureSample, env, sampleStats, waitForRun } from "../helpers";
 
 interface Task {
