@@ -9,13 +9,13 @@ import { layout } from "../../src/r2/layout";
 import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classify";
 import { assertSameOrigin, authHeaders, fetchUpstream } from "../../src/upstream/fetch";
 import { waitFromHeaders } from "../../src/upstream/retry-after";
+import { boundedBody, MAX_RESPONSE_BYTES } from "../../src/upstream/body";
 import { bounded } from "../../src/concurrency";
 import type { DeadItem } from "../../src/types";
 import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pagination";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
 
 const PAGE_ATTEMPTS = 4;
-export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
 const RETRY_BUDGET_MS = 120_000;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
@@ -45,8 +45,11 @@ async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
   yield bytes;
 }
 
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const utf8 = (s: string) => new TextEncoder().encode(s);
+
 interface Page {
-  body: string;
+  body: Uint8Array;
   headers: Headers;
 }
 
@@ -66,45 +69,10 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
       if (response.status === 429) await ctx.tokens.throttled(wait, token);
       throw httpFailure(response.status, url, wait);
     }
-    return { body: await boundedText(response, ctx.pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES, url), headers: response.headers };
+    return { body: await boundedBody(response, ctx.pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES, url), headers: response.headers };
   } finally {
     ctx.tokens.done();
   }
-}
-
-/** The body as text, refused (permanently) past `max` bytes, by its Content-Length or as it streams. */
-async function boundedText(response: Response, max: number, url: string): Promise<string> {
-  const tooLarge = () =>
-    new TaskFailure({
-      type: "response_too_large",
-      message: `the upstream's answer to ${new URL(url).origin}${new URL(url).pathname} is over ${max} bytes (source.maxResponseBytes)`,
-      class: "permanent",
-    });
-  if (Number(response.headers.get("content-length") ?? 0) > max) {
-    await response.body?.cancel();
-    throw tooLarge();
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /**
@@ -116,7 +84,7 @@ async function fetchPage(
   ctx: TaskContext,
   url: string,
   headers: Record<string, string>,
-  check: (body: string) => Promise<number>,
+  check: (body: Uint8Array) => Promise<number>,
   signal: AbortSignal,
   deadline: number,
 ) {
@@ -176,14 +144,13 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   // and no request sent after it, and each permit goes back when its own request has ended.
   const stop = new AbortController();
   const deadline = Date.now() + (pipeline.source.retry?.budgetMs ?? RETRY_BUDGET_MS);
-  /** Each page is parsed once here, so a truncated body is retried, not stored. */
-  const check = async (body: string): Promise<number> => {
+  /** Each page is parsed once here (by the parser refine will use), so a truncated body is retried, not stored. */
+  const check = async (body: Uint8Array): Promise<number> => {
     try {
       let rows = 0;
       if (pipeline.parseStream) {
-        const bytes = new TextEncoder().encode(body);
-        for await (const piece of pipeline.parseStream(oneChunk(bytes), batch)) for (const _ of piece) rows++;
-      } else for (const _ of pipeline.parse(body, batch)) rows++;
+        for await (const piece of pipeline.parseStream(oneChunk(body), batch)) for (const _ of piece) rows++;
+      } else for (const _ of pipeline.parse(text(body), batch)) rows++;
       return rows;
     } catch (err) {
       throw new TaskFailure({
@@ -201,10 +168,10 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const fetchAll = async (
     request: { url: string; headers?: Record<string, string> },
     resume?: { pages: string[]; next: string },
-    progress?: (pages: string[], next: string | null) => void,
+    progress?: (pages: Uint8Array[], next: string | null) => void,
   ) => {
     const headers = { ...request.headers, ...auth };
-    const pages: string[] = [...(resume?.pages ?? [])];
+    const pages = (resume?.pages ?? []).map(utf8);
     let rows = 0;
     for (const p of pages) rows += await check(p);
     for (let url: string | null = resume?.next ?? request.url; url !== null;) {
@@ -214,7 +181,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       const page = await fetchPage(ctx, url, headers, check, stop.signal, deadline);
       rows += page.rows;
       pages.push(page.body);
-      const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: page.body, headers: page.headers }) : null;
+      const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: text(page.body), headers: page.headers }) : null;
       if (next !== null) assertSameOrigin(request.url, next, "the next page");
       progress?.(pages, next);
       url = next;
@@ -222,7 +189,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     return { pages, rows };
   };
 
-  let body: string;
+  let bytes: Uint8Array;
   let rows = 0;
   const deadItems: DeadItem[] = [];
   if (pipeline.items) {
@@ -246,13 +213,13 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
         const before = kept.get(item);
         if (before && "pages" in before) {
           fetched[i] = { item, pages: before.pages };
-          for (const p of before.pages) rows += await check(p);
+          for (const p of before.pages) rows += await check(utf8(p));
           return;
         }
         if (before) return void deadItems.push({ item, error: before.dead });
         try {
           const r = await fetchAll(request);
-          fetched[i] = { item, pages: r.pages };
+          fetched[i] = { item, pages: r.pages.map(text) };
           rows += r.rows;
         } catch (err) {
           if (err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410)) deadItems.push({ item, error: err.detail });
@@ -267,31 +234,30 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       if (!permanent && fetched.some((f) => f !== undefined && !kept.has(f.item))) await checkpoint();
       throw err;
     }
-    body = JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw);
+    bytes = utf8(JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw));
   } else {
     // A paginated batch that waits or fails part way keeps its pages and the next page's URL in
     // R2: the next delivery goes on from there.
     const partialKey = layout.partialRaw(message.runId, batch.id);
     const earlier: unknown = pipeline.paginate && !message.force ? await (await env.BUCKET.get(partialKey))?.json() : null;
     const resume = isResumable(earlier) ? earlier : undefined;
-    let reached: { pages: string[]; next: string } | undefined;
-    let r: { pages: string[]; rows: number };
+    let reached: { pages: Uint8Array[]; next: string } | undefined;
+    let r: { pages: Uint8Array[]; rows: number };
     try {
       r = await fetchAll(pipeline.request(batch), resume, (pages, next) => (reached = next === null ? undefined : { pages: [...pages], next }));
     } catch (err) {
       const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
       if (!permanent && reached && reached.pages.length > (resume?.pages.length ?? 0)) {
-        await env.BUCKET.put(partialKey, JSON.stringify(reached), { httpMetadata: { contentType: "application/json" } });
+        await env.BUCKET.put(partialKey, JSON.stringify({ pages: reached.pages.map(text), next: reached.next }), { httpMetadata: { contentType: "application/json" } });
       }
       throw err;
     }
     if (resume) await env.BUCKET.delete(partialKey);
     rows = r.rows;
     // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
-    body = pipeline.paginate ? JSON.stringify({ pages: r.pages } satisfies PagedRaw) : r.pages[0]!;
+    bytes = pipeline.paginate ? utf8(JSON.stringify({ pages: r.pages.map(text) } satisfies PagedRaw)) : r.pages[0]!;
   }
   const contentType = "application/json";
-  const bytes = new TextEncoder().encode(body);
   const sha256 = await sha256Hex(bytes);
   const window = pipeline.batchWindow(batch);
   const complete = !window || window.end <= Date.now();

@@ -32,7 +32,7 @@ export interface HotSpot {
 async function session(
   port: number,
   filter: TargetFilter = () => true,
-): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void }> {
+): Promise<{ send: (method: string, params?: object) => Promise<unknown>; close: () => void; contexts: number[] }> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json`)).json()) as {
     webSocketDebuggerUrl?: string;
     id?: string;
@@ -48,8 +48,10 @@ async function session(
   });
   let next = 1;
   const waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  const contexts: number[] = []; // execution contexts reported after Runtime.enable
   ws.on("message", (data) => {
-    const msg = JSON.parse(String(data)) as { id?: number; method?: string; result?: unknown; error?: { message: string } };
+    const msg = JSON.parse(String(data)) as { id?: number; method?: string; result?: unknown; error?: { message: string }; params?: unknown };
+    if (msg.method === "Runtime.executionContextCreated") contexts.push((msg.params as { context: { id: number } }).context.id);
     if (msg.id === undefined) return; // an event (workerd's answers carry their method too)
     const w = waiting.get(msg.id);
     waiting.delete(msg.id);
@@ -64,6 +66,7 @@ async function session(
         ws.send(JSON.stringify({ id, method, params }));
       }),
     close: () => ws.close(),
+    contexts,
   };
 }
 
@@ -119,9 +122,10 @@ export type TargetFilter = (t: { id?: string; title?: string; url?: string }) =>
 /**
  * Watch one isolate: a CPU profile and its JS heap (Runtime.getHeapUsage every `everyMs`) until
  * stopped. workerd answers between JavaScript tasks, so a long synchronous stretch shows as a
- * gap in the heap samples, not a miss; the CPU profile has no such gap. With `live`, each sample
- * follows a full GC, so it counts what the isolate still holds, not garbage not yet collected
- * (the CPU profile then includes those collections: take CPU from a run without it).
+ * gap in the heap samples, not a miss; the CPU profile has no such gap. With `live` (workerd
+ * started with --expose-gc), each sample follows a full GC, so it counts what the isolate still
+ * holds, not garbage not yet collected (the CPU profile then includes those collections: take
+ * CPU from a run without it).
  */
 export async function watchIsolate(
   port: number,
@@ -133,12 +137,15 @@ export async function watchIsolate(
   // A full GC first, so the baseline is live data only. wrangler dev's inspector proxy never
   // answers this one: give it a second.
   await Promise.race([s.send("HeapProfiler.collectGarbage"), new Promise((resolve) => setTimeout(resolve, 1000))]);
+  if (live) await s.send("Runtime.enable"); // gc() is evaluated in the isolate's execution context
   await s.send("Profiler.enable");
   await s.send("Profiler.setSamplingInterval", { interval: 1000 });
   await s.send("Profiler.start");
   const heap: HeapSample[] = [];
   const sample = async () => {
-    if (live) await s.send("HeapProfiler.collectGarbage");
+    // HeapProfiler.collectGarbage is answered only once the isolate is idle; gc() (workerd started
+    // with --expose-gc) runs at once, between the task's awaits.
+    if (live) await s.send("Runtime.evaluate", { expression: "gc()", contextId: s.contexts.at(-1) });
     const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
     heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
   };

@@ -7,7 +7,7 @@ import { DEFAULT_STATIONS, WEATHER_PARAMETERS } from "../sample/weather-data";
 import { SAMPLE_ORIGIN } from "../upstream/fetch";
 import { check } from "../quality/checks";
 import { definePipeline, type PlannedBatch } from "./define";
-import { MAX_ROWS_PER_TASK, tooManyRowsPerTask } from "./task-limits";
+import { MAX_RESPONSE_BYTES, bodyTooLarge } from "./task-limits";
 import { CHUNKS, isoDate, windows } from "./windows";
 
 const date = z
@@ -43,16 +43,19 @@ export const sampleWeatherParams = z
   .refine((p) => Date.parse(p.to) - Date.parse(p.from) <= 100 * 366 * 86_400_000, { message: "at most 100 years per run", path: ["to"] })
   .superRefine((p, ctx) => {
     const stations = Math.min(p.stationsPerBatch ?? p.stations.length, p.stations.length);
-    const rows = stations * CHUNK_HOURS[p.chunk];
-    if (rows > MAX_ROWS_PER_TASK) {
-      const fit = Math.floor(MAX_ROWS_PER_TASK / CHUNK_HOURS[p.chunk]);
+    const bytes = stations * CHUNK_HOURS[p.chunk] * BODY_BYTES_PER_ROW;
+    if (bytes > MAX_RESPONSE_BYTES) {
+      const fit = Math.floor(MAX_RESPONSE_BYTES / (CHUNK_HOURS[p.chunk] * BODY_BYTES_PER_ROW));
       ctx.addIssue({
         code: "custom",
         path: ["stationsPerBatch"],
-        message: tooManyRowsPerTask(rows, `set stationsPerBatch to at most ${fit} for ${p.chunk} chunks, or use a shorter chunk`),
+        message: bodyTooLarge(bytes, MAX_RESPONSE_BYTES, `set stationsPerBatch to at most ${fit} for ${p.chunk} chunks, or use a shorter chunk`),
       });
     }
   });
+
+/** CoverageJSON bytes per hourly row with every product: 43.3 MiB for 114 stations × a leap year (1,001,376 rows). */
+const BODY_BYTES_PER_ROW = 46;
 
 /** The most hours a chunk holds (a leap year, a 92-day quarter, a 31-day month). */
 const CHUNK_HOURS: Record<(typeof CHUNKS)[number], number> = { day: 24, month: 744, quarter: 2208, year: 8784 };

@@ -1,11 +1,14 @@
-// How much one refine or silver task may hold. Measured (npm run bench, section 6): both keep
-// every row of their batch as objects, about 300–330 bytes per row of the weather schema at their
-// peak, so 281,088 rows took 86–90 MiB above the isolate's baseline and 878,400 rows 166–221 MiB:
-// past a Worker's 128 MB. CPU stays far inside its 30 s (7.3 s for 878,400 rows in silver), so
-// memory is the bound. Pipelines refuse plans whose batches could exceed this many rows.
-export const MAX_ROWS_PER_TASK = 250_000;
+// How large one batch may be. Refine and silver hold a row group at a time whatever the batch's
+// size (bench section 6 measures them live); ingest holds the upstream's body whole, as bytes,
+// until it is checked and stored, and refuses one past `source.maxResponseBytes` (default 32 MiB,
+// queues/handlers/ingest.ts). A pipeline that can tell its bodies' size from its params refuses
+// at submit a plan whose batches would pass that, rather than fail each batch at ingest.
+import { MAX_RESPONSE_BYTES } from "../upstream/body";
 
-/** The 400 message for a plan whose batches would hold more rows than a task may. */
-export function tooManyRowsPerTask(rows: number, hint: string): string {
-  return `a batch would hold up to ${rows} rows; a task keeps under ${MAX_ROWS_PER_TASK} so refine and silver fit a Worker's 128 MB memory (README, Limits): ${hint}`;
+export { MAX_RESPONSE_BYTES };
+
+/** The 400 message for a plan whose batches' bodies would pass the source's `maxResponseBytes`. */
+export function bodyTooLarge(bytes: number, max: number, hint: string): string {
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `a batch's upstream body would be about ${mib(bytes)}, over the source's maxResponseBytes (${mib(max)}): ingest holds a body whole until it is stored (README, Limits): ${hint}`;
 }

@@ -40,14 +40,14 @@ const cases: Case[] = [
   { name: "duplicate stations", request: postJson({ ...good, params: { ...good.params, stations: ["10000", "10000"] } }), status: 400, code: "invalid_params" },
   { name: "an unknown param", request: postJson({ ...good, params: { ...good.params, force: "yes" } }), status: 400, code: "invalid_params" },
   {
-    name: "batches too big for a task's memory (40 stations × a year)",
+    name: "batches whose bodies would pass the source's maxResponseBytes (100 stations × a year)",
     request: postJson({
       ...good,
-      params: { stations: Array.from({ length: 40 }, (_, i) => String(10_000 + i)), from: "2024-01-01", to: "2025-01-01", chunk: "year" },
+      params: { stations: Array.from({ length: 100 }, (_, i) => String(10_000 + i)), from: "2024-01-01", to: "2025-01-01", chunk: "year" },
     }),
     status: 400,
     code: "invalid_params",
-    mentions: /up to 351360 rows.*stationsPerBatch to at most 28/,
+    mentions: /about 38\.5 MiB, over the source's maxResponseBytes \(32\.0 MiB\).*stationsPerBatch to at most 83/,
   },
   {
     name: "a plan over the batch limit",

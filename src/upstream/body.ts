@@ -1,0 +1,54 @@
+// An upstream's answer read into memory, bounded: ingest holds a body whole (as bytes, once)
+// until it is checked and stored.
+import { TaskFailure } from "./classify";
+
+/** Bodies past this fail their task permanently unless the source says otherwise (`maxResponseBytes`). */
+export const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * The body's bytes, refused (permanently) past `max` bytes, by its Content-Length or as it
+ * streams; read into one buffer of the stated length when there is one (held once, not twice).
+ */
+export async function boundedBody(response: Response, max: number, url: string): Promise<Uint8Array> {
+  const tooLarge = () =>
+    new TaskFailure({
+      type: "response_too_large",
+      message: `the upstream's answer to ${new URL(url).origin}${new URL(url).pathname} is over ${max} bytes (source.maxResponseBytes)`,
+      class: "permanent",
+    });
+  const stated = Number(response.headers.get("content-length") ?? NaN);
+  if (stated > max) {
+    await response.body?.cancel();
+    throw tooLarge();
+  }
+  if (!response.body) return new Uint8Array(0);
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let into = Number.isSafeInteger(stated) ? new Uint8Array(stated) : null;
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    if (into && size + value.byteLength <= into.length) into.set(value, size);
+    else {
+      // More than the stated length (or none stated): gather the chunks and join them at the end.
+      if (into) chunks.push(into.subarray(0, size));
+      into = null;
+      chunks.push(value);
+    }
+    size += value.byteLength;
+  }
+  if (into) return into.subarray(0, size);
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return bytes;
+}
+
