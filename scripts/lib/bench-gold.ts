@@ -25,6 +25,8 @@ export interface GoldTaskRow {
   cpuMs: number | null;
   memoryStartBytes: number | null;
   memoryPeakBytes: number | null;
+  /** The same task again with a full GC before each sample: what it held at most. */
+  liveBytes?: number | null;
 }
 
 export interface GoldBench {
@@ -70,6 +72,7 @@ export async function goldBench(outDir: string, scale: GoldScale, partitions: nu
       .filter((l) => l.label !== "output")
       .map((l) => {
         const watch = watcher.result(String(l.label));
+        const live = watcher.result(`${String(l.label)}:live`);
         return {
           label: String(l.label),
           tasks: Number(l.tasks),
@@ -79,6 +82,7 @@ export async function goldBench(outDir: string, scale: GoldScale, partitions: nu
           cpuMs: watch?.cpuMs ?? null,
           memoryStartBytes: watch && watch.backingPeakBytes !== null ? watch.memoryStartBytes : null,
           memoryPeakBytes: watch && watch.backingPeakBytes !== null ? watch.memoryPeakBytes : null,
+          liveBytes: live && live.backingPeakBytes !== null ? live.memoryPeakBytes - live.memoryStartBytes : null,
         };
       });
     const rows = Number(lines.find((l) => l.label === "silver")?.rows);
@@ -143,7 +147,9 @@ export async function goldBench(outDir: string, scale: GoldScale, partitions: nu
 export function renderGoldSection(g: { at: string } & GoldBench): string[] {
   const mib = (n: number | null) => (n === null ? "-" : bytes(n));
   const own = (t: GoldTaskRow) => (t.memoryPeakBytes === null ? null : t.memoryPeakBytes - (t.memoryStartBytes ?? 0));
-  const ok = (t: GoldTaskRow) => t.cpuMs !== null && own(t) !== null && t.cpuMs < 30_000 && own(t)! < 64 * 1024 * 1024;
+  // Judged on what a task holds (live) where measured, else on the peak with garbage.
+  const held = (t: GoldTaskRow) => t.liveBytes ?? own(t);
+  const ok = (t: GoldTaskRow) => t.cpuMs !== null && held(t) !== null && t.cpuMs < 30_000 && held(t)! < 64 * 1024 * 1024;
   return [
     "## 8. A gold dataset over tens of millions of rows",
     "",
@@ -154,14 +160,14 @@ export function renderGoldSection(g: { at: string } & GoldBench): string[] {
     "at a time, and the final merge writes the file. In workerd, every task one after another in one isolate; the first",
     "task of each level watched over the V8 inspector (CPU; memory = JS heap + ArrayBuffers, at its start after a full",
     "GC and at its peak, sampled every 20 ms; garbage V8 had not yet collected counts, so this is an upper bound on",
-    "what the task holds). Target: every task under 64 MiB of its own and 30 s of CPU. DuckDB aggregates the same rows",
-    "from Parquet into a Parquet file.",
+    "what the task holds), then run again with a full GC before each sample (live: what it held at most). Target: every",
+    "task under 64 MiB of its own (live) and 30 s of CPU. DuckDB aggregates the same rows from Parquet into a Parquet file.",
     "",
-    "| task | tasks | slowest | first: CPU | memory at start → peak | its own | target |",
-    "|---|---:|---:|---:|---:|---:|---|",
+    "| task | tasks | slowest | first: CPU | memory at start → peak | its own | live | target |",
+    "|---|---:|---:|---:|---:|---:|---:|---|",
     ...g.tasks.map(
       (t) =>
-        `| ${t.label === "silver" ? "silver (states of a batch)" : t.label === "final" ? `final merge (fan-in ${t.fanIn})` : `merge ${t.label} (fan-in ${t.fanIn})`} | ${t.tasks} | ${duration(t.maxMs)} | ${t.cpuMs === null ? "-" : duration(t.cpuMs)} | ${mib(t.memoryStartBytes)} → ${mib(t.memoryPeakBytes)} | ${mib(own(t))} | ${ok(t) ? "met" : "**missed**"} |`,
+        `| ${t.label === "silver" ? "silver (states of a batch)" : t.label === "final" ? `final merge (fan-in ${t.fanIn})` : `merge ${t.label} (fan-in ${t.fanIn})`} | ${t.tasks} | ${duration(t.maxMs)} | ${t.cpuMs === null ? "-" : duration(t.cpuMs)} | ${mib(t.memoryStartBytes)} → ${mib(t.memoryPeakBytes)} | ${mib(own(t))} | ${mib(t.liveBytes ?? null)} | ${ok(t) ? "met" : "**missed**"} |`,
     ),
     "",
     "| | time | output | groups |",

@@ -22,6 +22,8 @@ export interface ScdRunRow {
   cpuMs: number | null;
   /** The most above its start (garbage V8 had not yet collected included). */
   peakBytes: number | null;
+  /** The same with a full GC before each sample: what the step held at most. */
+  liveBytes?: number | null;
 }
 
 export interface ScdBench {
@@ -65,12 +67,14 @@ export async function scdBench(outDir: string, keys: number, partitions: number)
     const runs: ScdRunRow[] = lines.map((l) => {
       const applied = l.applied as { changes: number; added: number; duplicates: number; history: number; current: number };
       const watch = watcher.result(String(l.label));
+      const live = watcher.result(`${String(l.label)}:live`);
       return {
         run: Number(l.run),
         ...applied,
         ms: Number(l.ms),
         cpuMs: watch?.cpuMs ?? null,
         peakBytes: watch && watch.backingPeakBytes !== null ? watch.memoryPeakBytes - watch.memoryStartBytes : null,
+        liveBytes: live && live.backingPeakBytes !== null ? live.memoryPeakBytes - live.memoryStartBytes : null,
       };
     });
 
@@ -116,21 +120,23 @@ export async function scdBench(outDir: string, keys: number, partitions: number)
 /** BENCHMARKS.md's section 9 from the stored figures. */
 export function renderScdSection(s: { at: string } & ScdBench): string[] {
   const mib = (n: number | null) => (n === null ? "-" : bytes(n));
-  const ok = (r: ScdRunRow) => r.cpuMs !== null && r.peakBytes !== null && r.cpuMs < 30_000 && r.peakBytes < 64 * 1024 * 1024;
+  // Judged on what a step holds (live) where measured, else on the peak with garbage.
+  const held = (r: ScdRunRow) => r.liveBytes ?? r.peakBytes;
+  const ok = (r: ScdRunRow) => r.cpuMs !== null && held(r) !== null && r.cpuMs < 30_000 && held(r)! < 64 * 1024 * 1024;
   return [
     "## 9. Current and history tables over a million keys",
     "",
     `\`npm run bench -- --only scd\` (\`--scd ${s.keys}/${s.partitions}\`: keys / partitions) — the change-table step of a run's final merge in`,
     `workerd, by ${s.partitions} parts: run 1 inserts ${s.keys.toLocaleString("en-US")} keys; run 2 changes a tenth of them (one in ten a delete, one in 17`,
     "late: a sequence below the key's insert; one in 13 sent twice). Each step watched as in section 8 (CPU; memory above",
-    "its start, an upper bound). Target: under 64 MiB of its own and 30 s of CPU. DuckDB builds run 2's tables from all",
-    "the changes (distinct by key and sequence, `lead()` over each key for `valid_to`) into Parquet.",
+    "its start with garbage, and live). Target: under 64 MiB of its own (live) and 30 s of CPU. DuckDB builds run 2's",
+    "tables from all the changes (distinct by key and sequence, `lead()` over each key for `valid_to`) into Parquet.",
     "",
-    "| run | changes | added | repeats | history | current | time | CPU | memory of its own | target |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    "| run | changes | added | repeats | history | current | time | CPU | memory of its own | live | target |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ...s.runs.map(
       (r) =>
-        `| ${r.run} | ${r.changes.toLocaleString("en-US")} | ${r.added.toLocaleString("en-US")} | ${r.duplicates.toLocaleString("en-US")} | ${r.history.toLocaleString("en-US")} | ${r.current.toLocaleString("en-US")} | ${duration(r.ms)} | ${r.cpuMs === null ? "-" : duration(r.cpuMs)} | ${mib(r.peakBytes)} | ${ok(r) ? "met" : "**missed**"} |`,
+        `| ${r.run} | ${r.changes.toLocaleString("en-US")} | ${r.added.toLocaleString("en-US")} | ${r.duplicates.toLocaleString("en-US")} | ${r.history.toLocaleString("en-US")} | ${r.current.toLocaleString("en-US")} | ${duration(r.ms)} | ${r.cpuMs === null ? "-" : duration(r.cpuMs)} | ${mib(r.peakBytes)} | ${mib(r.liveBytes ?? null)} | ${ok(r) ? "met" : "**missed**"} |`,
     ),
     "",
     `DuckDB (${s.duckdbThreads} threads) builds run 2's tables in ${duration(s.duckdbMs)}. sluice's history ${s.sameHistory ? "equals" : "**differs from**"} DuckDB's and its current table`,

@@ -32,7 +32,7 @@ export async function tasksBench(outDir: string, chunks: number[]): Promise<Task
   const watcher = isolateWatcher(port);
   const server = await serveBenchFiles(join(outDir, "tasks"), (name) => watcher.onMark(name));
   try {
-    const lines = (await runWorkerdBench("test/bench/tasks.bench.ts", { BENCH_FILES_URL: server.url, BENCH_TASK_CHUNKS: chunks.join(","), MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" }, port)) as {
+    const lines = (await runWorkerdBench("test/bench/tasks.bench.ts", { BENCH_FILES_URL: server.url, BENCH_TASK_CHUNKS: chunks.join(",") }, port)) as {
       chunk: number;
       label: string;
       phase: "refine" | "silver";

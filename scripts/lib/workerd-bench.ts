@@ -9,7 +9,9 @@ const root = resolve(import.meta.dirname, "../..");
 /** Run one bench file; resolves with every BENCH line's JSON, rejects when vitest fails. */
 export function runWorkerdBench(file: string, env: Record<string, string>, inspectorPort?: number): Promise<Record<string, unknown>[]> {
   const args = ["run", "--project", "bench-workerd", ...(inspectorPort ? [`--inspect=${inspectorPort}`, "--no-file-parallelism"] : []), file];
-  const child = spawn(join(root, "node_modules/.bin/vitest"), args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  // A watched isolate may be measured live (":live" marks): gc() is there to call before each sample.
+  const flags = inspectorPort ? { MINIFLARE_WORKERD_V8_FLAGS: "--expose-gc" } : {};
+  const child = spawn(join(root, "node_modules/.bin/vitest"), args, { cwd: root, env: { ...process.env, ...flags, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (out += d.toString()));

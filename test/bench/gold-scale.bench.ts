@@ -23,11 +23,16 @@ const SILVER: ColumnSpec[] = [
 const PIPELINE = "gold-scale";
 const FAN_IN = 16;
 
-/** The first task of a level, watched by Node (CPU, memory), before it runs again for the timing (its writes are the same). */
+/**
+ * The first task of a level, watched by Node (CPU, memory), then again with a full GC before
+ * each memory sample (":live"), before it runs again for the timing (its writes are the same).
+ */
 async function watched(label: string, task: () => Promise<unknown>): Promise<void> {
-  await mark(`start:${label}`);
-  await task();
-  await mark(`end:${label}`);
+  for (const watch of [label, `${label}:live`]) {
+    await mark(`start:${watch}`);
+    await task();
+    await mark(`end:${watch}`);
+  }
 }
 
 it("computes a daily gold dataset over the rows, task by task", async () => {
