@@ -17,13 +17,11 @@ import { ingest } from "./handlers/ingest";
 import { merge } from "./handlers/merge";
 import { refine } from "./handlers/refine";
 import { silver } from "./handlers/silver";
+import { lanes } from "./lanes";
 import { parseTaskMessage } from "./message";
 import { TokenPool } from "./tokens";
 
 const HANDLERS: Record<TaskKind, (ctx: TaskContext) => Promise<TaskOutcome>> = { ingest, refine, silver, merge };
-
-/** CPU- and memory-bound work per invocation; ingest is bounded by the source's concurrency. */
-const CONCURRENCY: Record<Exclude<TaskKind, "ingest">, number> = { refine: 4, silver: 4, merge: 1 };
 
 /** A queue message's delay may not exceed 12 hours; a longer wait is several. */
 const MAX_DELAY_SECONDS = 43_200;
@@ -171,14 +169,8 @@ export async function consumeTasks(batch: MessageBatch<unknown>, env: Env, catal
       settled.push({ message: j.message, result: verdict.result });
     }
   };
-  const concurrency = Math.max(1, ...ingestJobs.map((j) => j.pipeline.source.concurrency));
   try {
-    await Promise.all([
-      bounded(ingestJobs, concurrency, run),
-      bounded(ofKind("refine"), CONCURRENCY.refine, run),
-      bounded(ofKind("silver"), CONCURRENCY.silver, run),
-      bounded(ofKind("merge"), CONCURRENCY.merge, run),
-    ]);
+    await Promise.all(lanes(live).map((lane) => bounded(lane.jobs, lane.concurrency, run)));
   } finally {
     await Promise.all([...pools.values()].map((p) => p.close().catch((err: unknown) => console.error("releasing rate-limit permits failed", err))));
   }

@@ -10,8 +10,22 @@ const json: z.ZodType<Json> = z.lazy(() => z.union([z.string(), z.number(), z.bo
 
 const taskInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("ingest"), batch: z.object({ id: z.string(), partition: z.string(), data: z.record(z.string(), json) }) }),
-  z.object({ kind: z.literal("refine"), batchId: z.string(), rawKey: z.string(), partition: z.string(), data: z.record(z.string(), json) }),
-  z.object({ kind: z.literal("silver"), batchId: z.string(), refinedKey: z.string(), paramsKey: z.string().optional(), params: json.optional() }),
+  z.object({
+    kind: z.literal("refine"),
+    batchId: z.string(),
+    rawKey: z.string(),
+    partition: z.string(),
+    data: z.record(z.string(), json),
+    inputRows: z.number().int().min(0).optional(),
+  }),
+  z.object({
+    kind: z.literal("silver"),
+    batchId: z.string(),
+    refinedKey: z.string(),
+    paramsKey: z.string().optional(),
+    params: json.optional(),
+    inputRows: z.number().int().min(0).optional(),
+  }),
   z.object({
     kind: z.literal("merge"),
     generation: z.number().int(),

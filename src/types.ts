@@ -52,9 +52,10 @@ export interface OutputVersion {
 
 export type TaskInput =
   | { kind: "ingest"; batch: BatchSpec }
-  | { kind: "refine"; batchId: string; rawKey: string; partition: string; data: BatchSpec["data"] }
+  /** `inputRows`: the rows of the task's input, when known (the consumer runs large tasks one at a time). */
+  | { kind: "refine"; batchId: string; rawKey: string; partition: string; data: BatchSpec["data"]; inputRows?: number }
   /** `paramsKey`: the run's params as an R2 object (they can be large: an inline id list); `params` inline (older messages). */
-  | { kind: "silver"; batchId: string; refinedKey: string; paramsKey?: string; params?: Json }
+  | { kind: "silver"; batchId: string; refinedKey: string; paramsKey?: string; params?: Json; inputRows?: number }
   | {
       kind: "merge";
       generation: number;

@@ -41,8 +41,9 @@ export function planBatchPhase(phase: "refine" | "silver", generation: number, p
             rawKey: t.output.key,
             partition: t.input.kind === "ingest" ? t.input.batch.partition : "",
             data: t.input.kind === "ingest" ? t.input.batch.data : {},
+            inputRows: t.output.rows,
           }
-        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, paramsKey };
+        : { kind: "silver", batchId: t.batchId, refinedKey: t.output.key, paramsKey, inputRows: t.output.rows };
     return [{ id: taskId(phase, t.batchId, generation), phase, group: generationGroup(generation), batchId: t.batchId, generation, input }];
   });
 }

@@ -2,6 +2,7 @@
 // byte into one R2 object and the inputs' row groups listed in one footer, their offsets moved.
 // CPU and memory stay flat whatever the size (a part buffer and the footers), so the upper
 // levels of the aggregate phase, whose inputs already hold full row groups, cost copies only.
+import { joinBytes } from "../bytes";
 import { R2Sink, type SinkResult } from "../r2/multipart-sink";
 import { T, decodeStruct, encodeStruct, field, intField, listField, removeFields, setInt, structField, type TStruct } from "./thrift-compact";
 import { footerLength, r2RowCount } from "./thrift-footer";
@@ -215,11 +216,5 @@ export async function rowGroupsFile(bucket: R2Bucket, footer: ParquetFooter, gro
   new DataView(trailer.buffer).setUint32(0, encoded.length, true);
   trailer.set(MAGIC, 4);
   pieces.push(encoded, trailer);
-  const out = new Uint8Array(size + encoded.length + 8);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinBytes(pieces);
 }

@@ -4,6 +4,8 @@
 // bytes go to the native JSON.parse. (A JavaScript tokenizer, @streamparser/json 0.0.26, took
 // 3.6 s on a 50 MB CoverageJSON body where this takes 0.6 s and JSON.parse of the whole 0.5 s.)
 
+import { joinBytes } from "../bytes";
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
@@ -18,25 +20,11 @@ const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0
 /** Bytes gathered from several chunks, joined once. */
 class Pieces {
   private parts: Uint8Array[] = [];
-  private length = 0;
   add(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    this.parts.push(bytes);
-    this.length += bytes.length;
+    if (bytes.length > 0) this.parts.push(bytes);
   }
   take(): Uint8Array {
-    const parts = this.parts;
-    this.parts = [];
-    const length = this.length;
-    this.length = 0;
-    if (parts.length === 1) return parts[0]!;
-    const out = new Uint8Array(length);
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return joinBytes(this.parts.splice(0));
   }
 }
 

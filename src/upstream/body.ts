@@ -1,5 +1,6 @@
 // An upstream's answer read into memory, bounded: ingest holds a body whole (as bytes, once)
 // until it is checked and stored.
+import { joinBytes } from "../bytes";
 import { TaskFailure } from "./classify";
 
 /** Bodies past this fail their task permanently unless the source says otherwise (`maxResponseBytes`). */
@@ -42,13 +43,6 @@ export async function boundedBody(response: Response, max: number, url: string):
     }
     size += value.byteLength;
   }
-  if (into) return into.subarray(0, size);
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    bytes.set(c, at);
-    at += c.byteLength;
-  }
-  return bytes;
+  return into ? into.subarray(0, size) : joinBytes(chunks);
 }
 

@@ -1,0 +1,33 @@
+// The consumer's lanes: large refine and silver tasks (by their input's rows) one at a time in a
+// lane of their own, small ones four at a time per phase, ingest at its source's concurrency.
+import { describe, expect, it } from "vitest";
+import { HEAVY_ROWS, lanes } from "../../queues/lanes";
+import type { TaskMessage } from "../../src/types";
+
+const base = { v: 1, runId: "r", pipeline: "p", group: "initial", maxAttempts: 3, version: { window: "w", hive: "w=1", n: 1 } } as const;
+const source = { source: { concurrency: 16 } };
+const job = (taskId: string, input: TaskMessage["input"]) => ({ body: { ...base, taskId, phase: input.kind === "merge" ? "aggregate" : input.kind, input } as TaskMessage, pipeline: source });
+const refine = (id: string, inputRows?: number) => job(id, { kind: "refine", batchId: id, rawKey: "k", partition: "p", data: {}, inputRows });
+const silver = (id: string, inputRows?: number) => job(id, { kind: "silver", batchId: id, refinedKey: "k", inputRows });
+
+describe("lanes", () => {
+  it("runs refine and silver tasks of a row group's quarter or more one at a time, together", () => {
+    const jobs = [
+      job("i1", { kind: "ingest", batch: { id: "b1", partition: "p", data: {} } }),
+      refine("r-small", 100),
+      refine("r-unknown"),
+      refine("r-large", HEAVY_ROWS),
+      silver("s-small", HEAVY_ROWS - 1),
+      silver("s-large", 1_000_000),
+    ];
+    const got = lanes(jobs).map((l) => ({ name: l.name, ids: l.jobs.map((j) => j.body.taskId), concurrency: l.concurrency }));
+    expect(got).toEqual([
+      { name: "ingest", ids: ["i1"], concurrency: 16 },
+      { name: "refine", ids: ["r-small", "r-unknown"], concurrency: 4 },
+      { name: "silver", ids: ["s-small"], concurrency: 4 },
+      { name: "large", ids: ["r-large", "s-large"], concurrency: 1 },
+    ]);
+    // Every job in exactly one lane.
+    expect(lanes(jobs).flatMap((l) => l.jobs).length).toBe(jobs.length);
+  });
+});
