@@ -119,20 +119,25 @@ export interface HeapSample {
 
 export type TargetFilter = (t: { id?: string; title?: string; url?: string }) => boolean;
 
+/** A watch of one isolate: `sample` takes a heap sample now; `stop` ends it. */
+export interface IsolateWatchHandle {
+  sample(): Promise<void>;
+  stop(): Promise<{ profile: CpuProfile; heap: HeapSample[] }>;
+}
+
 /**
- * Watch one isolate: a CPU profile and its JS heap (Runtime.getHeapUsage every `everyMs`) until
- * stopped. workerd answers between JavaScript tasks, so a long synchronous stretch shows as a
- * gap in the heap samples, not a miss; the CPU profile has no such gap. With `live` (workerd
- * started with --expose-gc), each sample follows a full GC, so it counts what the isolate still
- * holds, not garbage not yet collected (the CPU profile then includes those collections: take
- * CPU from a run without it).
+ * Watch one isolate: a CPU profile, and its JS heap (Runtime.getHeapUsage) at the start, at
+ * each `sample()` and at the end. workerd answers the inspector only while the isolate waits for
+ * something slow: a timer polling from Node got two samples (start and end) from a silver task
+ * of 2 s that awaited R2 hundreds of times, whose replies come back too fast for the inspector
+ * to take its turn. So the watched code asks for samples itself, awaiting Node while Node takes
+ * one (test/bench/pulse.ts: before each R2 call and each read of a body, 20 ms apart at most):
+ * samples fall at the task's awaits, not inside a synchronous stretch between two. The CPU
+ * profile has no such gaps. With `live` (workerd started with --expose-gc), each sample follows
+ * a full GC, so it counts what the isolate still holds, not garbage not yet collected (the CPU
+ * profile then includes those collections: take CPU from a run without it).
  */
-export async function watchIsolate(
-  port: number,
-  filter: TargetFilter,
-  everyMs = 20,
-  live = false,
-): Promise<() => Promise<{ profile: CpuProfile; heap: HeapSample[] }>> {
+export async function watchIsolate(port: number, filter: TargetFilter, live = false): Promise<IsolateWatchHandle> {
   const s = await session(port, filter);
   // A full GC first, so the baseline is live data only. wrangler dev's inspector proxy never
   // answers this one: give it a second.
@@ -143,25 +148,18 @@ export async function watchIsolate(
   await s.send("Profiler.start");
   const heap: HeapSample[] = [];
   const sample = async () => {
-    // HeapProfiler.collectGarbage is answered only once the isolate is idle; gc() (workerd started
-    // with --expose-gc) runs at once, between the task's awaits.
     if (live) await s.send("Runtime.evaluate", { expression: "gc()", contextId: s.contexts.at(-1) });
     const r = (await s.send("Runtime.getHeapUsage")) as { usedSize: number; totalSize: number; backingStorageSize?: number };
     heap.push({ at: Date.now(), usedBytes: r.usedSize, totalBytes: r.totalSize, backingBytes: r.backingStorageSize ?? null });
   };
   await sample(); // the baseline, taken before the caller lets the work start
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      await new Promise((resolve) => setTimeout(resolve, everyMs));
+  return {
+    sample,
+    async stop() {
       await sample();
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-    const { profile } = (await s.send("Profiler.stop")) as { profile: CpuProfile };
-    s.close();
-    return { profile, heap };
+      const { profile } = (await s.send("Profiler.stop")) as { profile: CpuProfile };
+      s.close();
+      return { profile, heap };
+    },
   };
 }

@@ -2,7 +2,7 @@
 // optionally with the V8 inspector open so Node can watch the isolate between the bench's marks.
 import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
-import { hotSpots, watchIsolate, type HeapSample } from "./profile.ts";
+import { hotSpots, watchIsolate, type HeapSample, type IsolateWatchHandle } from "./profile.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 
@@ -42,24 +42,26 @@ export interface IsolateWatch {
 
 /**
  * Marks "start[:label]" / "end[:label]" from the bench → a watch of the vitest runner isolate in
- * between, per label. The heap is collected at each start, so a watch starts from live data only;
- * a label ending ":live" collects it before every sample too (watchIsolate's `live`).
+ * between, per label; "sample" marks in between (test/bench/pulse.ts) each take a heap sample. The
+ * heap is collected at each start, so a watch starts from live data only; a label ending ":live"
+ * collects it before every sample too (watchIsolate's `live`).
  */
 export function isolateWatcher(inspectorPort: number) {
-  let stop: (() => Promise<{ profile: Parameters<typeof hotSpots>[0]; heap: HeapSample[] }>) | undefined;
+  let watch: IsolateWatchHandle | undefined;
   let started = 0;
   const results = new Map<string, IsolateWatch>();
   return {
     async onMark(mark: string) {
       const [edge, ...rest] = mark.split(":");
       const label = rest.join(":");
-      if (edge === "start") {
+      if (edge === "sample") {
+        await watch?.sample();
+      } else if (edge === "start") {
         started = Date.now();
-        const live = label.endsWith(":live");
-        stop = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"), live ? 50 : 20, live);
-      } else if (edge === "end" && stop) {
-        const { profile, heap } = await stop();
-        stop = undefined;
+        watch = await watchIsolate(inspectorPort, (t) => (t.id ?? "").includes("vitest-plugin-runner-bench-workerd"), label.endsWith(":live"));
+      } else if (edge === "end" && watch) {
+        const { profile, heap } = await watch.stop();
+        watch = undefined;
         const spots = hotSpots(profile, 8);
         results.set(label, {
           cpuMs: spots.busyMs,

@@ -10,6 +10,7 @@ import { statesOf, type GoldDataset } from "../../src/gold/aggregates";
 import { mergeGold, putStates } from "../../src/gold/states-io";
 import { layout } from "../../src/r2/layout";
 import type { OutputFile } from "../../src/types";
+import { pulsingBucket } from "./pulse";
 import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 import { batchRows, STATIONS_PER_BATCH, type GoldScale } from "./gold-scale-data";
 
@@ -27,10 +28,10 @@ const FAN_IN = 16;
  * The first task of a level, watched by Node (CPU, memory), then again with a full GC before
  * each memory sample (":live"), before it runs again for the timing (its writes are the same).
  */
-async function watched(label: string, task: () => Promise<unknown>): Promise<void> {
+async function watched(label: string, task: (bucket: R2Bucket) => Promise<unknown>): Promise<void> {
   for (const watch of [label, `${label}:live`]) {
     await mark(`start:${watch}`);
-    await task();
+    await task(pulsingBucket(env.BUCKET, watch.endsWith(":live") ? 50 : 20));
     await mark(`end:${watch}`);
   }
 }
@@ -63,7 +64,7 @@ it("computes a daily gold dataset over the rows, task by task", async () => {
     for (let first = 0; first < scale.stations; first += STATIONS_PER_BATCH) {
       const batch = batchRows(scale, first, year);
       const key = `silver/dataset=${PIPELINE}/version=scale_staged_v1/y${String(year).padStart(2, "0")}-s${String(first).padStart(4, "0")}.parquet`;
-      const task = () => putStates(env.BUCKET, key, [daily], { daily: statesOf(daily, batch) });
+      const task = (bucket: R2Bucket = env.BUCKET) => putStates(bucket, key, [daily], { daily: statesOf(daily, batch) });
       if (files.length === 0) await watched("silver", task);
       const t0 = await clock();
       await task();
@@ -84,7 +85,7 @@ it("computes a daily gold dataset over the rows, task by task", async () => {
     const next: OutputFile[] = [];
     for (const [index, inputs] of groups.entries()) {
       const outputKey = layout.merge(PIPELINE, version, level, index);
-      const task = () => mergeGold(env.BUCKET, [daily], inputs, outputKey, final ? { pipeline: PIPELINE, version, silver: SILVER } : undefined);
+      const task = (bucket: R2Bucket = env.BUCKET) => mergeGold(bucket, [daily], inputs, outputKey, final ? { pipeline: PIPELINE, version, silver: SILVER } : undefined);
       if (index === 0) await watched(label, task);
       const t0 = await clock();
       await task();

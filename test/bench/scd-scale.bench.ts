@@ -10,6 +10,7 @@ import type { ChangesDefinition } from "../../src/gold/changes";
 import { writeParquetRows } from "../../src/parquet/write";
 import { readFooter, stitchParquetToR2 } from "../../src/parquet/stitch";
 import { markPublished } from "../../src/r2/done";
+import { pulsingBucket } from "./pulse";
 import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 
 export const SCD_COLUMNS: ColumnSpec[] = [
@@ -80,7 +81,7 @@ it("keeps current and history tables over a million keys, by parts", async () =>
     // Watched (CPU, memory), watched live (a full GC before each sample), then timed: the same writes each time.
     for (const watch of [`scd${run}`, `scd${run}:live`]) {
       await mark(`start:${watch}`);
-      await writeChangeTables(env.BUCKET, pipeline, version, changesKey);
+      await writeChangeTables(pulsingBucket(env.BUCKET, watch.endsWith(":live") ? 50 : 20), pipeline, version, changesKey);
       await mark(`end:${watch}`);
     }
     const t0 = await clock();

@@ -12,6 +12,7 @@ import { layout } from "../../src/r2/layout";
 import { coverageCollection } from "../../src/sample/coverage";
 import { SAMPLE_STATIONS } from "../../src/sample/weather-data";
 import type { Json, TaskMessage } from "../../src/types";
+import { pulsingBucket } from "./pulse";
 import { benchVar, clock, mark } from "./seeds-rows";
 
 const CHUNKS = [
@@ -67,7 +68,7 @@ it("runs refine and silver tasks of growing chunks", async () => {
       },
     ];
     for (const step of steps) {
-      const ctx: TaskContext = { env, message: step.message, pipeline, tokens: noTokens };
+      const ctx: TaskContext = { env: { ...env, BUCKET: pulsingBucket(env.BUCKET, live ? 50 : 20) }, message: step.message, pipeline, tokens: noTokens };
       const label = `${i}:${step.phase}${live ? ":live" : ""}`;
       await mark(`start:${label}`);
       const t0 = await clock();
