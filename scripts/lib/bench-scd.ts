@@ -68,6 +68,7 @@ export async function scdBench(outDir: string, keys: number, partitions: number)
       const applied = l.applied as { changes: number; added: number; duplicates: number; history: number; current: number };
       const watch = watcher.result(String(l.label));
       const live = watcher.result(`${String(l.label)}:live`);
+      if (watch) console.log(`scd: run ${String(l.run)} CPU ${watch.cpuMs} ms, most in: ${watch.hotSpots.slice(0, 8).map((s) => `${s.name} ${s.selfMs} ms`).join("; ")}`);
       return {
         run: Number(l.run),
         ...applied,

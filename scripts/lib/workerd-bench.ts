@@ -1,6 +1,7 @@
 // Running a workerd bench file (vitest project bench-workerd) from Node: its "BENCH {json}" lines,
 // optionally with the V8 inspector open so Node can watch the isolate between the bench's marks.
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { hotSpots, watchIsolate, type HeapSample, type IsolateWatchHandle } from "./profile.ts";
 
@@ -63,6 +64,8 @@ export function isolateWatcher(inspectorPort: number) {
         const { profile, heap } = await watch.stop();
         watch = undefined;
         const spots = hotSpots(profile, 8);
+        // BENCH_PROFILES=dir keeps each watch's CPU profile, for Chrome DevTools or speedscope.
+        if (process.env.BENCH_PROFILES) writeFileSync(join(process.env.BENCH_PROFILES, `${label.replace(/[^\w.-]/g, "_")}.cpuprofile`), JSON.stringify(profile));
         results.set(label, {
           cpuMs: spots.busyMs,
           wallMs: Date.now() - started,

@@ -18,6 +18,7 @@ import {
   type DataType,
 } from "apache-arrow";
 import type { z } from "zod";
+import { encodeUtf8 } from "./utf8";
 
 export type ColumnType = "string" | "float64" | "int32" | "int64" | "bool" | "timestamp";
 
@@ -123,7 +124,6 @@ class Validity {
   }
 }
 
-const encoder = new TextEncoder();
 const TWO_32 = 4_294_967_296;
 
 function timestampMillis(v: unknown, column: string): number {
@@ -180,39 +180,19 @@ function boolData(rows: readonly Row[], name: string, valid: Validity): Uint8Arr
   return bits;
 }
 
-/** UTF-8 of every string, concatenated, with offsets. Repeated values are encoded once. */
+/** UTF-8 of every string, one after another, with offsets (src/arrow/utf8.ts). */
 function utf8Data(rows: readonly Row[], name: string, valid: Validity): { offsets: Int32Array; data: Uint8Array } {
-  const offsets = new Int32Array(rows.length + 1);
-  const cache = new Map<string, Uint8Array>();
-  const encoded: (Uint8Array | undefined)[] = new Array(rows.length);
-  let total = 0;
-  let last: string | undefined;
-  let lastBytes: Uint8Array | undefined;
+  const texts: (string | undefined)[] = new Array(rows.length);
+  let chars = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i]![name];
     if (valid.mark(i, v)) {
       const text = typeof v === "string" ? v : String(v);
-      let bytes = text === last ? lastBytes : cache.get(text);
-      if (!bytes) {
-        bytes = encoder.encode(text);
-        if (cache.size < 65_536) cache.set(text, bytes);
-      }
-      last = text;
-      lastBytes = bytes;
-      encoded[i] = bytes;
-      total += bytes.length;
+      texts[i] = text;
+      chars += text.length;
     }
-    offsets[i + 1] = total;
   }
-  const data = new Uint8Array(total);
-  for (let i = 0; i < rows.length; i++) {
-    const bytes = encoded[i];
-    if (!bytes) continue;
-    const at = offsets[i]!;
-    if (bytes.length < 16) for (let j = 0; j < bytes.length; j++) data[at + j] = bytes[j]!;
-    else data.set(bytes, at);
-  }
-  return { offsets, data };
+  return encodeUtf8(texts, chars);
 }
 
 /** One column of the rows → Arrow Data. Values must already match the column's type. */
@@ -250,23 +230,4 @@ export function rowsToTable(columns: ColumnSpec[], rows: readonly Row[]): Table 
   const children = columns.map((c) => columnData(c, rows));
   const struct = makeData({ type: new Struct(schema.fields), length: rows.length, nullCount: 0, children });
   return new Table([new RecordBatch(schema, struct)]);
-}
-
-/** An Arrow table → rows, timestamps as Dates and 64-bit integers as numbers. */
-export function tableToRows(table: Table): Row[] {
-  const fields = table.schema.fields;
-  const columns = fields.map((f) => table.getChild(f.name));
-  const rows: Row[] = new Array(table.numRows);
-  for (let i = 0; i < table.numRows; i++) {
-    const row: Row = {};
-    fields.forEach((f, j) => {
-      const v: unknown = columns[j]?.get(i) ?? null;
-      if (v === null) row[f.name] = null;
-      else if (f.type instanceof TimestampMillisecond || f.typeId === 10) row[f.name] = new Date(Number(v));
-      else if (typeof v === "bigint") row[f.name] = Number(v);
-      else row[f.name] = v;
-    });
-    rows[i] = row;
-  }
-  return rows;
 }

@@ -1,6 +1,7 @@
 // Parquet bytes → footer facts, or rows.
 import { tableFromIPC, type Schema } from "apache-arrow";
-import { tableToRows, type Row } from "../arrow/columns";
+import type { Row } from "../arrow/columns";
+import { tableToRows } from "../arrow/table-rows";
 import { rowCountOf } from "./thrift-footer";
 import { loadParquet } from "./wasm";
 

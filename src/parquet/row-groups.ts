@@ -1,7 +1,8 @@
 // A Parquet file's rows a row group at a time, so a reader holds one row group's rows however
 // large the file: the streaming refine → silver path and its sorted runs read this way.
 import { tableFromIPC } from "apache-arrow";
-import { tableToRows, type Row } from "../arrow/columns";
+import type { Row } from "../arrow/columns";
+import { tableToRows } from "../arrow/table-rows";
 import { loadParquet } from "./wasm";
 
 /** The rows of each row group of `file` (an R2 object's blob: wasm copies one row group's bytes at a time), in order. */

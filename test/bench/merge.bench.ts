@@ -1,12 +1,14 @@
 // Bench section 4, step 2 (npm run bench): the inputs Node serves merged into one file in R2, as
 // the aggregate phase's final merge does it (BENCH_MERGE_MODE=auto: stitched, since the inputs
 // hold full row groups) or by decoding and re-encoding every row group (rewrite). Node watches
-// this isolate's CPU and heap between the marks; the output goes back to Node for DuckDB.
+// this isolate's CPU and heap between the marks, a heap sample at the merge's R2 calls; the
+// output goes back to Node for DuckDB.
 import { env } from "cloudflare:workers";
 import { it } from "vitest";
 import { mergeParquetToR2, rewriteParquetToR2 } from "../../src/parquet/merge";
 import { rowCountOf } from "../../src/parquet/thrift-footer";
 import { loadParquet } from "../../src/parquet/wasm";
+import { pulsingBucket } from "./pulse";
 import { benchVar, clock, mark, sendToNode } from "./seeds-rows";
 
 it("merges the inputs into one Parquet file", async () => {
@@ -23,12 +25,14 @@ it("merges the inputs into one Parquet file", async () => {
   const pq = await loadParquet();
   const wasmBefore = pq.wasmMemory().buffer.byteLength;
   const outputKey = `bench/merge/output-${mode}.parquet`;
+  // Node takes a heap sample at the merge's R2 calls and body reads (test/bench/pulse.ts).
+  const watched = pulsingBucket(env.BUCKET, 20);
   await mark("start");
   const t0 = await clock();
   const result =
     mode === "rewrite"
-      ? await rewriteParquetToR2(env.BUCKET, inputs, outputKey, { timeoutMs: 1_800_000 })
-      : await mergeParquetToR2(env.BUCKET, inputs, outputKey);
+      ? await rewriteParquetToR2(watched, inputs, outputKey, { timeoutMs: 1_800_000 })
+      : await mergeParquetToR2(watched, inputs, outputKey);
   const ms = (await clock()) - t0;
   await mark("end");
   const wasmAfter = pq.wasmMemory().buffer.byteLength;
