@@ -17,6 +17,8 @@ export interface MergeBenchRow {
   /** JS heap + ArrayBuffers (wasm memory included): at the start after a full GC, and the largest sample. */
   memoryStartBytes: number | null;
   memoryPeakBytes: number | null;
+  /** The most above its start with a full GC before each sample (a second run): what the merge held. */
+  liveBytes?: number | null;
   wasmBytes: number | null;
   outputBytes: number;
   /** rows, temperature sum and a hash of every row equal to the inputs'. */
@@ -72,7 +74,8 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
         bytes: number;
         wasmAfter: number;
       }[];
-      const watch: IsolateWatch | undefined = watcher.result("");
+      const watch: IsolateWatch | undefined = watcher.result("merge");
+      const live = watcher.result("merge:live");
       if (!r) throw new Error("the merge bench printed nothing");
       rows.push({
         writer: "sluice (workerd, 1 thread)",
@@ -82,6 +85,7 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
         heapPeakBytes: watch?.heapPeakBytes ?? null,
         memoryStartBytes: watch?.backingPeakBytes === null || !watch ? null : watch.memoryStartBytes,
         memoryPeakBytes: watch?.backingPeakBytes === null || !watch ? null : watch.memoryPeakBytes,
+        liveBytes: live && live.backingPeakBytes !== null ? live.memoryPeakBytes - live.memoryStartBytes : null,
         wasmBytes: r.wasmAfter,
         outputBytes: r.bytes,
         same: await same(join(dir, "output", `${mode}.parquet`)),
@@ -102,6 +106,7 @@ export async function mergeBench(outDir: string, files: number): Promise<MergeBe
       heapPeakBytes: null,
       memoryStartBytes: null,
       memoryPeakBytes: null,
+      liveBytes: null,
       wasmBytes: null,
       outputBytes: statSync(out).size,
       same: await same(out),

@@ -1,9 +1,10 @@
-// Bench: where a Parquet write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check), best of 3.
+// Bench: where a Parquet write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check), and
+// reading the file back to rows, best of 3.
 // Run alone: npx vitest run --project bench-workerd test/bench/parquet-steps.bench.ts
 import { tableToIPC } from "apache-arrow";
 import { it } from "vitest";
 import { arrowSchema, rowsToTable } from "../../src/arrow/columns";
-import { schemaFingerprint, validateParquet } from "../../src/parquet/read";
+import { readParquetRows, schemaFingerprint, validateParquet } from "../../src/parquet/read";
 import { loadParquet, writerProperties } from "../../src/parquet/wasm";
 import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
@@ -31,6 +32,8 @@ it("times each step of a Parquet write", async () => {
     await lap("encodeZstd");
     await validateParquet(bytes, { rows: rows.length, schema: schemaFingerprint(arrowSchema(columns)) });
     await lap("validate");
+    await readParquetRows(bytes);
+    await lap("readRows");
   }
   console.log(`BENCH ${JSON.stringify({ bench: "parquet-steps", rows: rows.length, steps })}`);
 }, 600_000);
