@@ -183,16 +183,11 @@ function boolData(rows: readonly Row[], name: string, valid: Validity): Uint8Arr
 /** UTF-8 of every string, one after another, with offsets (src/arrow/utf8.ts). */
 function utf8Data(rows: readonly Row[], name: string, valid: Validity): { offsets: Int32Array; data: Uint8Array } {
   const texts: (string | undefined)[] = new Array(rows.length);
-  let chars = 0;
   for (let i = 0; i < rows.length; i++) {
     const v = rows[i]![name];
-    if (valid.mark(i, v)) {
-      const text = typeof v === "string" ? v : String(v);
-      texts[i] = text;
-      chars += text.length;
-    }
+    if (valid.mark(i, v)) texts[i] = typeof v === "string" ? v : String(v);
   }
-  return encodeUtf8(texts, chars);
+  return encodeUtf8(texts);
 }
 
 /** One column of the rows → Arrow Data. Values must already match the column's type. */

@@ -10,8 +10,10 @@ const decoder = new TextDecoder();
  * Every string of `texts` (undefined: null, no bytes) as UTF-8, one after another, and the offsets
  * of each (length + 1). Lone surrogates become U+FFFD, as TextEncoder does.
  */
-export function encodeUtf8(texts: readonly (string | undefined)[], chars: number): { offsets: Int32Array; data: Uint8Array } {
+export function encodeUtf8(texts: readonly (string | undefined)[]): { offsets: Int32Array; data: Uint8Array } {
   const offsets = new Int32Array(texts.length + 1);
+  let chars = 0;
+  for (const text of texts) chars += text?.length ?? 0;
   // Room for every char as one byte; grown when a wider one comes. Invariant: room for what is
   // written plus a byte per char not yet written.
   let data = new Uint8Array(Math.max(16, chars));
