@@ -4,11 +4,13 @@
 // are split by a hash into parts, applied one part at a time: the previous history's part (its row
 // groups, as that version's `applied.json` lists them) and the part's changes. The run's changes
 // (and a previous history written whole or cut another way) are cut into the parts first, in one
-// pass a row group at a time, each part's rows of a row group spilled to a file of their own. Each
-// part's rows become row groups of the two files (joined without decoding), so a task holds one
-// part of the history, `maxRows` at most, and one row group of the changes, whatever the number
-// of keys.
-import type { Row } from "../arrow/columns";
+// pass a row group at a time, each part's rows of a row group spilled to a file of their own (an
+// Arrow IPC stream: the same task reads it back once, so it is not encoded as Parquet). Each part's
+// rows become row groups of the two files (joined without decoding), so a task holds one part of
+// the history, `maxRows` at most, and one row group of the changes, whatever the number of keys.
+import { tableFromIPC, tableToIPC } from "apache-arrow";
+import { rowsToTable, type Row } from "../arrow/columns";
+import { tableToRows } from "../arrow/table-rows";
 import { writeParquetRows } from "../parquet/write";
 import { readParquetRows } from "../parquet/read";
 import { readFooter, rowGroupsFile, type ParquetFooter } from "../parquet/stitch";
@@ -98,6 +100,13 @@ async function rowsAt(bucket: R2Bucket, key: string): Promise<Row[]> {
   return readParquetRows(new Uint8Array(await object.arrayBuffer()));
 }
 
+/** The rows of a spill file (an Arrow IPC stream: read back once, in the same task, so neither compressed nor checked as Parquet is). */
+async function spilledRowsAt(bucket: R2Bucket, key: string): Promise<Row[]> {
+  const object = await bucket.get(key);
+  if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
+  return tableToRows(tableFromIPC(new Uint8Array(await object.arrayBuffer())));
+}
+
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
 async function byParts({ bucket, pipeline, version, changesKey, gold, marker }: Step) {
@@ -122,9 +131,9 @@ async function byParts({ bucket, pipeline, version, changesKey, gold, marker }: 
       for (const row of await readParquetRows(await rowGroupsFile(bucket, footer, [g]))) byPart[partitionOf(keyOf(row), parts)]!.push(row);
       for (const [p, rows] of byPart.entries()) {
         if (rows.length === 0) continue;
-        const key = `${folder}/${tag}-p${pad(p)}-g${pad(g)}.parquet`;
+        const key = `${folder}/${tag}-p${pad(p)}-g${pad(g)}.arrows`;
         temps.push(key);
-        await bucket.put(key, await writeParquetRows(fileColumns, rows));
+        await bucket.put(key, tableToIPC(rowsToTable(fileColumns, rows), "stream"));
         files[p]!.push(key);
       }
     }
@@ -132,7 +141,7 @@ async function byParts({ bucket, pipeline, version, changesKey, gold, marker }: 
   };
   const readAll = async (keys: string[]) => {
     const rows: Row[] = [];
-    for (const key of keys) for (const row of await rowsAt(bucket, key)) rows.push(row);
+    for (const key of keys) for (const row of await spilledRowsAt(bucket, key)) rows.push(row);
     return rows;
   };
   const applied: ChangesApplied = { previous: lineage(marker), changes: changes.rows, added: 0, duplicates: 0, history: 0, current: 0, parts: [] };
