@@ -124,7 +124,8 @@ class Validity {
   }
 }
 
-const TWO_32 = 4_294_967_296;
+/** 2^32: a 64-bit integer's high half is worth this many of its low half. */
+export const TWO_32 = 4_294_967_296;
 
 function timestampMillis(v: unknown, column: string): number {
   if (v instanceof Date) return v.getTime();

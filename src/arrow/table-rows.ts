@@ -2,10 +2,8 @@
 // from its buffers in one loop of its own type, then the rows assembled. Timestamps become Dates
 // and 64-bit integers numbers. Types sluice does not write are read through Arrow's own getters.
 import { type Data, type Field, type Table, makeVector, Precision, TimeUnit, Type } from "apache-arrow";
-import type { Row } from "./columns";
+import { TWO_32, type Row } from "./columns";
 import { decodeUtf8 } from "./utf8";
-
-const TWO_32 = 4_294_967_296;
 
 export function tableToRows(table: Table): Row[] {
   const fields = table.schema.fields;

@@ -9,7 +9,7 @@
 // rows become row groups of the two files (joined without decoding), so a task holds one part of
 // the history, `maxRows` at most, and one row group of the changes, whatever the number of keys.
 import { tableFromIPC, tableToIPC } from "apache-arrow";
-import { rowsToTable, type Row } from "../arrow/columns";
+import { rowsToTable, type ColumnSpec, type Row } from "../arrow/columns";
 import { tableToRows } from "../arrow/table-rows";
 import { writeParquetRows } from "../parquet/write";
 import { readParquetRows } from "../parquet/read";
@@ -19,7 +19,6 @@ import { latestPublishedOfAnyWindow, putDone, type PublishedMarker } from "../r2
 import { layout } from "../r2/layout";
 import type { OutputFile, OutputVersion } from "../types";
 import { TaskFailure } from "../upstream/classify";
-import type { ColumnSpec } from "../arrow/columns";
 import { mergeStates, statesOf, type GoldDataset } from "./aggregates";
 import { applyChanges, changeKeyOf, changeTableColumns, CHANGE_TABLES, HISTORY_MAX_ROWS, type ChangesApplied, type ChangesDefinition } from "./changes";
 import { partitionOf } from "./partitions";
@@ -93,19 +92,16 @@ async function whole({ bucket, pipeline, version, changesKey, gold, marker }: St
   return { files, applied, states: goldStates(gold, tables.current) };
 }
 
-/** The rows of a Parquet object; a missing one fails the task for good. */
-async function rowsAt(bucket: R2Bucket, key: string): Promise<Row[]> {
+/** An object's bytes; a missing one fails the task for good. */
+async function bytesAt(bucket: R2Bucket, key: string): Promise<Uint8Array> {
   const object = await bucket.get(key);
   if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
-  return readParquetRows(new Uint8Array(await object.arrayBuffer()));
+  return new Uint8Array(await object.arrayBuffer());
 }
 
-/** The rows of a spill file (an Arrow IPC stream: read back once, in the same task, so neither compressed nor checked as Parquet is). */
-async function spilledRowsAt(bucket: R2Bucket, key: string): Promise<Row[]> {
-  const object = await bucket.get(key);
-  if (!object) throw new TaskFailure({ type: "missing_input", message: `${key} is missing`, class: "permanent" });
-  return tableToRows(tableFromIPC(new Uint8Array(await object.arrayBuffer())));
-}
+const rowsAt = async (bucket: R2Bucket, key: string): Promise<Row[]> => readParquetRows(await bytesAt(bucket, key));
+/** A spill file's rows: an Arrow IPC stream, read back once by the task that wrote it, so neither compressed nor checked as Parquet is. */
+const spilledRowsAt = async (bucket: R2Bucket, key: string): Promise<Row[]> => tableToRows(tableFromIPC(await bytesAt(bucket, key)));
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 
