@@ -10,6 +10,7 @@ import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classi
 import { assertSameOrigin, authHeaders, fetchUpstream } from "../../src/upstream/fetch";
 import { waitFromHeaders } from "../../src/upstream/retry-after";
 import { boundedBody, MAX_RESPONSE_BYTES } from "../../src/upstream/body";
+import { receiveBody, stagedChunks, storeStaged, type ReceivedBody } from "../../src/upstream/staged-body";
 import { bounded } from "../../src/concurrency";
 import type { DeadItem } from "../../src/types";
 import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pagination";
@@ -48,13 +49,11 @@ async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-interface Page {
-  body: Uint8Array;
-  headers: Headers;
-}
+/** How a page's body is read once the upstream answered 2xx (held whole, or streamed to R2). */
+type ReadBody<T> = (response: Response, url: string) => Promise<T>;
 
 /** One rate-limited request: a token first, the permit back when it ends (not before). */
-async function requestPage(ctx: TaskContext, url: string, headers: Record<string, string>, signal: AbortSignal): Promise<Page> {
+async function requestPage<T>(ctx: TaskContext, url: string, headers: Record<string, string>, signal: AbortSignal, read: ReadBody<T>): Promise<{ body: T; headers: Headers }> {
   const token = await ctx.tokens.take(signal);
   if (token === null) {
     if (signal.aborted) throw new Stopped();
@@ -69,7 +68,7 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
       if (response.status === 429) await ctx.tokens.throttled(wait, token);
       throw httpFailure(response.status, url, wait);
     }
-    return { body: await boundedBody(response, ctx.pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES, url), headers: response.headers };
+    return { body: await read(response, url), headers: response.headers };
   } finally {
     ctx.tokens.done();
   }
@@ -80,18 +79,19 @@ async function requestPage(ctx: TaskContext, url: string, headers: Record<string
  * not parse) waits (backoff with full jitter, or what the upstream asked) and takes a new token,
  * while the task is within its retry budget; the pages fetched before it are kept.
  */
-async function fetchPage(
+async function fetchPage<T>(
   ctx: TaskContext,
   url: string,
   headers: Record<string, string>,
-  check: (body: Uint8Array) => Promise<number>,
+  read: ReadBody<T>,
+  check: (body: T) => Promise<number>,
   signal: AbortSignal,
   deadline: number,
 ) {
   const attempts = ctx.pipeline.source.retry?.attempts ?? PAGE_ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {
-      const page = await requestPage(ctx, url, headers, signal);
+      const page = await requestPage(ctx, url, headers, signal, read);
       return { ...page, rows: await check(page.body) };
     } catch (err) {
       if (err instanceof Deferred || err instanceof Stopped || signal.aborted) throw err;
@@ -144,20 +144,28 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   // and no request sent after it, and each permit goes back when its own request has ended.
   const stop = new AbortController();
   const deadline = Date.now() + (pipeline.source.retry?.budgetMs ?? RETRY_BUDGET_MS);
+  const max = pipeline.source.maxResponseBytes ?? MAX_RESPONSE_BYTES;
+  const holdWhole: ReadBody<Uint8Array> = (response, url) => boundedBody(response, max, url);
+  const unparsable = (bytes: number, err: unknown) =>
+    new TaskFailure({
+      type: "unparsable_body",
+      message: `upstream body for ${batch.partition} does not parse (${bytes} bytes): ${err instanceof Error ? err.message : String(err)}`,
+      class: "retryable",
+    });
+  const countStreamed = async (parseStream: NonNullable<typeof pipeline.parseStream>, chunks: AsyncIterable<Uint8Array>) => {
+    let rows = 0;
+    for await (const piece of parseStream(chunks, batch)) for (const _ of piece) rows++;
+    return rows;
+  };
   /** Each page is parsed once here (by the parser refine will use), so a truncated body is retried, not stored. */
   const check = async (body: Uint8Array): Promise<number> => {
     try {
+      if (pipeline.parseStream) return await countStreamed(pipeline.parseStream, oneChunk(body));
       let rows = 0;
-      if (pipeline.parseStream) {
-        for await (const piece of pipeline.parseStream(oneChunk(body), batch)) for (const _ of piece) rows++;
-      } else for (const _ of pipeline.parse(text(body), batch)) rows++;
+      for (const _ of pipeline.parse(text(body), batch)) rows++;
       return rows;
     } catch (err) {
-      throw new TaskFailure({
-        type: "unparsable_body",
-        message: `upstream body for ${batch.partition} does not parse (${body.length} bytes): ${err instanceof Error ? err.message : String(err)}`,
-        class: "retryable",
-      });
+      throw unparsable(body.length, err);
     }
   };
   /** Every page of one request. */
@@ -178,7 +186,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       if (pages.length >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
       }
-      const page = await fetchPage(ctx, url, headers, check, stop.signal, deadline);
+      const page: { body: Uint8Array; headers: Headers; rows: number } = await fetchPage(ctx, url, headers, holdWhole, check, stop.signal, deadline);
       rows += page.rows;
       pages.push(page.body);
       const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: text(page.body), headers: page.headers }) : null;
@@ -189,7 +197,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     return { pages, rows };
   };
 
-  let bytes: Uint8Array;
+  let body: ReceivedBody;
   let rows = 0;
   const deadItems: DeadItem[] = [];
   if (pipeline.items) {
@@ -234,7 +242,25 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       if (!permanent && fetched.some((f) => f !== undefined && !kept.has(f.item))) await checkpoint();
       throw err;
     }
-    bytes = utf8(JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw));
+    body = { held: utf8(JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw)) };
+  } else if (pipeline.parseStream) {
+    // One body for a parser that reads it as it streams (parseStream excludes pages and items):
+    // a large one goes through R2 as it arrives and is checked from there, never held whole.
+    const request = pipeline.request(batch);
+    const parseStream = pipeline.parseStream;
+    const receive: ReadBody<ReceivedBody> = (response, url) => receiveBody(response, { max, url, bucket: env.BUCKET, key: layout.stagedRaw(message.runId, batch.id) });
+    const checkReceived = async (received: ReceivedBody): Promise<number> => {
+      if ("held" in received) return check(received.held);
+      try {
+        return await countStreamed(parseStream, stagedChunks(env.BUCKET, received.staged.key));
+      } catch (err) {
+        await env.BUCKET.delete(received.staged.key);
+        throw unparsable(received.staged.bytes, err);
+      }
+    };
+    const page = await fetchPage(ctx, request.url, { ...request.headers, ...auth }, receive, checkReceived, stop.signal, deadline);
+    body = page.body;
+    rows = page.rows;
   } else {
     // A paginated batch that waits or fails part way keeps its pages and the next page's URL in
     // R2: the next delivery goes on from there.
@@ -255,25 +281,26 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     if (resume) await env.BUCKET.delete(partialKey);
     rows = r.rows;
     // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
-    bytes = pipeline.paginate ? utf8(JSON.stringify({ pages: r.pages.map(text) } satisfies PagedRaw)) : r.pages[0]!;
+    body = { held: pipeline.paginate ? utf8(JSON.stringify({ pages: r.pages.map(text) } satisfies PagedRaw)) : r.pages[0]! };
   }
   const contentType = "application/json";
-  const sha256 = await sha256Hex(bytes);
+  const sha256 = "held" in body ? await sha256Hex(body.held) : body.staged.sha256;
+  const bytes = "held" in body ? body.held.length : body.staged.bytes;
   const window = pipeline.batchWindow(batch);
   const complete = !window || window.end <= Date.now();
   // Write once: only a forced run or an open window's refresh replaces an existing object.
   const replace = existing !== null && (message.force === true || !finishedWhenFetched);
-  const written = await env.BUCKET.put(key, bytes, {
+  const options: R2PutOptions = {
     httpMetadata: { contentType },
     customMetadata: { sha256, rows: String(rows), complete: String(complete), fetchedAt: new Date().toISOString() },
-    sha256,
     ...(replace ? {} : { onlyIf: { etagDoesNotMatch: "*" } }),
-  });
+  };
+  const written = "held" in body ? await env.BUCKET.put(key, body.held, { ...options, sha256 }) : await storeStaged(env.BUCKET, body.staged, key, options);
   if (pipeline.items) await env.BUCKET.delete(layout.partialRaw(message.runId, batch.id));
   if (!written) {
     const winner = stored(await env.BUCKET.head(key));
     if (winner) return { ...winner, deadItems };
     throw new Error(`bronze raw ${key} exists but has no sha256 metadata`);
   }
-  return { output: { key, rows, bytes: bytes.length, sha256 }, reused: false, deadItems };
+  return { output: { key, rows, bytes, sha256 }, reused: false, deadItems };
 }

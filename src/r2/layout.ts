@@ -59,6 +59,8 @@ export const layout = {
   stopped: (runId: string) => `runs/${run(runId)}/stopped`,
   /** An items batch's pages fetched so far, kept while its task waits or retries: a resumed task fetches only the rest. */
   partialRaw: (runId: string, batchId: string) => `runs/${run(runId)}/partial/${assertPartition(batchId)}.json`,
+  /** A body too large to hold, as it streamed from the upstream, until it is checked and stored under bronze raw. */
+  stagedRaw: (runId: string, batchId: string) => `runs/${run(runId)}/staged/${assertPartition(batchId)}.body`,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
   aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,
   qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,
