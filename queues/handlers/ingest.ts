@@ -11,21 +11,16 @@ import { assertSameOrigin, authHeaders, fetchUpstream } from "../../src/upstream
 import { waitFromHeaders } from "../../src/upstream/retry-after";
 import { boundedBody, MAX_RESPONSE_BYTES } from "../../src/upstream/body";
 import { receiveBody, stagedChunks, storeStaged, type ReceivedBody } from "../../src/upstream/staged-body";
-import { bounded } from "../../src/concurrency";
 import type { DeadItem } from "../../src/types";
-import { isItemsRaw, type ItemsRaw, type PagedRaw } from "../../src/upstream/pagination";
+import type { UpstreamRequest } from "../../src/pipelines/define";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
+import { itemsRaw, deadOf } from "./items-raw";
+import { pagedRaw } from "./paged-raw";
 
 const PAGE_ATTEMPTS = 4;
 const RETRY_BUDGET_MS = 120_000;
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 10_000;
-
-/** A paginated batch's progress kept in R2: its pages so far and the next page's URL. */
-function isResumable(value: unknown): value is { pages: string[]; next: string } {
-  const v = value as { pages?: unknown; next?: unknown } | null;
-  return typeof v === "object" && v !== null && Array.isArray(v.pages) && v.pages.every((p) => typeof p === "string") && typeof v.next === "string";
-}
 
 /** The task gave up (another lane failed): this lane stops without spending a token. */
 class Stopped extends Error {
@@ -47,7 +42,6 @@ async function* oneChunk(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** How a page's body is read once the upstream answered 2xx (held whole, or streamed to R2). */
 type ReadBody<T> = (response: Response, url: string) => Promise<T>;
@@ -134,9 +128,10 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const finishedWhenFetched = existing?.customMetadata?.complete !== "false";
   const reusable = stored(existing);
   if (reusable && finishedWhenFetched && !message.force) {
-    if (!pipeline.items) return reusable;
-    const raw: unknown = await (await env.BUCKET.get(key))?.json();
-    return { ...reusable, deadItems: isItemsRaw(raw) ? raw.dead : [] };
+    // Its dead items, read as the raw streams (none to read when its metadata says so).
+    if (!pipeline.items || existing?.customMetadata?.dead === "0") return reusable;
+    const raw = await env.BUCKET.get(key);
+    return { ...reusable, deadItems: raw ? await deadOf(raw) : [] };
   }
 
   const auth = authHeaders(env, pipeline.source.auth);
@@ -168,81 +163,48 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
       throw unparsable(body.length, err);
     }
   };
-  /** Every page of one request. */
   /**
-   * Every page of one request, from `resume` (pages an earlier delivery fetched, and the URL of
-   * the next) when given; `progress` sees each page as it lands, so a wait can keep them.
+   * Every page of one request from `from` on (`count` of its pages fetched before), each handed to
+   * `onPage` as it lands with the URL of the next (null after the last). Returns the rows parsed.
    */
   const fetchAll = async (
     request: { url: string; headers?: Record<string, string> },
-    resume?: { pages: string[]; next: string },
-    progress?: (pages: Uint8Array[], next: string | null) => void,
-  ) => {
+    from: string,
+    count: number,
+    onPage: (body: Uint8Array, next: string | null) => Promise<void>,
+  ): Promise<number> => {
     const headers = { ...request.headers, ...auth };
-    const pages = (resume?.pages ?? []).map(utf8);
     let rows = 0;
-    for (const p of pages) rows += await check(p);
-    for (let url: string | null = resume?.next ?? request.url; url !== null;) {
-      if (pages.length >= pipeline.maxPages) {
+    for (let url: string | null = from; url !== null; count++) {
+      if (count >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
       }
       const page: { body: Uint8Array; headers: Headers; rows: number } = await fetchPage(ctx, url, headers, holdWhole, check, stop.signal, deadline);
       rows += page.rows;
-      pages.push(page.body);
       const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: text(page.body), headers: page.headers }) : null;
       if (next !== null) assertSameOrigin(request.url, next, "the next page");
-      progress?.(pages, next);
+      await onPage(page.body, next);
       url = next;
     }
-    return { pages, rows };
+    return rows;
   };
 
   let body: ReceivedBody;
   let rows = 0;
+  /** Whether an earlier delivery's pages were taken up (its partial raw goes once this one is stored). */
+  let resumed = false;
   const deadItems: DeadItem[] = [];
   if (pipeline.items) {
-    // Several items per batch: an item that is gone (404/410) goes to the dead list alone. Items
-    // fetched by an earlier delivery that waited or failed are kept in R2 and not fetched again.
+    const fetchItem = async (request: UpstreamRequest) => {
+      const pages: string[] = [];
+      const n = await fetchAll(request, request.url, 0, async (page) => void pages.push(text(page)));
+      return { pages, rows: n };
+    };
+    const where = { bucket: env.BUCKET, runId: message.runId, batchId: batch.id, force: message.force === true };
     const items = pipeline.items(batch);
-    const partialKey = layout.partialRaw(message.runId, batch.id);
-    const earlier: unknown = message.force ? null : await (await env.BUCKET.get(partialKey))?.json();
-    const kept = new Map<string, { pages: string[] } | { dead: DeadItem["error"] }>();
-    if (isItemsRaw(earlier)) {
-      for (const f of earlier.items) kept.set(f.item, { pages: f.pages });
-      for (const d of earlier.dead) kept.set(d.item, { dead: d.error });
-    }
-    const fetched: ({ item: string; pages: string[] } | undefined)[] = new Array(items.length);
-    const checkpoint = () =>
-      env.BUCKET.put(partialKey, JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw), {
-        httpMetadata: { contentType: "application/json" },
-      });
-    try {
-      await bounded(items, pipeline.source.concurrency, async ({ item, request }, i) => {
-        const before = kept.get(item);
-        if (before && "pages" in before) {
-          fetched[i] = { item, pages: before.pages };
-          for (const p of before.pages) rows += await check(utf8(p));
-          return;
-        }
-        if (before) return void deadItems.push({ item, error: before.dead });
-        try {
-          const r = await fetchAll(request);
-          fetched[i] = { item, pages: r.pages.map(text) };
-          rows += r.rows;
-        } catch (err) {
-          if (err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410)) deadItems.push({ item, error: err.detail });
-          else {
-            stop.abort();
-            throw err;
-          }
-        }
-      });
-    } catch (err) {
-      const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
-      if (!permanent && fetched.some((f) => f !== undefined && !kept.has(f.item))) await checkpoint();
-      throw err;
-    }
-    body = { held: utf8(JSON.stringify({ items: fetched.filter((f) => f !== undefined), dead: deadItems } satisfies ItemsRaw)) };
+    let dead: DeadItem[];
+    ({ body, rows, dead, resumed } = await itemsRaw(where, { items, concurrency: pipeline.source.concurrency, fetchItem, check, stop: () => stop.abort() }));
+    deadItems.push(...dead);
   } else if (pipeline.parseStream) {
     // One body for a parser that reads it as it streams (parseStream excludes pages and items):
     // a large one goes through R2 as it arrives and is checked from there, never held whole.
@@ -261,27 +223,16 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     const page = await fetchPage(ctx, request.url, { ...request.headers, ...auth }, receive, checkReceived, stop.signal, deadline);
     body = page.body;
     rows = page.rows;
+  } else if (pipeline.paginate) {
+    const request = pipeline.request(batch);
+    const where = { bucket: env.BUCKET, runId: message.runId, batchId: batch.id, force: message.force === true };
+    ({ body, rows, resumed } = await pagedRaw(where, (from, count, onPage) => fetchAll(request, from, count, onPage), request.url, check));
   } else {
-    // A paginated batch that waits or fails part way keeps its pages and the next page's URL in
-    // R2: the next delivery goes on from there.
-    const partialKey = layout.partialRaw(message.runId, batch.id);
-    const earlier: unknown = pipeline.paginate && !message.force ? await (await env.BUCKET.get(partialKey))?.json() : null;
-    const resume = isResumable(earlier) ? earlier : undefined;
-    let reached: { pages: Uint8Array[]; next: string } | undefined;
-    let r: { pages: Uint8Array[]; rows: number };
-    try {
-      r = await fetchAll(pipeline.request(batch), resume, (pages, next) => (reached = next === null ? undefined : { pages: [...pages], next }));
-    } catch (err) {
-      const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
-      if (!permanent && reached && reached.pages.length > (resume?.pages.length ?? 0)) {
-        await env.BUCKET.put(partialKey, JSON.stringify({ pages: reached.pages.map(text), next: reached.next }), { httpMetadata: { contentType: "application/json" } });
-      }
-      throw err;
-    }
-    if (resume) await env.BUCKET.delete(partialKey);
-    rows = r.rows;
-    // One page is stored as the upstream sent it; several as { pages: [...] } for refine to parse one by one.
-    body = { held: pipeline.paginate ? utf8(JSON.stringify({ pages: r.pages.map(text) } satisfies PagedRaw)) : r.pages[0]! };
+    // One page, parsed whole: stored as the upstream sent it.
+    const request = pipeline.request(batch);
+    let page: Uint8Array | undefined;
+    rows = await fetchAll(request, request.url, 0, async (p) => void (page = p));
+    body = { held: page ?? new Uint8Array(0) };
   }
   const contentType = "application/json";
   const sha256 = "held" in body ? await sha256Hex(body.held) : body.staged.sha256;
@@ -292,11 +243,11 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   const replace = existing !== null && (message.force === true || !finishedWhenFetched);
   const options: R2PutOptions = {
     httpMetadata: { contentType },
-    customMetadata: { sha256, rows: String(rows), complete: String(complete), fetchedAt: new Date().toISOString() },
+    customMetadata: { sha256, rows: String(rows), dead: String(deadItems.length), complete: String(complete), fetchedAt: new Date().toISOString() },
     ...(replace ? {} : { onlyIf: { etagDoesNotMatch: "*" } }),
   };
   const written = "held" in body ? await env.BUCKET.put(key, body.held, { ...options, sha256 }) : await storeStaged(env.BUCKET, body.staged, key, options);
-  if (pipeline.items) await env.BUCKET.delete(layout.partialRaw(message.runId, batch.id));
+  if (pipeline.items || resumed) await env.BUCKET.delete(layout.partialRaw(message.runId, batch.id));
   if (!written) {
     const winner = stored(await env.BUCKET.head(key));
     if (winner) return { ...winner, deadItems };

@@ -280,11 +280,12 @@ export function renderBenchmarks(r: Results): string {
   }
   if (r.tasks) {
     out.push(
-      "## 6. Refine and silver: CPU time and memory per task",
+      "## 6. Ingest, refine and silver: CPU time and memory per task",
       "",
       "`npm run bench -- --only tasks` — one task at a time in workerd, sample-weather's real handlers on the sample",
       "upstream's CoverageJSON, from the seeds' chunk (8 stations × a month) to a million rows (114 stations × a year;",
-      "the handlers are called directly). CPU: the V8 inspector's profile of the isolate during the task. Memory: JS heap +",
+      "the handlers are called directly; ingest fetches the chunk from a stand-in upstream that streams it out of R2 with",
+      "its length, and checks and stores it: held whole up to 1 MiB, streamed through R2 past it). CPU: the V8 inspector's profile of the isolate during the task. Memory: JS heap +",
       "ArrayBuffers (wasm included) at the start after a full GC, and the largest sample every 20 ms; the difference is",
       "the task's own, garbage not yet collected included. Live: the same task run again with a full GC before each sample",
       "(every 50 ms, between the task's awaits), so only what it still held counts. A Worker has 128 MiB and 30 s of CPU",

@@ -1,4 +1,4 @@
-// Bench section 6: CPU time and memory of one refine and one silver task of sample-weather, from
+// Bench section 6: CPU time and memory of one ingest, one refine and one silver task of sample-weather, from
 // the seeds' chunk up to the largest the pipeline takes, watched over the V8 inspector.
 import { join } from "node:path";
 import { serveBenchFiles } from "./bench-files.ts";
@@ -11,7 +11,7 @@ export const WORKER_CPU_MS = 30_000;
 
 export interface TaskBenchRow {
   chunk: string;
-  phase: "refine" | "silver";
+  phase: "ingest" | "refine" | "silver";
   rawBytes: number;
   rows: number;
   outputBytes: number;
@@ -35,7 +35,7 @@ export async function tasksBench(outDir: string, chunks: number[]): Promise<Task
     const lines = (await runWorkerdBench("test/bench/tasks.bench.ts", { BENCH_FILES_URL: server.url, BENCH_TASK_CHUNKS: chunks.join(",") }, port)) as {
       chunk: number;
       label: string;
-      phase: "refine" | "silver";
+      phase: "ingest" | "refine" | "silver";
       live: boolean;
       rawBytes: number;
       rows: number;

@@ -47,24 +47,3 @@ export function linkPagination(): Paginate {
     return null;
   };
 }
-
-/** Bronze raw of a paginated batch: its pages in order, so refine can parse each. */
-export interface PagedRaw {
-  pages: string[];
-}
-
-export function isPagedRaw(value: unknown): value is PagedRaw {
-  return typeof value === "object" && value !== null && Array.isArray((value as { pages?: unknown }).pages);
-}
-
-/** Bronze raw of a batch of items: each item's pages, and the items that were gone. */
-export interface ItemsRaw {
-  items: { item: string; pages: string[] }[];
-  dead: { item: string; error: { type: string; message: string; class: "retryable" | "permanent"; status?: number } }[];
-}
-
-export function isItemsRaw(value: unknown): value is ItemsRaw {
-  return (
-    typeof value === "object" && value !== null && Array.isArray((value as { items?: unknown }).items) && Array.isArray((value as { dead?: unknown }).dead)
-  );
-}

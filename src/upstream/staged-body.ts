@@ -7,6 +7,7 @@
 import { joinBytes } from "../bytes";
 import { Gate } from "../concurrency";
 import { R2Sink, MIN_PART_SIZE } from "../r2/multipart-sink";
+import type { Spooled } from "../r2/spool";
 import { boundedBody, responseTooLarge } from "./body";
 
 /** An answer up to this size is held whole; past it, it streams to R2. */
@@ -16,7 +17,7 @@ export const STAGED_AT_ONCE = 4;
 const staging = new Gate(STAGED_AT_ONCE);
 
 /** Where a received body is: in memory, or in R2 under `key` (its size and SHA-256 known). */
-export type ReceivedBody = { held: Uint8Array } | { staged: { key: string; bytes: number; sha256: string } };
+export type ReceivedBody = Spooled;
 
 /**
  * Read `response`'s body: held when it ends within HOLD_BYTES, otherwise streamed into `key`.
@@ -84,8 +85,10 @@ export async function* stagedChunks(bucket: R2Bucket, key: string): AsyncGenerat
 export async function storeStaged(bucket: R2Bucket, staged: { key: string; sha256: string }, target: string, options: R2PutOptions): Promise<R2Object | null> {
   const object = await bucket.get(staged.key);
   if (!object) throw new Error(`staged body ${staged.key} is missing`);
-  const written = await bucket.put(target, object.body, { ...options, sha256: staged.sha256 });
-  if (!written) await object.body.cancel().catch(() => undefined);
+  // R2 takes a stream only of a known length: stated here, so any stream of the object will do.
+  const body = object.body.pipeThrough(new FixedLengthStream(object.size));
+  const written = await bucket.put(target, body, { ...options, sha256: staged.sha256 });
+  if (!written) await body.cancel().catch(() => undefined);
   await bucket.delete(staged.key);
   return written;
 }
