@@ -11,6 +11,7 @@ import type { Pipeline, RetriedPhase } from "../../src/pipelines/define";
 import { ledgerStub } from "../rpc/ledger";
 import { shortHash } from "../../src/hash";
 import { layout } from "../../src/r2/layout";
+import { dropStaged } from "../../src/upstream/staged-body";
 import type { Json, OutputFile, Phase, RunSummary, RunView, TaskMessage, TaskStatus, TaskView } from "../../src/types";
 import { TERMINAL_RUN_STATUSES } from "../../src/types";
 import { Notifier } from "../notifications";
@@ -299,8 +300,9 @@ export abstract class RunLifecycle extends DurableObject<Env> {
     await this.settleEndedRun(now);
   }
 
-  /** Write the ended run's manifest and tell the registry; then it is settled. */
+  /** Drop what its tasks staged and never stored, write the ended run's manifest and tell the registry; then it is settled. */
   protected async settleEndedRun(now: number): Promise<void> {
+    await dropStaged(this.env.BUCKET, layout.staged(this.store.run()!.id));
     await this.writeManifest(now);
     await this.recordSummary();
     this.store.markSettled();

@@ -29,6 +29,8 @@ function run(runId: string): string {
   return runId;
 }
 
+const staged = (runId: string) => `runs/${run(runId)}/staged/`;
+
 export const layout = {
   bronzeRaw: (source: string, partition: string) => `bronze/raw/${assertPartition(source)}/${assertPartition(partition)}.json`,
   bronzeRefined: (pipeline: string, v: OutputVersion, batchId: string) =>
@@ -57,10 +59,12 @@ export const layout = {
   runParams: (runId: string, hash: string) => `runs/${run(runId)}/params-${assertPartition(hash)}.json`,
   /** Present once a run was cancelled or timed out: consumers drop its remaining messages. */
   stopped: (runId: string) => `runs/${run(runId)}/stopped`,
-  /** An items batch's pages fetched so far, kept while its task waits or retries: a resumed task fetches only the rest. */
+  /** A paged or items batch's pages fetched so far, kept while its task waits or retries: a resumed task fetches only the rest. */
   partialRaw: (runId: string, batchId: string) => `runs/${run(runId)}/partial/${assertPartition(batchId)}.json`,
   /** A body too large to hold, as it streamed from the upstream, until it is checked and stored under bronze raw. */
-  stagedRaw: (runId: string, batchId: string) => `runs/${run(runId)}/staged/${assertPartition(batchId)}.body`,
+  stagedRaw: (runId: string, batchId: string) => `${staged(runId)}${assertPartition(batchId)}.body`,
+  /** Where a run's bodies are staged: nothing stays there once the run has ended. */
+  staged,
   taskManifest: (runId: string, taskId: string) => `runs/${run(runId)}/tasks/${assertPartition(taskId)}.json`,
   aggregateManifest: (runId: string, n: number) => `runs/${run(runId)}/aggregate-v${n}.json`,
   qualityManifest: (runId: string, n: number) => `runs/${run(runId)}/quality-v${n}.json`,

@@ -92,3 +92,17 @@ export async function storeStaged(bucket: R2Bucket, staged: { key: string; sha25
   await bucket.delete(staged.key);
   return written;
 }
+
+/**
+ * Delete every object under `prefix`: what a task staged and never stored (it failed for good, or
+ * its worker stopped between staging and storing), once nothing can store it any more.
+ */
+export async function dropStaged(bucket: R2Bucket, prefix: string): Promise<number> {
+  let dropped = 0;
+  for (let listed = await bucket.list({ prefix }); ; listed = await bucket.list({ prefix, cursor: listed.cursor })) {
+    const keys = listed.objects.map((o) => o.key);
+    if (keys.length > 0) await bucket.delete(keys);
+    dropped += keys.length;
+    if (!listed.truncated) return dropped;
+  }
+}

@@ -2,7 +2,7 @@
 // streams goes into a staging object in R2 as it arrives, is checked from there and copied under
 // its bronze raw key. The stored bytes are the upstream's, byte for byte; a body cut short is
 // fetched again, not stored; one past the bound fails for good; nothing stays staged.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { api, configureSample, env, registerPipeline, waitForRun } from "../helpers";
 import { definePipeline } from "../../src/pipelines/define";
@@ -50,6 +50,19 @@ describe("large bodies stream through R2", () => {
     expect(await sha256Hex(stored)).toBe(await sha256Hex(sent));
     expect(raw!.customMetadata).toMatchObject({ sha256: await sha256Hex(sent), rows: String(DEFAULT_STATIONS.length * hoursOf(2019)) });
     expect(await stagedLeft(view.id)).toEqual([]);
+  });
+
+  it("drops what a task staged and never stored once its run has ended", async () => {
+    // A body left staged, as by a worker stopped between staging and storing it: put while the
+    // run is still planning (its first batch is not even fetched when the POST answers).
+    await configureSample({});
+    const res = await api("/v1/jobs", { method: "POST", json: { pipeline: "sample-weather", params: { stations: ["10000"], from: "2024-01-01", to: "2024-01-02" } } });
+    const { id } = (await res.json()) as { id: string };
+    await env.BUCKET.put(`runs/${id}/staged/lost/batch.body`, new Uint8Array(HOLD_BYTES + 1));
+    const view = await waitForRun(id);
+    expect(view.status).toBe("succeeded");
+    // Dropped as the ended run settles (with its manifest), which may follow its status by a moment.
+    await vi.waitUntil(async () => (await stagedLeft(id)).length === 0, { timeout: 10_000, interval: 50 });
   });
 
   it("fetches a body cut short again inside its task and stores the whole one", async () => {
