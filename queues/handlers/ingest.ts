@@ -175,14 +175,22 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
   ): Promise<number> => {
     const headers = { ...request.headers, ...auth };
     let rows = 0;
+    // The pages of this walk: a next page among them is a cursor going round, not more data.
+    const fetched = new Set<string>();
     for (let url: string | null = from; url !== null; count++) {
       if (count >= pipeline.maxPages) {
         throw new TaskFailure({ type: "too_many_pages", message: `${batch.partition}: more than ${pipeline.maxPages} pages`, class: "permanent" });
       }
+      fetched.add(url);
       const page: { body: Uint8Array; headers: Headers; rows: number } = await fetchPage(ctx, url, headers, holdWhole, check, stop.signal, deadline);
       rows += page.rows;
       const next: string | null = pipeline.paginate ? pipeline.paginate({ url, body: text(page.body), headers: page.headers }) : null;
       if (next !== null) assertSameOrigin(request.url, next, "the next page");
+      if (next !== null && fetched.has(next)) {
+        const { origin, pathname } = new URL(next); // the query left out: it may carry a key
+        const message = `${batch.partition}: page ${count + 1} of ${origin}${pathname} names a page fetched before as the next: its cursor goes round`;
+        throw new TaskFailure({ type: "pagination_loop", message, class: "permanent" });
+      }
       await onPage(page.body, next);
       url = next;
     }

@@ -71,6 +71,12 @@ export function socialRoute(request: Request, url: URL, path: string, config: Sa
     return new Response(stream, { status: 200, headers: { "content-type": "application/json" } });
   }
   if (path === "moved") return new Response(null, { status: 302, headers: { location: url.searchParams.get("to") ?? "/" } });
+  // An account listing whose cursor leads back to where it began after `period` pages, as a faulty API's does.
+  if (path === "loop") {
+    const period = Math.min(1000, Math.max(1, Number(url.searchParams.get("period") ?? "3") || 3));
+    const at = Math.max(0, Number(url.searchParams.get("cursor") ?? "0") || 0);
+    return json({ accounts: [], next_cursor: String((at + 1) % period) });
+  }
   const posts = /^accounts\/([0-9]{1,9})\/posts$/.exec(path);
   if (!posts) return json(errorBody("not_found", `no route ${path}`), 404);
   const id = posts[1]!;
