@@ -1,14 +1,22 @@
 // How long an upstream asks us to wait, from whichever header it uses: `Retry-After` (seconds or
 // an HTTP date), `X-RateLimit-Reset` / `RateLimit-Reset` (seconds from now, or an epoch time in
-// seconds), or the IETF `RateLimit` field (`limit=10, remaining=0, reset=5`, or the structured
+// seconds or milliseconds), or the IETF `RateLimit` field (`limit=10, remaining=0, reset=5`, or the structured
 // `"default";r=0;t=5`).
 
-/** An epoch time in seconds is told apart from a delta by its size (after 2001-09-09). */
+/** An epoch time is told apart from a delta by its size: in seconds after 2001-09-09, in milliseconds after that in seconds. */
 const EPOCH_SECONDS = 1_000_000_000;
+const EPOCH_MILLISECONDS = 1_000_000_000_000;
+
+/**
+ * The longest wait an answer can ask for: past it (a reset a year away, a header in a unit we
+ * misread) sluice asks again after a day, one request, rather than leave a run waiting for ever.
+ */
+export const MAX_WAIT_MS = 86_400_000;
 
 function secondsOrEpoch(value: string, now: number): number | undefined {
   const n = Number(value.trim());
   if (!Number.isFinite(n) || n < 0) return undefined;
+  if (n >= EPOCH_MILLISECONDS) return Math.max(0, n - now);
   return n >= EPOCH_SECONDS ? Math.max(0, n * 1000 - now) : n * 1000;
 }
 
@@ -40,7 +48,7 @@ function spent(remaining: string | null): boolean {
 export function waitFromHeaders(headers: Headers, now: number): number | undefined {
   const after = headers.get("retry-after");
   const fromAfter = after === null ? undefined : retryAfter(after, now);
-  if (fromAfter !== undefined && Number.isFinite(fromAfter)) return Math.ceil(fromAfter);
+  if (fromAfter !== undefined && Number.isFinite(fromAfter)) return Math.min(MAX_WAIT_MS, Math.ceil(fromAfter));
   const waits: (number | undefined)[] = [];
   const ietf = headers.get("ratelimit");
   if (ietf !== null) {
@@ -52,5 +60,5 @@ export function waitFromHeaders(headers: Headers, now: number): number | undefin
     if (reset !== null && spent(headers.get(`${prefix}-remaining`))) waits.push(secondsOrEpoch(reset, now));
   }
   const known = waits.filter((w): w is number => w !== undefined && Number.isFinite(w));
-  return known.length === 0 ? undefined : Math.ceil(Math.max(...known));
+  return known.length === 0 ? undefined : Math.min(MAX_WAIT_MS, Math.ceil(Math.max(...known)));
 }

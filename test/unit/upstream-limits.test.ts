@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { UpstreamLimits, upstreamLimit } from "../../src/sample/limit-algorithms";
 import { durationMs, sustainedPerSecond } from "../../src/upstream/limits";
-import { waitFromHeaders } from "../../src/upstream/retry-after";
+import { MAX_WAIT_MS, waitFromHeaders } from "../../src/upstream/retry-after";
 
 describe("durations", () => {
   it.each([
@@ -40,6 +40,13 @@ describe("how long an upstream asks us to wait", () => {
     expect(wait({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 30) })).toBe(30_000);
     expect(wait({ "ratelimit-remaining": "0", "ratelimit-reset": "4" })).toBe(4_000);
     expect(wait({ "x-ratelimit-remaining": "17", "x-ratelimit-reset": "3000" })).toBeUndefined();
+  });
+  it("reads an epoch time in milliseconds as one, and asks for a day at most", () => {
+    expect(wait({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now + 2_500) })).toBe(2_500);
+    expect(wait({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(now / 1000 + 2 * 86_400) })).toBe(MAX_WAIT_MS);
+    expect(wait({ "retry-after": String(365 * 86_400) })).toBe(MAX_WAIT_MS);
+    expect(wait({ "retry-after": new Date(now + 40 * 86_400_000).toUTCString() })).toBe(MAX_WAIT_MS);
+    expect(wait({ "x-ratelimit-remaining": "0", "x-ratelimit-reset": "86399" })).toBe(86_399_000);
   });
   it("reads the IETF RateLimit field in both drafts' forms", () => {
     expect(wait({ ratelimit: "limit=10, remaining=0, reset=5" })).toBe(5_000);
