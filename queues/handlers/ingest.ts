@@ -10,7 +10,8 @@ import { TaskFailure, httpFailure, toTaskError } from "../../src/upstream/classi
 import { assertSameOrigin, authHeaders, fetchUpstream } from "../../src/upstream/fetch";
 import { waitFromHeaders } from "../../src/upstream/retry-after";
 import { boundedBody, MAX_RESPONSE_BYTES } from "../../src/upstream/body";
-import { receiveBody, stagedChunks, storeStaged, type ReceivedBody } from "../../src/upstream/staged-body";
+import { receiveBody, stagedChunks, storeStaged } from "../../src/upstream/staged-body";
+import type { Spooled } from "../../src/r2/spool";
 import type { DeadItem } from "../../src/types";
 import type { UpstreamRequest } from "../../src/pipelines/define";
 import { Deferred, type TaskContext, type TaskOutcome } from "./context";
@@ -197,7 +198,7 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     return rows;
   };
 
-  let body: ReceivedBody;
+  let body: Spooled;
   let rows = 0;
   /** Whether an earlier delivery's pages were taken up (its partial raw goes once this one is stored). */
   let resumed = false;
@@ -218,8 +219,8 @@ export async function ingest(ctx: TaskContext): Promise<TaskOutcome> {
     // a large one goes through R2 as it arrives and is checked from there, never held whole.
     const request = pipeline.request(batch);
     const parseStream = pipeline.parseStream;
-    const receive: ReadBody<ReceivedBody> = (response, url) => receiveBody(response, { max, url, bucket: env.BUCKET, key: layout.stagedRaw(message.runId, batch.id) });
-    const checkReceived = async (received: ReceivedBody): Promise<number> => {
+    const receive: ReadBody<Spooled> = (response, url) => receiveBody(response, { max, url, bucket: env.BUCKET, key: layout.stagedRaw(message.runId, batch.id) });
+    const checkReceived = async (received: Spooled): Promise<number> => {
       if ("held" in received) return check(received.held);
       try {
         return await countStreamed(parseStream, stagedChunks(env.BUCKET, received.staged.key));

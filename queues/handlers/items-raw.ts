@@ -12,9 +12,7 @@ import type { DeadItem } from "../../src/types";
 import { TaskFailure } from "../../src/upstream/classify";
 import type { UpstreamRequest } from "../../src/pipelines/define";
 import { HOLD_BYTES } from "../../src/upstream/staged-body";
-import { keepPartial, type Where } from "./paged-raw";
-
-const utf8 = (s: string) => new TextEncoder().encode(s);
+import { keepPartial, takeUp, utf8, type Where } from "./partial-raw";
 
 const gone = (err: unknown): err is TaskFailure => err instanceof TaskFailure && (err.detail.status === 404 || err.detail.status === 410);
 
@@ -31,9 +29,7 @@ interface Items {
 
 /** The batch's raw, its rows and dead items, and whether an earlier delivery's items were taken up. */
 export async function itemsRaw(where: Where, { items, concurrency, fetchItem, check, stop }: Items) {
-  const { bucket } = where;
-  const partialKey = layout.partialRaw(where.runId, where.batchId);
-  const spool = new Spool(bucket, layout.stagedRaw(where.runId, where.batchId), HOLD_BYTES);
+  const spool = new Spool(where.bucket, layout.stagedRaw(where.runId, where.batchId), HOLD_BYTES);
   // Writes one after another, whichever lane's item finished first.
   let writing: Promise<void> = spool.write(utf8('{"items":['));
   let first = true;
@@ -50,25 +46,20 @@ export async function itemsRaw(where: Where, { items, concurrency, fetchItem, ch
   let rows = 0;
   const dead: DeadItem[] = [];
   const done = new Set<string>();
-  const earlier = where.force ? null : await bucket.get(partialKey);
-  if (earlier) {
-    try {
-      await copyItems(earlier, async (entry) => {
+  const resumed = await takeUp(where, spool, (earlier) =>
+    copyItems(
+      earlier,
+      async (entry) => {
         for (const page of entry.pages) rows += await check(utf8(page));
         await add(entry);
         done.add(entry.item);
-      }, (d) => {
+      },
+      (d) => {
         dead.push(...d);
         for (const x of d) done.add(x.item);
-      });
-    } catch (err) {
-      // Not a raw this code wrote (or cut short): the next delivery starts over.
-      await writing.catch(() => undefined);
-      await spool.abort();
-      await bucket.delete(partialKey);
-      throw new TaskFailure({ type: "bad_partial_raw", message: `${partialKey}: ${err instanceof Error ? err.message : String(err)}`, class: "retryable" });
-    }
-  }
+      },
+    ),
+  );
   const before = done.size;
   try {
     await bounded(items, concurrency, async ({ item, request }) => {
@@ -89,11 +80,11 @@ export async function itemsRaw(where: Where, { items, concurrency, fetchItem, ch
   } catch (err) {
     const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
     const partial = !permanent && done.size > before ? await end(dead).catch(() => null) : null;
-    if (partial) await keepPartial(bucket, partial, partialKey);
+    if (partial) await keepPartial(where, partial);
     else await spool.abort();
     throw err;
   }
-  return { body: await end(dead), rows, dead, resumed: earlier !== null };
+  return { body: await end(dead), rows, dead, resumed };
 }
 
 /** Each item of an earlier delivery's partial raw as it streams back, then its dead items. */

@@ -6,52 +6,33 @@
 // again, and goes on from there.
 import { jsonItems } from "../../src/parsers/json-items";
 import { layout } from "../../src/r2/layout";
-import { Spool, type Spooled } from "../../src/r2/spool";
+import { Spool } from "../../src/r2/spool";
 import { TaskFailure } from "../../src/upstream/classify";
-import { HOLD_BYTES, storeStaged } from "../../src/upstream/staged-body";
+import { HOLD_BYTES } from "../../src/upstream/staged-body";
+import { keepPartial, takeUp, utf8, type Where } from "./partial-raw";
 
-const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-const JSON_TYPE = { httpMetadata: { contentType: "application/json" } };
 
 /** Fetches the batch's pages from `from` on (`count` fetched before), handing each to `onPage`; returns their rows. */
 export type FetchPages = (from: string, count: number, onPage: (body: Uint8Array, next: string | null) => Promise<void>) => Promise<number>;
-
-export interface Where {
-  bucket: R2Bucket;
-  runId: string;
-  batchId: string;
-  /** A forced run starts over, whatever an earlier delivery kept. */
-  force: boolean;
-}
 
 /**
  * The batch's raw, its rows, and whether an earlier delivery's pages were taken up (the caller
  * deletes their partial raw once the raw is stored).
  */
 export async function pagedRaw(where: Where, fetchPages: FetchPages, firstUrl: string, check: (page: Uint8Array) => Promise<number>) {
-  const { bucket } = where;
-  const partialKey = layout.partialRaw(where.runId, where.batchId);
-  const spool = new Spool(bucket, layout.stagedRaw(where.runId, where.batchId), HOLD_BYTES);
+  const spool = new Spool(where.bucket, layout.stagedRaw(where.runId, where.batchId), HOLD_BYTES);
   let pages = 0;
   const add = (page: string) => spool.write(utf8(`${pages++ === 0 ? '{"pages":[' : ","}${JSON.stringify(page)}`));
   let rows = 0;
   let next: string | null = firstUrl;
-  const earlier = where.force ? null : await bucket.get(partialKey);
-  if (earlier) {
-    try {
-      next = await copyPages(earlier, async (page) => {
-        rows += await check(utf8(page));
-        await add(page);
-      });
-    } catch (err) {
-      // Not a raw this code wrote (or cut short): the next delivery starts over.
-      await spool.abort();
-      await bucket.delete(partialKey);
-      throw new TaskFailure({ type: "bad_partial_raw", message: `${partialKey}: ${err instanceof Error ? err.message : String(err)}`, class: "retryable" });
-    }
-  }
-  const resumed = pages;
+  const resumed = await takeUp(where, spool, async (earlier) => {
+    next = await copyPages(earlier, async (page) => {
+      rows += await check(utf8(page));
+      await add(page);
+    });
+  });
+  const kept = pages;
   try {
     rows += await fetchPages(next, pages, async (body, after) => {
       await add(text(body));
@@ -59,14 +40,14 @@ export async function pagedRaw(where: Where, fetchPages: FetchPages, firstUrl: s
     });
   } catch (err) {
     const permanent = err instanceof TaskFailure && err.detail.class === "permanent";
-    if (!permanent && pages > resumed && next !== null) {
+    if (!permanent && pages > kept && next !== null) {
       await spool.write(utf8(`],"next":${JSON.stringify(next)}}`));
-      await keepPartial(bucket, await spool.finish(), partialKey);
+      await keepPartial(where, await spool.finish());
     } else await spool.abort();
     throw err;
   }
   await spool.write(utf8("]}"));
-  return { body: await spool.finish(), rows, resumed: earlier !== null };
+  return { body: await spool.finish(), rows, resumed };
 }
 
 /** Each page of an earlier delivery's partial raw, as it streams back; returns the URL it stopped at. */
@@ -79,10 +60,4 @@ async function copyPages(partial: R2ObjectBody, onPage: (page: string) => Promis
   const next = (root as { next?: unknown } | null)?.next;
   if (typeof next !== "string") throw new Error("no next page");
   return next;
-}
-
-/** A partial raw, put under `key` (from memory, or copied from its staging object). */
-export async function keepPartial(bucket: R2Bucket, spooled: Spooled, key: string): Promise<void> {
-  if ("held" in spooled) await bucket.put(key, spooled.held, JSON_TYPE);
-  else await storeStaged(bucket, spooled.staged, key, JSON_TYPE);
 }

@@ -19,11 +19,6 @@ export class Spool {
     private readonly holdBytes: number,
   ) {}
 
-  /** Bytes written so far. */
-  get bytes(): number {
-    return this.size;
-  }
-
   /** Append `data` (kept by reference while held: the caller must not reuse it). */
   async write(data: Uint8Array): Promise<void> {
     this.size += data.length;

@@ -16,14 +16,11 @@ export const HOLD_BYTES = 1024 * 1024;
 export const STAGED_AT_ONCE = 4;
 const staging = new Gate(STAGED_AT_ONCE);
 
-/** Where a received body is: in memory, or in R2 under `key` (its size and SHA-256 known). */
-export type ReceivedBody = Spooled;
-
 /**
  * Read `response`'s body: held when it ends within HOLD_BYTES, otherwise streamed into `key`.
  * Past `max` bytes (by Content-Length or as it streams) it fails for good and nothing stays staged.
  */
-export async function receiveBody(response: Response, options: { max: number; url: string; bucket: R2Bucket; key: string }): Promise<ReceivedBody> {
+export async function receiveBody(response: Response, options: { max: number; url: string; bucket: R2Bucket; key: string }): Promise<Spooled> {
   const { max, url } = options;
   const stated = Number(response.headers.get("content-length") ?? NaN);
   if (!response.body || stated <= HOLD_BYTES || stated > max) return { held: await boundedBody(response, max, url) };
