@@ -2,7 +2,8 @@
 // from its buffers in one loop of its own type, then the rows assembled. Timestamps become Dates
 // and 64-bit integers numbers. Types sluice does not write are read through Arrow's own getters.
 import { type Data, type Field, type Table, makeVector, Precision, TimeUnit, Type } from "apache-arrow";
-import { TWO_32, type Row } from "./columns";
+import { TWO_32 } from "./column-values";
+import type { Row } from "./columns";
 import { decodeUtf8 } from "./utf8";
 
 export function tableToRows(table: Table): Row[] {

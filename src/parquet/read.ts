@@ -2,7 +2,7 @@
 import { tableFromIPC, type Schema } from "apache-arrow";
 import type { Row } from "../arrow/columns";
 import { tableToRows } from "../arrow/table-rows";
-import { rowCountOf } from "./thrift-footer";
+import { footerLength, rowCountOf } from "./thrift-footer";
 import { loadParquet } from "./wasm";
 
 /** Column names, types and nullability as one comparable string. */
@@ -12,7 +12,16 @@ export function schemaFingerprint(schema: Schema): string {
 
 export async function parquetSchema(bytes: Uint8Array): Promise<string> {
   const pq = await loadParquet();
-  return schemaFingerprint(tableFromIPC(pq.readSchema(bytes).intoIPCStream()).schema);
+  return schemaFingerprint(tableFromIPC(pq.readSchema(footerOnly(bytes)).intoIPCStream()).schema);
+}
+
+/** A file's magic and footer alone: all a schema read needs, without copying the data into wasm. */
+function footerOnly(bytes: Uint8Array): Uint8Array {
+  const length = footerLength(bytes.subarray(bytes.length - 8));
+  const out = new Uint8Array(4 + length + 8);
+  out.set(bytes.subarray(0, 4));
+  out.set(bytes.subarray(bytes.length - length - 8), 4);
+  return out;
 }
 
 /** Check a Parquet file's footer: the expected rows and (optionally) schema. */

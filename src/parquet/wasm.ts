@@ -1,4 +1,5 @@
-// parquet-wasm, initialised once per isolate from the bundled wasm module.
+// parquet-wasm, initialised once per isolate from the bundled wasm module: sluice's Parquet reader,
+// and the writer of merges that re-encode.
 import init, * as parquet from "parquet-wasm/esm";
 import wasmModule from "parquet-wasm/esm/parquet_wasm_bg.wasm";
 
@@ -13,10 +14,10 @@ export async function loadParquet(): Promise<ParquetWasm> {
 }
 
 /**
- * Writer settings for every file sluice writes: ZSTD (the library's default is none), statistics
- * per column chunk (min/max for readers to skip row groups) rather than per page, and plain
- * encoding rather than dictionaries, which ZSTD makes redundant: the seeds' silver file comes out
- * 0.4% smaller and is written 20% faster (npm run bench, section 3).
+ * Writer settings for the files parquet-wasm still writes (a merge that re-encodes, merge.ts; every
+ * other file comes from sluice's own encoder, ./encode): ZSTD (the library's default is none),
+ * statistics per column chunk (min/max for readers to skip row groups) rather than per page, and
+ * plain encoding rather than dictionaries, which made its files 0.4% smaller and 20% faster to write.
  */
 export function writerProperties(pq: ParquetWasm, rowGroupSize = 65_536): parquet.WriterProperties {
   return new pq.WriterPropertiesBuilder()

@@ -1,8 +1,9 @@
 // Bench: Parquet writers side by side in workerd on the seeds' silver rows (911,808), each timed
-// from the rows to the file's bytes, best of 3: sluice's path (rows → Arrow → parquet-wasm) and
-// hyparquet-writer (pure JS, from the rows' columns), uncompressed and with Snappy (the codec
-// hyparquet-writer has built in; ZSTD needs a compressor it does not ship), and parquet-wasm with
-// ZSTD as sluice writes today. Every output is read back with hyparquet (rows and temperature sum).
+// from the rows to the file's bytes, best of 3: sluice's own encoder (src/parquet/encode, ZSTD),
+// parquet-wasm (rows → Arrow → IPC → wasm; sluice's writer until 2026-12-02) with ZSTD, Snappy and
+// none, and hyparquet-writer (pure JS, from the rows' columns) uncompressed and with Snappy (the
+// codec it has built in; ZSTD needs a compressor it does not ship). Every output is read back
+// with hyparquet (rows and temperature sum).
 // Run alone: npx vitest run --project bench-workerd test/bench/parquet-writers.bench.ts
 // (with Node 22 first on PATH, as npm run puts it). One "BENCH {json}" line.
 import { tableToIPC } from "apache-arrow";
@@ -11,6 +12,7 @@ import { parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer, type ColumnSource } from "hyparquet-writer";
 import { expect, it } from "vitest";
 import { rowsToTable, type ColumnSpec, type Row } from "../../src/arrow/columns";
+import { encodeParquet } from "../../src/parquet/encode/file";
 import { loadParquet, type ParquetWasm } from "../../src/parquet/wasm";
 import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
@@ -45,6 +47,7 @@ it("writers", async () => {
   const { rows, temperatureSum } = seedsSilverRows();
   const pq = await loadParquet();
   const writers: Record<string, () => Uint8Array> = {
+    "sluice ZSTD": () => encodeParquet(columns, rows),
     "parquet-wasm ZSTD": () => wasm(pq, columns, rows, "ZSTD"),
     "parquet-wasm SNAPPY": () => wasm(pq, columns, rows, "SNAPPY"),
     "parquet-wasm UNCOMPRESSED": () => wasm(pq, columns, rows, "UNCOMPRESSED"),

@@ -1,0 +1,109 @@
+// sluice's own Parquet encoder (src/parquet/encode): its files read back by parquet-wasm and by
+// hyparquet, which share no code with it, value for value; its schema written as parquet-wasm
+// writes it, so the two writers' files stitch together.
+import { tableToIPC } from "apache-arrow";
+import { parquetMetadata } from "hyparquet";
+import { describe, expect, it } from "vitest";
+import { rowsToTable, type ColumnSpec } from "../../src/arrow/columns";
+import { encodeParquet } from "../../src/parquet/encode/file";
+import { decodeStruct, encodeStruct, field } from "../../src/parquet/thrift-compact";
+import { footerLength } from "../../src/parquet/thrift-footer";
+import { loadParquet, writerProperties } from "../../src/parquet/wasm";
+import { readBoth } from "../independent-reader";
+
+const columns: ColumnSpec[] = [
+  { name: "id", type: "string", nullable: false },
+  { name: "at", type: "timestamp", nullable: false },
+  { name: "value", type: "float64", nullable: true },
+  { name: "count", type: "int64", nullable: false },
+  { name: "small", type: "int32", nullable: true },
+  { name: "flag", type: "bool", nullable: false },
+  { name: "note", type: "string", nullable: true },
+];
+
+function footer(bytes: Uint8Array) {
+  const length = footerLength(bytes.subarray(bytes.length - 8));
+  return decodeStruct(bytes.subarray(bytes.length - 8 - length, bytes.length - 8));
+}
+
+describe("sluice's Parquet encoder", () => {
+  it("writes the schema exactly as parquet-wasm does", async () => {
+    const pq = await loadParquet();
+    const theirs = pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(rowsToTable(columns, []), "stream")), writerProperties(pq));
+    const schema = (bytes: Uint8Array) => encodeStruct({ fields: [field(footer(bytes), 2)!] });
+    expect(schema(encodeParquet(columns, []))).toEqual(schema(theirs));
+  });
+});
+
+/** A deterministic pseudo-random stream (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+describe("sluice's Parquet encoder: values", () => {
+  it("reads back value for value in both readers: dictionaries and plain, nulls, runs, edge values, several row groups", async () => {
+    const next = random(7);
+    const n = 5_000;
+    const rows = Array.from({ length: n }, (_, i) => {
+      const r = next();
+      return {
+        // few distinct values (a dictionary): runs of 300, runs of 32 after 5 scattered values
+        // (a bit-packed run cut short of a group of eight), then scattered
+        id: i < 1_000 ? `station-${Math.floor(i / 300)}` : i < 2_000 ? (i % 37 < 5 ? `lit-${i % 5}` : "run") : `s-${Math.floor(r * 5)}-ü`,
+        // every value distinct: plain
+        at: new Date(Date.UTC(1969, 11, 31) + i * 3_600_000 - 7),
+        // a dictionary with nulls between, and NaN, -0, infinities
+        value: i % 11 === 0 ? null : i === 5 ? Number.NaN : i === 6 ? -0 : i === 7 ? Infinity : Math.round(r * 100) / 10,
+        count: i % 3 === 0 ? -(2 ** 40) - i : 2 ** 32 + i * 7,
+        small: i % 4 === 0 ? null : i % 2 === 0 ? -i : 1_000_000 + i,
+        flag: r < 0.3,
+        // nulls only for a whole row group, then long strings of every length
+        note: i < 1_500 ? null : "x".repeat(i % 90) + String(i),
+      };
+    });
+    const bytes = encodeParquet(columns, rows, { rowGroupSize: 1_000 });
+    const back = await readBoth(bytes);
+    expect(back).toHaveLength(n);
+    for (let i = 0; i < n; i++) {
+      const want = rows[i]!;
+      const got = back[i]!;
+      expect(got.id).toBe(want.id);
+      expect((got.at as Date).getTime()).toBe(want.at.getTime());
+      expect(Object.is(got.value, want.value)).toBe(true);
+      expect(got.count).toBe(want.count);
+      expect(got.small).toBe(want.small);
+      expect(got.flag).toBe(want.flag);
+      expect(got.note).toBe(want.note);
+    }
+    // Statistics as hyparquet decodes them: each row group's min, max and nulls, as the rows hold them.
+    const meta = parquetMetadata(bytes.slice().buffer);
+    expect(meta.row_groups).toHaveLength(5);
+    const order = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() - b.getTime() : a! < b! ? -1 : a! > b! ? 1 : 0);
+    meta.row_groups.forEach((group, g) => {
+      const slice = rows.slice(g * 1_000, (g + 1) * 1_000) as Record<string, unknown>[];
+      group.columns.forEach((chunk, c) => {
+        const name = columns[c]!.name;
+        const values = slice.map((r) => r[name]).filter((v) => v !== null && !Number.isNaN(v));
+        const stats = chunk.meta_data!.statistics!;
+        expect(stats.null_count, name).toBe(BigInt(slice.length - values.length - slice.filter((r) => Number.isNaN(r[name])).length));
+        if (values.length === 0) return expect(stats.min_value, name).toBeUndefined();
+        if (name === "note") return; // strings past 64 bytes get no min and max
+        const sorted = values.sort(order);
+        // (a zero minimum is written as -0 and a zero maximum as +0, as the format asks)
+        const plainOf = (v: unknown) => (typeof v === "bigint" ? Number(v) : v === 0 ? 0 : v);
+        expect(plainOf(stats.min_value), `${name} min in group ${g}`).toEqual(plainOf(sorted[0]));
+        expect(plainOf(stats.max_value), `${name} max in group ${g}`).toEqual(plainOf(sorted.at(-1)));
+      });
+    });
+  });
+
+  it("writes an empty file both readers read", async () => {
+    const bytes = encodeParquet(columns, []);
+    expect(await readBoth(bytes)).toEqual([]);
+  });
+});
