@@ -1,5 +1,6 @@
-// Bench: where a Parquet write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check), and
-// reading the file back to rows, best of 3.
+// Bench: where a parquet-wasm write's time goes (rows → Arrow, Arrow → IPC, IPC → wasm, encode, check:
+// the path sluice wrote every file by until 2026-12-02, and merges that re-encode still take), and
+// reading the file back to rows, best of 3. sluice's own encoder is timed in parquet-write.bench.ts.
 // Run alone: npx vitest run --project bench-workerd test/bench/parquet-steps.bench.ts
 import { tableToIPC } from "apache-arrow";
 import { it } from "vitest";

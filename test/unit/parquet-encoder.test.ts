@@ -83,6 +83,16 @@ describe("sluice's Parquet encoder: values", () => {
     // Statistics as hyparquet decodes them: each row group's min, max and nulls, as the rows hold them.
     const meta = parquetMetadata(bytes.slice().buffer);
     expect(meta.row_groups).toHaveLength(5);
+    // Each way of encoding values was exercised: dictionaries, deltas (constant steps; steps of
+    // 21 bits, nulls between), and plain where deltas pass 32 bits.
+    const encodings = Object.fromEntries(meta.row_groups[1]!.columns.map((c, i) => [columns[i]!.name, c.meta_data!.encodings]));
+    expect(encodings).toMatchObject({
+      id: expect.arrayContaining(["RLE_DICTIONARY"]),
+      at: expect.arrayContaining(["DELTA_BINARY_PACKED"]),
+      small: expect.arrayContaining(["DELTA_BINARY_PACKED"]),
+      count: expect.arrayContaining(["PLAIN"]),
+      value: expect.arrayContaining(["RLE_DICTIONARY"]),
+    });
     const order = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() - b.getTime() : a! < b! ? -1 : a! > b! ? 1 : 0);
     meta.row_groups.forEach((group, g) => {
       const slice = rows.slice(g * 1_000, (g + 1) * 1_000) as Record<string, unknown>[];

@@ -1,8 +1,10 @@
 // One column chunk of a row group: an optional dictionary page and one data page (format v1:
-// definition levels, then the values), each ZSTD-compressed behind its Thrift page header.
+// definition levels, then the values: dictionary indices, integers as deltas, or plain), each
+// ZSTD-compressed behind its Thrift page header.
 import { T, encodeStruct, type TStruct } from "../thrift-compact";
 import { ByteWriter } from "./bytes-out";
 import type { EncoderColumn } from "./column";
+import { integersOf, writeDelta } from "./delta";
 import { buildDictionary } from "./dictionary";
 import { writePlain, type RowList } from "./plain";
 import { bitWidth, writeHybrid } from "./rle";
@@ -86,17 +88,22 @@ export function encodeChunk(column: EncoderColumn, level: number): EncodedChunk 
   const dataPageAt = length;
   scratch.at = 0;
   if (column.spec.nullable) writeLevels(scratch, column);
+  let valueEncoding: number = Encoding.PLAIN;
   if (dictionary) {
     const width = bitWidth(dictionary.entries.length - 1);
     scratch.byte(width);
     writeHybrid(scratch, dictionary.indices, column.count, width);
-  } else writePlain(scratch, column, rows);
-  const valueEncoding = dictionary ? Encoding.RLE_DICTIONARY : Encoding.PLAIN;
+    valueEncoding = Encoding.RLE_DICTIONARY;
+  } else {
+    const integers = column.doubles ? undefined : integersOf(column, rows);
+    if (integers && writeDelta(scratch, integers)) valueEncoding = Encoding.DELTA_BINARY_PACKED;
+    else writePlain(scratch, column, rows);
+  }
   add(page([i32(1, PageType.DATA_PAGE), struct(5, [i32(1, column.length), i32(2, valueEncoding), i32(3, Encoding.RLE), i32(4, Encoding.RLE)])], scratch.view(), level));
 
   const stats = minMax(column, dictionary ? dictionary.entries : rows);
   const nulls = column.length - column.count;
-  const encodings = dictionary ? [Encoding.PLAIN, Encoding.RLE, Encoding.RLE_DICTIONARY] : [Encoding.PLAIN, Encoding.RLE];
+  const encodings = dictionary ? [Encoding.PLAIN, Encoding.RLE, Encoding.RLE_DICTIONARY] : [valueEncoding, Encoding.RLE];
   return {
     bytes: pages,
     length,

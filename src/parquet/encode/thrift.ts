@@ -14,7 +14,7 @@ export const i32s = (id: number, items: number[]): TField => list(id, T.I32, ite
 
 /** parquet.thrift enums sluice writes. */
 export const Type = { BOOLEAN: 0, INT32: 1, INT64: 2, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
-export const Encoding = { PLAIN: 0, RLE: 3, RLE_DICTIONARY: 8 } as const;
+export const Encoding = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, RLE_DICTIONARY: 8 } as const;
 export const PageType = { DATA_PAGE: 0, DICTIONARY_PAGE: 2 } as const;
 export const Codec = { ZSTD: 6 } as const;
 export const Repetition = { REQUIRED: 0, OPTIONAL: 1 } as const;
