@@ -2,6 +2,8 @@
 // a Parquet footer can be edited (offsets shifted, row groups joined) without a generated codec.
 // Integers stay bigints (Parquet offsets and row counts are i64).
 
+import { ByteWriter } from "./byte-writer";
+
 export const T = { TRUE: 1, FALSE: 2, BYTE: 3, I16: 4, I32: 5, I64: 6, DOUBLE: 7, BINARY: 8, LIST: 9, SET: 10, MAP: 11, STRUCT: 12 } as const;
 
 export type TValue = boolean | number | bigint | Uint8Array | TList | TMap | TStruct;
@@ -113,23 +115,9 @@ class Reader {
   }
 }
 
-class Writer {
-  private buf = new Uint8Array(1024);
-  private at = 0;
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
-    bigger.set(this.buf.subarray(0, this.at));
-    this.buf = bigger;
-  }
-
-  byte(b: number): void {
-    this.room(1);
-    this.buf[this.at++] = b;
-  }
-
-  varint(n: bigint): void {
+class Writer extends ByteWriter {
+  /** Unsigned LEB128 of a 64-bit value. */
+  varint64(n: bigint): void {
     let v = BigInt.asUintN(64, n);
     while (v >= 0x80n) {
       this.byte(Number(v & 0x7fn) | 0x80);
@@ -139,13 +127,7 @@ class Writer {
   }
 
   zigzag(n: bigint): void {
-    this.varint(BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
-  }
-
-  bytes(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.at);
-    this.at += b.length;
+    this.varint64(BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
   }
 
   element(type: number, v: TValue): void {
@@ -165,7 +147,7 @@ class Writer {
         return this.bytes(v as Uint8Array);
       case T.BINARY: {
         const b = v as Uint8Array;
-        this.varint(BigInt(b.length));
+        this.varint64(BigInt(b.length));
         return this.bytes(b);
       }
       case T.LIST:
@@ -174,14 +156,14 @@ class Writer {
         if (list.items.length < 15) this.byte((list.items.length << 4) | list.elem);
         else {
           this.byte(0xf0 | list.elem);
-          this.varint(BigInt(list.items.length));
+          this.varint64(BigInt(list.items.length));
         }
         for (const item of list.items) this.element(list.elem, item);
         return;
       }
       case T.MAP: {
         const map = v as TMap;
-        this.varint(BigInt(map.entries.length));
+        this.varint64(BigInt(map.entries.length));
         if (map.entries.length > 0) this.byte((map.key << 4) | map.value);
         for (const [k, val] of map.entries) {
           this.element(map.key, k);
@@ -213,7 +195,7 @@ class Writer {
   }
 
   result(): Uint8Array {
-    return this.buf.slice(0, this.at);
+    return this.view().slice();
   }
 }
 

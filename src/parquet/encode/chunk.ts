@@ -2,7 +2,7 @@
 // definition levels, then the values: dictionary indices, integers as deltas, or plain), each
 // ZSTD-compressed behind its Thrift page header.
 import { T, encodeStruct, type TStruct } from "../thrift-compact";
-import { ByteWriter } from "./bytes-out";
+import { ByteWriter } from "../byte-writer";
 import type { EncoderColumn } from "./column";
 import { integersOf, writeDelta } from "./delta";
 import { buildDictionary } from "./dictionary";

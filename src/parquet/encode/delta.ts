@@ -4,7 +4,7 @@
 // hourly series costs a few bytes a block where plain values cost 8 a value (and their ZSTD time).
 // Values are taken as JavaScript numbers, so a chunk qualifies only when every value is a safe
 // integer and every miniblock's deltas fit 32 bits; otherwise it stays plain.
-import type { ByteWriter } from "./bytes-out";
+import type { ByteWriter } from "../byte-writer";
 import type { EncoderColumn } from "./column";
 import type { RowList } from "./plain";
 

@@ -1,6 +1,6 @@
 // PLAIN encoding of chosen rows' values (a data page's values, a dictionary page's entries):
 // fixed-width values little-endian, strings as a 4-byte length and their bytes, booleans a bit each.
-import { ByteWriter } from "./bytes-out";
+import { ByteWriter } from "../byte-writer";
 import { utf8Of, type EncoderColumn } from "./column";
 
 /** Rows to encode: every row from 0 to `count` (no list), or the listed rows. */

@@ -1,7 +1,7 @@
 // Parquet's RLE / bit-packing hybrid (parquet-format Encodings.md), for definition levels and
 // dictionary indices: a run of eight or more equal values is one RLE run; other values go into
 // bit-packed runs of groups of eight, the last padded with zeros (readers stop at num_values).
-import { ByteWriter } from "./bytes-out";
+import { ByteWriter } from "../byte-writer";
 
 /** Bits needed for values up to `max`. */
 export function bitWidth(max: number): number {

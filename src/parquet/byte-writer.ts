@@ -1,4 +1,4 @@
-// A growable byte buffer for page bodies: little-endian numbers, varints, copies.
+// A growable byte buffer: little-endian numbers, varints, copies (Parquet pages, Thrift footers).
 
 export class ByteWriter {
   buf: Uint8Array;
