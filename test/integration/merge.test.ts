@@ -95,6 +95,20 @@ describe("stitching: row groups copied, not decoded", () => {
     expect(await readBoth(new Uint8Array(await (await env.BUCKET.get("t/stitch/rewritten.parquet"))!.arrayBuffer()))).toEqual(expected);
   });
 
+  it("stitches a file of sluice's encoder to one parquet-wasm re-encoded (a rewrite's output): one schema, both readers read every row", async () => {
+    const ours = await putFile("t/mixed/ours.parquet", 0, 70_000, true);
+    const small = [];
+    for (let i = 0; i < 2; i++) small.push(await putFile(`t/mixed/small-${i}.parquet`, 70_000 + i * 35_000, 35_000, true));
+    const rewritten = await rewriteParquetToR2(env.BUCKET, small, "t/mixed/rewritten.parquet");
+    const theirs = { key: "t/mixed/rewritten.parquet", rows: rewritten.rows };
+    const footers = await Promise.all([ours, theirs].map((f) => readFooter(env.BUCKET, f.key)));
+    expect(footers[0]!.schema).toEqual(footers[1]!.schema);
+    const result = await mergeParquetToR2(env.BUCKET, [ours, theirs], "t/mixed/out.parquet");
+    expect(result).toMatchObject({ method: "stitch", rows: 140_000 });
+    const rows = await readBoth(new Uint8Array(await (await env.BUCKET.get("t/mixed/out.parquet"))!.arrayBuffer()));
+    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 140_000 }, (_, i) => i));
+  });
+
   it("does not stitch files whose schemas differ: the merge refuses them", async () => {
     const a = await putFile("t/stitch-mismatch/a.parquet", 0, 40_000, true);
     const other = columnsFromZod(z.object({ id: z.int(), value: z.number(), label: z.string().nullable() }));
