@@ -19,6 +19,8 @@ const columns: ColumnSpec[] = [
   { name: "small", type: "int32", nullable: true },
   { name: "flag", type: "bool", nullable: false },
   { name: "note", type: "string", nullable: true },
+  { name: "level", type: "int32", nullable: true },
+  { name: "ok", type: "bool", nullable: true },
 ];
 
 function footer(bytes: Uint8Array) {
@@ -64,6 +66,9 @@ describe("sluice's Parquet encoder: values", () => {
         flag: r < 0.3,
         // nulls only for a whole row group, then long strings of every length
         note: i < 1_500 ? null : "x".repeat(i % 90) + String(i),
+        // a 32-bit dictionary, and booleans, with nulls between
+        level: i % 5 === 0 ? null : ((i % 300) * (i % 300) * 7_919) % 1_000_003,
+        ok: i % 6 === 0 ? null : r < 0.5,
       };
     });
     const bytes = encodeParquet(columns, rows, { rowGroupSize: 1_000 });
@@ -79,6 +84,8 @@ describe("sluice's Parquet encoder: values", () => {
       expect(got.small).toBe(want.small);
       expect(got.flag).toBe(want.flag);
       expect(got.note).toBe(want.note);
+      expect(got.level).toBe(want.level);
+      expect(got.ok).toBe(want.ok);
     }
     // Statistics as hyparquet decodes them: each row group's min, max and nulls, as the rows hold them.
     const meta = parquetMetadata(bytes.slice().buffer);
@@ -92,6 +99,7 @@ describe("sluice's Parquet encoder: values", () => {
       small: expect.arrayContaining(["DELTA_BINARY_PACKED"]),
       count: expect.arrayContaining(["PLAIN"]),
       value: expect.arrayContaining(["RLE_DICTIONARY"]),
+      level: expect.arrayContaining(["RLE_DICTIONARY"]),
     });
     const order = (a: unknown, b: unknown) => (a instanceof Date && b instanceof Date ? a.getTime() - b.getTime() : a! < b! ? -1 : a! > b! ? 1 : 0);
     meta.row_groups.forEach((group, g) => {
