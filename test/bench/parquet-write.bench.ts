@@ -7,6 +7,7 @@ import { decompress } from "fzstd";
 import { parquetReadObjects } from "hyparquet";
 import { expect, it } from "vitest";
 import { readColumn, type ColumnValues } from "../../src/arrow/column-values";
+import { joinBytes } from "../../src/bytes";
 import { ParquetEncoder } from "../../src/parquet/encode/file";
 import { writeParquetRows } from "../../src/parquet/write";
 import { getPipeline } from "../helpers";
@@ -37,8 +38,10 @@ it("writes the seeds' silver rows as one ZSTD Parquet file", async () => {
     toColumnsMs.push((await clock()) - t0);
     t0 = await clock();
     const encoder = new ParquetEncoder(columns);
-    for (const group of groups) encoder.addRowGroup(group);
-    const file = encoder.finish();
+    const pieces = [encoder.header()];
+    for (const group of groups) pieces.push(...encoder.addRowGroup(group));
+    pieces.push(encoder.finish());
+    const file = joinBytes(pieces);
     encodeMs.push((await clock()) - t0);
     groups.length = 0;
 

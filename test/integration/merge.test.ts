@@ -1,5 +1,6 @@
 // The streaming merge: many Parquet objects → one, through R2 multipart, verified by its footer.
 import { readBoth } from "../independent-reader";
+import { writeWithParquetWasm } from "../parquet-wasm-writer";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { columnsFromZod } from "../../src/arrow/columns";
@@ -95,18 +96,16 @@ describe("stitching: row groups copied, not decoded", () => {
     expect(await readBoth(new Uint8Array(await (await env.BUCKET.get("t/stitch/rewritten.parquet"))!.arrayBuffer()))).toEqual(expected);
   });
 
-  it("stitches a file of sluice's encoder to one parquet-wasm re-encoded (a rewrite's output): one schema, both readers read every row", async () => {
+  it("stitches a file of sluice's encoder to one parquet-wasm wrote (sluice's writer before it): one schema, both readers read every row", async () => {
     const ours = await putFile("t/mixed/ours.parquet", 0, 70_000, true);
-    const small = [];
-    for (let i = 0; i < 2; i++) small.push(await putFile(`t/mixed/small-${i}.parquet`, 70_000 + i * 35_000, 35_000, true));
-    const rewritten = await rewriteParquetToR2(env.BUCKET, small, "t/mixed/rewritten.parquet");
-    const theirs = { key: "t/mixed/rewritten.parquet", rows: rewritten.rows };
+    const rows = Array.from({ length: 70_000 }, (_, i) => ({ id: 70_000 + i, value: i / 7, label: `w${i}` }));
+    const theirs = await putDone(env.BUCKET, "t/mixed/theirs.parquet", await writeWithParquetWasm(columns, rows), rows.length, "application/vnd.apache.parquet");
     const footers = await Promise.all([ours, theirs].map((f) => readFooter(env.BUCKET, f.key)));
     expect(footers[0]!.schema).toEqual(footers[1]!.schema);
     const result = await mergeParquetToR2(env.BUCKET, [ours, theirs], "t/mixed/out.parquet");
     expect(result).toMatchObject({ method: "stitch", rows: 140_000 });
-    const rows = await readBoth(new Uint8Array(await (await env.BUCKET.get("t/mixed/out.parquet"))!.arrayBuffer()));
-    expect(rows.map((r) => r.id)).toEqual(Array.from({ length: 140_000 }, (_, i) => i));
+    const joined = await readBoth(new Uint8Array(await (await env.BUCKET.get("t/mixed/out.parquet"))!.arrayBuffer()));
+    expect(joined.map((r) => r.id)).toEqual(Array.from({ length: 140_000 }, (_, i) => i));
   });
 
   it("does not stitch files whose schemas differ: the merge refuses them", async () => {

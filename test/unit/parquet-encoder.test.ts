@@ -1,15 +1,14 @@
 // sluice's own Parquet encoder (src/parquet/encode): its files read back by parquet-wasm and by
 // hyparquet, which share no code with it, value for value; its schema written as parquet-wasm
 // writes it, so the two writers' files stitch together.
-import { tableToIPC } from "apache-arrow";
 import { parquetMetadata } from "hyparquet";
 import { describe, expect, it } from "vitest";
-import { rowsToTable, type ColumnSpec } from "../../src/arrow/columns";
+import type { ColumnSpec } from "../../src/arrow/columns";
 import { encodeParquet } from "../../src/parquet/encode/file";
 import { decodeStruct, encodeStruct, field } from "../../src/parquet/thrift-compact";
 import { footerLength } from "../../src/parquet/thrift-footer";
-import { loadParquet, writerProperties } from "../../src/parquet/wasm";
 import { readBoth } from "../independent-reader";
+import { writeWithParquetWasm } from "../parquet-wasm-writer";
 
 const columns: ColumnSpec[] = [
   { name: "id", type: "string", nullable: false },
@@ -30,8 +29,7 @@ function footer(bytes: Uint8Array) {
 
 describe("sluice's Parquet encoder", () => {
   it("writes the schema exactly as parquet-wasm does", async () => {
-    const pq = await loadParquet();
-    const theirs = pq.writeParquet(pq.Table.fromIPCStream(tableToIPC(rowsToTable(columns, []), "stream")), writerProperties(pq));
+    const theirs = await writeWithParquetWasm(columns, []);
     const schema = (bytes: Uint8Array) => encodeStruct({ fields: [field(footer(bytes), 2)!] });
     expect(schema(encodeParquet(columns, []))).toEqual(schema(theirs));
   });

@@ -41,11 +41,11 @@ function arrowSchemaMetadata(columns: ColumnSpec[]): string {
 }
 
 /**
- * A Parquet file built a row group at a time from columns of values; `finish` returns its bytes.
- * Each row group is encoded as it is added: only the encoded pages are held.
+ * A Parquet file built a row group at a time from columns of values, for a caller that writes
+ * its bytes out as they come: `header()` first, then each row group's bytes as `addRowGroup`
+ * returns them, then `finish()`'s footer. Only the row groups' metadata is held.
  */
 export class ParquetEncoder {
-  private readonly pieces: Uint8Array[] = [MAGIC];
   private at = MAGIC.length;
   private rows = 0;
   private readonly rowGroups: TStruct[] = [];
@@ -58,29 +58,36 @@ export class ParquetEncoder {
     this.level = options.level ?? 3;
   }
 
-  /** One row group: a value column per column spec, all of one length. */
-  addRowGroup(values: readonly ColumnValues[]): void {
+  /** The file's first bytes. */
+  header(): Uint8Array {
+    return MAGIC;
+  }
+
+  /** One row group, a value column per column spec, all of one length: its bytes, to follow what came before. */
+  addRowGroup(values: readonly ColumnValues[]): Uint8Array[] {
     const length = values[0]?.length ?? 0;
     if (values.length !== this.columns.length || values.some((v) => v.length !== length)) {
       throw new Error(`a row group needs ${this.columns.length} columns of one length`);
     }
-    if (length === 0) return;
+    if (length === 0) return [];
     const groupAt = this.at;
+    const pieces: Uint8Array[] = [];
     const chunks: TStruct[] = [];
     let uncompressed = 0;
     this.columns.forEach((spec, c) => {
       const chunk = encodeChunk(encoderColumn(spec, values[c]!), this.level);
       chunks.push({ fields: [i64(2, this.at), struct(3, chunk.meta(this.at, spec.name).fields)] });
-      this.pieces.push(...chunk.bytes);
+      pieces.push(...chunk.bytes);
       this.at += chunk.length;
       uncompressed += chunk.uncompressed;
     });
     const ordinal: TField = { id: 7, type: T.I16, value: BigInt(this.rowGroups.length) };
     this.rowGroups.push({ fields: [structs(1, chunks), i64(2, uncompressed), i64(3, length), i64(5, groupAt), i64(6, this.at - groupAt), ordinal] });
     this.rows += length;
+    return pieces;
   }
 
-  /** The whole file: the row groups added, then the footer. */
+  /** The footer and the file's last 8 bytes, after the last row group. */
   finish(): Uint8Array {
     const root: TStruct = { fields: [text(4, "arrow_schema"), i32(5, this.columns.length)] };
     const footer = encodeStruct({
@@ -98,17 +105,19 @@ export class ParquetEncoder {
     const tail = new Uint8Array(8);
     new DataView(tail.buffer).setUint32(0, footer.length, true);
     tail.set(MAGIC, 4);
-    return joinBytes([...this.pieces, footer, tail]);
+    return joinBytes([footer, tail]);
   }
 }
+
+/** Rows of a row group (at most `rowGroupSize`) as the encoder takes them. */
+export const groupValues = (columns: ColumnSpec[], rows: readonly Row[]): ColumnValues[] => columns.map((spec) => readColumn(spec, rows));
 
 /** Rows → a Parquet file, `rowGroupSize` rows (default 65,536) a row group. */
 export function encodeParquet(columns: ColumnSpec[], rows: readonly Row[], options: ParquetWriteOptions = {}): Uint8Array {
   const groupSize = options.rowGroupSize ?? 65_536;
   const encoder = new ParquetEncoder(columns, options);
-  for (let start = 0; start < rows.length; start += groupSize) {
-    const group = rows.slice(start, start + groupSize);
-    encoder.addRowGroup(columns.map((spec) => readColumn(spec, group)));
-  }
-  return encoder.finish();
+  const pieces = [encoder.header()];
+  for (let start = 0; start < rows.length; start += groupSize) pieces.push(...encoder.addRowGroup(groupValues(columns, rows.slice(start, start + groupSize))));
+  pieces.push(encoder.finish());
+  return joinBytes(pieces);
 }
