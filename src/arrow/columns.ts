@@ -107,16 +107,6 @@ export function arrowSchema(columns: ColumnSpec[]): Schema {
   return new Schema(columns.map((c) => new Field(c.name, arrowType(c.type), c.nullable)));
 }
 
-/** The column specs of an Arrow schema sluice wrote (the inverse of arrowSchema); throws on any other type. */
-export function columnsOfSchema(schema: Schema): ColumnSpec[] {
-  const types: ColumnType[] = ["string", "float64", "int32", "int64", "bool", "timestamp"];
-  return schema.fields.map((f) => {
-    const type = types.find((t) => String(arrowType(t)) === String(f.type));
-    if (!type) throw new Error(`column ${f.name}: Arrow type ${String(f.type)} is not one sluice writes`);
-    return { name: f.name, type, nullable: f.nullable };
-  });
-}
-
 /** One column of the rows → Arrow Data. Values must already match the column's type. */
 export function columnData(spec: ColumnSpec, rows: readonly Row[]): Data {
   const column = readColumn(spec, rows);

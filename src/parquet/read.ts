@@ -10,14 +10,9 @@ export function schemaFingerprint(schema: Schema): string {
   return schema.fields.map((f) => `${f.name}:${String(f.type)}:${f.nullable ? "null" : "req"}`).join(",");
 }
 
-/** A Parquet file's Arrow schema, from its footer. */
-export async function parquetArrowSchema(bytes: Uint8Array): Promise<Schema> {
-  const pq = await loadParquet();
-  return tableFromIPC(pq.readSchema(footerOnly(bytes)).intoIPCStream()).schema;
-}
-
 export async function parquetSchema(bytes: Uint8Array): Promise<string> {
-  return schemaFingerprint(await parquetArrowSchema(bytes));
+  const pq = await loadParquet();
+  return schemaFingerprint(tableFromIPC(pq.readSchema(footerOnly(bytes)).intoIPCStream()).schema);
 }
 
 /** A file's magic and footer alone: all a schema read needs, without copying the data into wasm. */

@@ -26,7 +26,7 @@ it("merges the inputs into one Parquet file", async () => {
   const wasmBefore = pq.wasmMemory().buffer.byteLength;
   const outputKey = `bench/merge/output-${mode}.parquet`;
   const merge = (bucket: R2Bucket) =>
-    mode === "rewrite" ? rewriteParquetToR2(bucket, inputs, outputKey) : mergeParquetToR2(bucket, inputs, outputKey);
+    mode === "rewrite" ? rewriteParquetToR2(bucket, inputs, outputKey, { timeoutMs: 1_800_000 }) : mergeParquetToR2(bucket, inputs, outputKey);
   // Timed and watched (CPU), then again watched live: a full GC and a heap sample at each of the
   // merge's R2 calls and body reads (test/bench/pulse.ts), which cost CPU of their own.
   await mark("start:merge");

@@ -6,8 +6,7 @@ import { tableToIPC } from "apache-arrow";
 import { it } from "vitest";
 import { arrowSchema, rowsToTable } from "../../src/arrow/columns";
 import { readParquetRows, schemaFingerprint, validateParquet } from "../../src/parquet/read";
-import { loadParquet } from "../../src/parquet/wasm";
-import { wasmWriterProperties } from "../parquet-wasm-writer";
+import { loadParquet, writerProperties } from "../../src/parquet/wasm";
 import { getPipeline } from "../helpers";
 import { clock, seedsSilverRows } from "./seeds-rows";
 
@@ -30,7 +29,7 @@ it("times each step of a Parquet write", async () => {
     await lap("arrowToIpc");
     const wasmTable = pq.Table.fromIPCStream(ipc);
     await lap("ipcToWasm");
-    const bytes = pq.writeParquet(wasmTable, wasmWriterProperties(pq));
+    const bytes = pq.writeParquet(wasmTable, writerProperties(pq));
     await lap("encodeZstd");
     await validateParquet(bytes, { rows: rows.length, schema: schemaFingerprint(arrowSchema(columns)) });
     await lap("validate");
