@@ -239,7 +239,7 @@ export function renderBenchmarks(r: Results): string {
     const stitch = m.runs.find((x) => x.method === "stitch");
     const stitchHeld = !stitch ? null : (stitch.liveBytes ?? (stitch.memoryPeakBytes === null ? null : stitch.memoryPeakBytes - (stitch.memoryStartBytes ?? 0)));
     out.push(
-      "## 4. Merging about 1 GB of Parquet into one file",
+      "## 4. Merging 91 million rows of Parquet into one file",
       "",
       `\`npm run bench -- --only merge --merge-files ${m.files}\` — ${m.files} files written by sluice's own writer in workerd (10`,
       `stations × 13 years hourly each, full 65,536-row groups, as the aggregate phase's upper levels see them), ${m.rows} rows,`,
