@@ -17,9 +17,6 @@ export interface EncodedChunk {
   bytes: Uint8Array[];
   length: number;
   uncompressed: number;
-  /** Offset of the data page from the chunk's start (after the dictionary page, if any). */
-  dataPageAt: number;
-  hasDictionary: boolean;
   /** ColumnMetaData's fields, offsets relative to the chunk (the file adds the chunk's position). */
   meta(at: number, path: string): TStruct;
 }
@@ -39,7 +36,10 @@ export const PHYSICAL: Record<EncoderColumn["spec"]["type"], number> = {
   bool: Type.BOOLEAN,
 };
 
-const scratch = new ByteWriter(1 << 20);
+/** Page bodies are built here; a buffer grown past SCRATCH_KEPT for a large page is let go after it. */
+const SCRATCH_SIZE = 1 << 20;
+const SCRATCH_KEPT = 8 << 20;
+let scratch = new ByteWriter(SCRATCH_SIZE);
 
 function page(header: TStruct["fields"], body: Uint8Array, level: number): { bytes: Uint8Array[]; length: number; uncompressed: number } {
   const compressed = compressZstd(body, level);
@@ -85,7 +85,7 @@ export function encodeChunk(column: EncoderColumn, level: number): EncodedChunk 
     writePlain(scratch, column, dictionary.entries);
     add(page([i32(1, PageType.DICTIONARY_PAGE), struct(7, [i32(1, dictionary.entries.length), i32(2, Encoding.PLAIN)])], scratch.view(), level));
   }
-  const dataPageAt = length;
+  const dataPageAt = length; // from the chunk's start, after the dictionary page
   scratch.at = 0;
   if (column.spec.nullable) writeLevels(scratch, column);
   let valueEncoding: number = Encoding.PLAIN;
@@ -101,6 +101,7 @@ export function encodeChunk(column: EncoderColumn, level: number): EncodedChunk 
   }
   add(page([i32(1, PageType.DATA_PAGE), struct(5, [i32(1, column.length), i32(2, valueEncoding), i32(3, Encoding.RLE), i32(4, Encoding.RLE)])], scratch.view(), level));
 
+  if (scratch.buf.length > SCRATCH_KEPT) scratch = new ByteWriter(SCRATCH_SIZE);
   const stats = minMax(column, dictionary ? dictionary.entries : rows);
   const nulls = column.length - column.count;
   const encodings = dictionary ? [Encoding.PLAIN, Encoding.RLE, Encoding.RLE_DICTIONARY] : [valueEncoding, Encoding.RLE];
@@ -108,8 +109,6 @@ export function encodeChunk(column: EncoderColumn, level: number): EncodedChunk 
     bytes: pages,
     length,
     uncompressed,
-    dataPageAt,
-    hasDictionary: dictionary !== undefined,
     meta: (at, path) => ({
       fields: [
         i32(1, PHYSICAL[column.spec.type]),
