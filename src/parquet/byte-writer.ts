@@ -31,9 +31,13 @@ export class ByteWriter {
     this.buf[this.at++] = (n >>> 24) & 0xff;
   }
 
-  /** Unsigned LEB128 of a non-negative integer below 2^31. */
+  /** Unsigned LEB128 of a non-negative safe integer. */
   varint(n: number): void {
-    this.room(5);
+    this.room(8);
+    while (n >= 0x80000000) {
+      this.buf[this.at++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
     while (n >= 0x80) {
       this.buf[this.at++] = (n & 0x7f) | 0x80;
       n >>>= 7;

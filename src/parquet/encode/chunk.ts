@@ -3,10 +3,10 @@
 // ZSTD-compressed behind its Thrift page header.
 import { T, encodeStruct, type TStruct } from "../thrift-compact";
 import { ByteWriter } from "../byte-writer";
-import type { EncoderColumn } from "./column";
+import type { EncoderColumn, RowList } from "./column";
 import { integersOf, writeDelta } from "./delta";
 import { buildDictionary } from "./dictionary";
-import { writePlain, type RowList } from "./plain";
+import { writePlain } from "./plain";
 import { bitWidth, writeHybrid } from "./rle";
 import { minMax } from "./stats";
 import { Codec, Encoding, PageType, Type, binary, i32, i32s, i64, list, struct } from "./thrift";

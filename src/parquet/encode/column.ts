@@ -62,8 +62,14 @@ export function encoderColumn(spec: ColumnSpec, column: ColumnValues): EncoderCo
   }
 }
 
+/** Rows to encode: every row from 0 to `count` (a number), or the listed rows (a column's `present`, a dictionary's entries). */
+export type RowList = Int32Array | number;
+
+export const rowAt = (rows: RowList, k: number): number => (typeof rows === "number" ? k : rows[k]!);
+export const countOf = (rows: RowList): number => (typeof rows === "number" ? rows : rows.length);
+
 /** UTF-8 of the listed rows' strings, one after another, and their offsets. */
-export function utf8Of(texts: readonly (string | undefined)[], rows: Int32Array | number): { offsets: Int32Array; data: Uint8Array } {
+export function utf8Of(texts: readonly (string | undefined)[], rows: RowList): { offsets: Int32Array; data: Uint8Array } {
   if (typeof rows === "number") return encodeUtf8(rows === texts.length ? texts : texts.slice(0, rows));
   return encodeUtf8(Array.from(rows, (row) => texts[row]));
 }

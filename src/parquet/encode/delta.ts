@@ -4,23 +4,23 @@
 // hourly series costs a few bytes a block where plain values cost 8 a value (and their ZSTD time).
 // Values are taken as JavaScript numbers, so a chunk qualifies only when every value is a safe
 // integer and every miniblock's deltas fit 32 bits; otherwise it stays plain.
+import { TWO_32 } from "../../arrow/column-values";
 import type { ByteWriter } from "../byte-writer";
-import type { EncoderColumn } from "./column";
-import type { RowList } from "./plain";
+import { countOf, rowAt, type EncoderColumn, type RowList } from "./column";
+import { bitWidth } from "./rle";
 
 const BLOCK = 128;
 const MINIBLOCKS = 4;
 const MINI = BLOCK / MINIBLOCKS;
-const TWO_32 = 4_294_967_296;
 
 /** The listed rows' integers as numbers, or undefined when one is not a safe integer. */
 export function integersOf(column: EncoderColumn, rows: RowList): Float64Array | undefined {
   const words = column.words;
   if (!words) return undefined;
-  const count = typeof rows === "number" ? rows : rows.length;
+  const count = countOf(rows);
   const out = new Float64Array(count);
   for (let k = 0; k < count; k++) {
-    const row = typeof rows === "number" ? k : rows[k]!;
+    const row = rowAt(rows, k);
     if (column.stride === 1) out[k] = words[row]!;
     else {
       const v = words[2 * row + 1]! * TWO_32 + (words[2 * row]! >>> 0);
@@ -31,20 +31,7 @@ export function integersOf(column: EncoderColumn, rows: RowList): Float64Array |
   return out;
 }
 
-/** Unsigned LEB128 of a non-negative safe integer. */
-function varint(out: ByteWriter, n: number): void {
-  while (n >= 0x80) {
-    out.byte((n % 0x80) | 0x80);
-    n = Math.floor(n / 0x80);
-  }
-  out.byte(n);
-}
-
 const zigzag = (n: number): number => (n >= 0 ? 2 * n : -2 * n - 1);
-
-function width(max: number): number {
-  return max === 0 ? 0 : 32 - Math.clz32(max);
-}
 
 /**
  * The values DELTA_BINARY_PACKED, appended to `out`; false (nothing written) when a miniblock's
@@ -53,9 +40,10 @@ function width(max: number): number {
 export function writeDelta(out: ByteWriter, values: Float64Array): boolean {
   const count = values.length;
   if (!Number.isSafeInteger(zigzag(values[0] ?? 0))) return false;
-  // Check every block first: nothing is written unless all of it can be.
+  // Every block's smallest delta, checked first: nothing is written unless all of it can be.
   const deltas = new Float64Array(Math.max(0, count - 1));
   for (let i = 1; i < count; i++) deltas[i - 1] = values[i]! - values[i - 1]!;
+  const mins = new Float64Array(Math.ceil(deltas.length / BLOCK));
   for (let b = 0; b < deltas.length; b += BLOCK) {
     let min = Infinity;
     let max = -Infinity;
@@ -64,17 +52,17 @@ export function writeDelta(out: ByteWriter, values: Float64Array): boolean {
       if (deltas[i]! > max) max = deltas[i]!;
     }
     if (max - min >= TWO_32 || !Number.isSafeInteger(zigzag(min))) return false;
+    mins[b / BLOCK] = min;
   }
-  varint(out, BLOCK);
-  varint(out, MINIBLOCKS);
-  varint(out, count);
-  varint(out, zigzag(values[0] ?? 0));
+  out.varint(BLOCK);
+  out.varint(MINIBLOCKS);
+  out.varint(count);
+  out.varint(zigzag(values[0] ?? 0));
   const above = new Uint32Array(BLOCK);
   for (let b = 0; b < deltas.length; b += BLOCK) {
     const end = Math.min(b + BLOCK, deltas.length);
-    let min = Infinity;
-    for (let i = b; i < end; i++) if (deltas[i]! < min) min = deltas[i]!;
-    varint(out, zigzag(min));
+    const min = mins[b / BLOCK]!;
+    out.varint(zigzag(min));
     const widths = new Uint8Array(MINIBLOCKS);
     above.fill(0);
     for (let i = b; i < end; i++) above[i - b] = deltas[i]! - min;
@@ -82,7 +70,7 @@ export function writeDelta(out: ByteWriter, values: Float64Array): boolean {
     for (let m = 0; m < minis; m++) {
       let most = 0;
       for (let i = m * MINI; i < (m + 1) * MINI; i++) most = Math.max(most, above[i]!);
-      widths[m] = width(most);
+      widths[m] = bitWidth(most);
     }
     out.bytes(widths);
     for (let m = 0; m < minis; m++) pack(out, above, m * MINI, widths[m]!);

@@ -109,15 +109,15 @@ export class ParquetEncoder {
   }
 }
 
-/** Rows of a row group (at most `rowGroupSize`) as the encoder takes them. */
-export const groupValues = (columns: ColumnSpec[], rows: readonly Row[]): ColumnValues[] => columns.map((spec) => readColumn(spec, rows));
-
 /** Rows → a Parquet file, `rowGroupSize` rows (default 65,536) a row group. */
 export function encodeParquet(columns: ColumnSpec[], rows: readonly Row[], options: ParquetWriteOptions = {}): Uint8Array {
   const groupSize = options.rowGroupSize ?? 65_536;
   const encoder = new ParquetEncoder(columns, options);
   const pieces = [encoder.header()];
-  for (let start = 0; start < rows.length; start += groupSize) pieces.push(...encoder.addRowGroup(groupValues(columns, rows.slice(start, start + groupSize))));
+  for (let start = 0; start < rows.length; start += groupSize) {
+    const group = rows.slice(start, start + groupSize);
+    pieces.push(...encoder.addRowGroup(columns.map((spec) => readColumn(spec, group))));
+  }
   pieces.push(encoder.finish());
   return joinBytes(pieces);
 }

@@ -1,13 +1,7 @@
 // PLAIN encoding of chosen rows' values (a data page's values, a dictionary page's entries):
 // fixed-width values little-endian, strings as a 4-byte length and their bytes, booleans a bit each.
 import { ByteWriter } from "../byte-writer";
-import { utf8Of, type EncoderColumn } from "./column";
-
-/** Rows to encode: every row from 0 to `count` (no list), or the listed rows. */
-export type RowList = Int32Array | number;
-
-const rowAt = (rows: RowList, k: number): number => (typeof rows === "number" ? k : rows[k]!);
-const countOf = (rows: RowList): number => (typeof rows === "number" ? rows : rows.length);
+import { countOf, rowAt, utf8Of, type EncoderColumn, type RowList } from "./column";
 
 export function writePlain(out: ByteWriter, column: EncoderColumn, rows: RowList): void {
   const count = countOf(rows);

@@ -1,8 +1,7 @@
 // A column chunk's minimum and maximum, PLAIN-encoded as Parquet statistics hold them (min_value,
 // max_value, type-defined order: signed integers, doubles by value with NaN left out and a zero
 // minimum written as -0 and a zero maximum as +0, strings byte by byte unsigned).
-import type { EncoderColumn } from "./column";
-import type { RowList } from "./plain";
+import { countOf, rowAt, type EncoderColumn, type RowList } from "./column";
 
 export interface MinMax {
   min: Uint8Array;
@@ -12,8 +11,6 @@ export interface MinMax {
 /** Strings longer than this get no statistics (a truncated maximum would need rounding up). */
 const MAX_STAT_BYTES = 64;
 
-const rowAt = (rows: RowList, k: number): number => (typeof rows === "number" ? k : rows[k]!);
-const countOf = (rows: RowList): number => (typeof rows === "number" ? rows : rows.length);
 
 function float64Bytes(v: number): Uint8Array {
   return new Uint8Array(Float64Array.of(v).buffer);
