@@ -6,6 +6,24 @@
 
 const decoder = new TextDecoder();
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** The length of `text` in UTF-8 (a lone surrogate counts 3, as U+FFFD). */
+export function utf8Length(text: string): number {
+  if (!NON_ASCII.test(text)) return text.length;
+  let bytes = 0;
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && j + 1 < text.length && (text.charCodeAt(j + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      j++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
 /**
  * Every string of `texts` (undefined: null, no bytes) as UTF-8, one after another, and the offsets
  * of each (length + 1). Lone surrogates become U+FFFD, as TextEncoder does.

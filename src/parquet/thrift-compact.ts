@@ -200,10 +200,15 @@ class Writer extends ByteWriter {
 }
 
 export function decodeStruct(bytes: Uint8Array): TStruct {
+  const { value, end } = readStruct(bytes);
+  if (end !== bytes.length) throw new Error(`thrift: ${bytes.length - end} bytes after the struct`);
+  return value;
+}
+
+/** The struct at the start of `bytes` (a page header, say, before its page) and where it ends. */
+export function readStruct(bytes: Uint8Array): { value: TStruct; end: number } {
   const reader = new Reader(bytes);
-  const s = reader.struct();
-  if (reader.at !== bytes.length) throw new Error(`thrift: ${bytes.length - reader.at} bytes after the struct`);
-  return s;
+  return { value: reader.struct(), end: reader.at };
 }
 
 export function encodeStruct(s: TStruct): Uint8Array {

@@ -4,8 +4,9 @@
 import { parquetMetadata } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import type { ColumnSpec } from "../../src/arrow/columns";
+import { PAGE_BYTES } from "../../src/parquet/encode/chunk";
 import { encodeParquet } from "../../src/parquet/encode/file";
-import { decodeStruct, encodeStruct, field } from "../../src/parquet/thrift-compact";
+import { decodeStruct, encodeStruct, field, intField, listField, readStruct, structField, type TStruct } from "../../src/parquet/thrift-compact";
 import { footerLength } from "../../src/parquet/thrift-footer";
 import { readBoth } from "../independent-reader";
 import { writeWithParquetWasm } from "../parquet-wasm-writer";
@@ -25,6 +26,23 @@ const columns: ColumnSpec[] = [
 function footer(bytes: Uint8Array) {
   const length = footerLength(bytes.subarray(bytes.length - 8));
   return decodeStruct(bytes.subarray(bytes.length - 8 - length, bytes.length - 8));
+}
+
+/** The pages of the first row group's chunk `c`, walked header by header: type, rows, uncompressed bytes. */
+function pagesOf(bytes: Uint8Array, c: number) {
+  const group = listField(footer(bytes), 4)!.items[0] as TStruct;
+  const meta = structField(listField(group, 1)!.items[c] as TStruct, 3)!;
+  let at = Number(intField(meta, 11) ?? intField(meta, 9));
+  const end = at + Number(intField(meta, 7));
+  const pages: { type: number; rows: number; bytes: number }[] = [];
+  while (at < end) {
+    const { value: header, end: body } = readStruct(bytes.subarray(at));
+    const data = structField(header, 5);
+    pages.push({ type: Number(intField(header, 1)), rows: data ? Number(intField(data, 1)) : 0, bytes: Number(intField(header, 2)) });
+    at += body + Number(intField(header, 3));
+  }
+  expect(at).toBe(end);
+  return pages;
 }
 
 describe("sluice's Parquet encoder", () => {
@@ -121,5 +139,61 @@ describe("sluice's Parquet encoder: values", () => {
   it("writes an empty file both readers read", async () => {
     const bytes = encodeParquet(columns, []);
     expect(await readBoth(bytes)).toEqual([]);
+  });
+
+  it("splits a chunk of long strings into pages of about a megabyte, and gives up a string dictionary past one", async () => {
+    const long: ColumnSpec[] = [
+      { name: "post", type: "string", nullable: true },
+      { name: "lang", type: "string", nullable: false },
+      { name: "seq", type: "int64", nullable: false },
+    ];
+    const next = random(11);
+    // 6,000 posts of 100-1,100 characters (about 6 MB of UTF-8, a null now and then), in one row group;
+    // 2,000 distinct 600-character tags (1.2 MB: past a dictionary page's bound).
+    const rows = Array.from({ length: 6_000 }, (_, i) => ({
+      post: i % 13 === 5 ? null : `${i}:` + "é".repeat(Math.floor(next() * 1_000)) + "x".repeat(100),
+      lang: `${i % 2_000}`.padEnd(600, "-"),
+      seq: 1_000_000 + i,
+    }));
+    const bytes = encodeParquet(long, rows);
+    const back = await readBoth(bytes);
+    expect(back).toHaveLength(rows.length);
+    back.forEach((row, i) => {
+      expect(row.post).toBe(rows[i]!.post);
+      expect(row.lang).toBe(rows[i]!.lang);
+      expect(row.seq).toBe(rows[i]!.seq);
+    });
+    const posts = pagesOf(bytes, 0);
+    expect(posts.length).toBeGreaterThanOrEqual(4);
+    expect(posts.every((p) => p.type === 0)).toBe(true); // data pages only: no dictionary
+    // A page ends at the first multiple of eight rows past PAGE_BYTES: eight posts (2.1 KB at most) over.
+    expect(Math.max(...posts.map((p) => p.bytes))).toBeLessThan(PAGE_BYTES + 8 * 2_200 + 1_000);
+    expect(posts.slice(0, -1).every((p) => p.rows % 8 === 0)).toBe(true);
+    expect(posts.reduce((n, p) => n + p.rows, 0)).toBe(rows.length);
+    const tags = pagesOf(bytes, 1);
+    expect(tags.every((p) => p.type === 0)).toBe(true); // the dictionary was given up: plain pages
+    expect(tags.length).toBeGreaterThanOrEqual(3);
+    expect(pagesOf(bytes, 2)).toHaveLength(1);
+  });
+
+  it("splits fixed-width chunks too: integers as deltas and doubles with nulls, page by page", async () => {
+    const specs: ColumnSpec[] = [
+      { name: "seq", type: "int64", nullable: false },
+      { name: "reading", type: "float64", nullable: true },
+    ];
+    const next = random(5);
+    // 140,000 rows in one row group: 1.1 MB of 8-byte values a column, two pages each.
+    const rows = Array.from({ length: 140_000 }, (_, i) => ({ seq: 5_000_000 + 3 * i, reading: i % 29 === 3 ? null : next() }));
+    const bytes = encodeParquet(specs, rows, { rowGroupSize: rows.length });
+    const back = await readBoth(bytes);
+    expect(back).toHaveLength(rows.length);
+    back.forEach((row, i) => {
+      expect(row.seq).toBe(rows[i]!.seq);
+      expect(row.reading).toBe(rows[i]!.reading);
+    });
+    const meta = parquetMetadata(bytes.slice().buffer);
+    expect(meta.row_groups[0]!.columns[0]!.meta_data!.encodings).toContain("DELTA_BINARY_PACKED");
+    expect(pagesOf(bytes, 0)).toHaveLength(2);
+    expect(pagesOf(bytes, 1)).toHaveLength(2);
   });
 });

@@ -14,6 +14,11 @@ export interface Dictionary {
 
 /** After this many values, a chunk with more than half of them distinct gets no dictionary. */
 const PROBE = 4_096;
+/**
+ * A string dictionary stops at about this many bytes (UTF-16 units and a 4-byte length an entry):
+ * its page is one page, never split, and past this plain pages compress as well.
+ */
+export const MAX_DICTIONARY_BYTES = 1 << 20;
 
 // One dictionary is built and used at a time (encodeChunk): its arrays are reused, not reallocated.
 let table = new Int32Array(0);
@@ -107,6 +112,7 @@ function textDictionary(texts: readonly (string | undefined)[], present: Int32Ar
   const { entries, indices } = arrays(count, maxDistinct);
   let previous: string | undefined; // runs of one value skip the map
   let previousIndex = -1;
+  let bytes = 0;
   for (let k = 0; k < count; k++) {
     if (hopeless(k, seen.size)) return undefined;
     const row = present ? present[k]! : k;
@@ -118,6 +124,8 @@ function textDictionary(texts: readonly (string | undefined)[], present: Int32Ar
     let index = seen.get(text);
     if (index === undefined) {
       if (seen.size === maxDistinct) return undefined;
+      bytes += 4 + text.length;
+      if (bytes > MAX_DICTIONARY_BYTES) return undefined;
       index = seen.size;
       seen.set(text, index);
       entries[index] = row;
