@@ -1,9 +1,13 @@
 // Bytes streamed into one R2 object: equal-size multipart parts (a single put when the whole
 // object fits in one part) and a SHA-256 of everything written. Memory holds one part buffer,
-// reused for every part (no garbage of part-sized buffers waiting for a collection).
+// reused for every part (no garbage of part-sized buffers waiting for a collection). The buffer
+// starts at FIRST_BUFFER and doubles as bytes come, up to the part size: a spooled raw of 1.5 MiB
+// holds 2 MiB, not a whole 5 MiB part, while dozens of ingest tasks share an isolate.
 import { hex } from "../hash";
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** The part buffer's first size; it doubles up to the part size as bytes come. */
+const FIRST_BUFFER = 256 * 1024;
 
 export interface SinkResult {
   bytes: number;
@@ -27,11 +31,27 @@ export class R2Sink {
     partSize = MIN_PART_SIZE,
   ) {
     this.partSize = Math.max(partSize, MIN_PART_SIZE);
-    this.part = new Uint8Array(this.partSize);
+    this.part = new Uint8Array(Math.min(FIRST_BUFFER, this.partSize));
   }
 
   get bytes(): number {
     return this.written;
+  }
+
+  /** The part buffer's size now (memory this sink holds). */
+  get bufferBytes(): number {
+    return this.part.length;
+  }
+
+  /** Room in the part buffer for `more` bytes after those filled, doubling it up to the part size. */
+  private grow(more: number): void {
+    const wanted = Math.min(this.partSize, this.filled + more);
+    if (wanted <= this.part.length) return;
+    let size = this.part.length;
+    while (size < wanted) size = Math.min(this.partSize, size * 2);
+    const bigger = new Uint8Array(size);
+    bigger.set(this.part.subarray(0, this.filled));
+    this.part = bigger;
   }
 
   private async flush(data: Uint8Array): Promise<void> {
@@ -46,6 +66,7 @@ export class R2Sink {
     let offset = 0;
     while (offset < value.length) {
       const n = Math.min(this.partSize - this.filled, value.length - offset);
+      this.grow(n);
       this.part.set(value.subarray(offset, offset + n), this.filled);
       this.filled += n;
       offset += n;

@@ -12,7 +12,7 @@ import { boundedBody, responseTooLarge } from "./body";
 
 /** An answer up to this size is held whole; past it, it streams to R2. */
 export const HOLD_BYTES = 1024 * 1024;
-/** Bodies streaming into R2 at once in one isolate (each holds a part buffer of 5 MiB). */
+/** Bodies streaming into R2 at once in one isolate (each holds a part buffer of up to 5 MiB). */
 export const STAGED_AT_ONCE = 4;
 const staging = new Gate(STAGED_AT_ONCE);
 
