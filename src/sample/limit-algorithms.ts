@@ -183,6 +183,17 @@ export class UpstreamLimits {
     this.specs = specs;
     this.limits = specs.map(upstreamLimit);
   }
+  /** An independent copy in the same state (to try a request on without counting it here). */
+  copy(): UpstreamLimits {
+    const c = new UpstreamLimits(this.specs);
+    c.limits.splice(
+      0,
+      c.limits.length,
+      ...this.limits.map((l) => Object.assign(Object.create(Object.getPrototypeOf(l) as object) as UpstreamLimit, structuredClone({ ...l }))),
+    );
+    return c;
+  }
+
   /** 0: admitted and counted. Otherwise: refused, ms until it would be admitted. */
   admit(t: number): number {
     const wait = Math.max(0, ...this.limits.map((l) => l.check(t)));

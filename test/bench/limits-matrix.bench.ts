@@ -10,12 +10,15 @@
 // refuses (bursts are refused by a sliding counter after a full window, and by a sliding log for
 // a window's length after them). The greedy span (each request as early as a sliding log of every
 // window allows, bursts included: a bound only a client that knows its upstream keeps a log could
-// reach) is printed beside it. Pages fetched twice are 200s the upstream gave twice for one URL.
+// reach) is printed beside it, and with a second client the ceiling: the span of a client that knows
+// the upstream's state at every instant and never makes the second client refused
+// (test/limit-ceiling.ts). Pages fetched twice are 200s the upstream gave twice for one URL.
 import { expect, it } from "vitest";
 import type { RateLimit } from "../../src/pipelines/define";
 import type { LimitAlgorithm } from "../../src/sample/limit-algorithms";
 import { durationMs } from "../../src/upstream/limits";
 import { api, configureSample, env, waitForRun } from "../helpers";
+import { ceilingSpanMs } from "../limit-ceiling";
 import { accountsFrom, postsOf, postsPipeline, type UpstreamStats } from "../limits-pipelines";
 
 const ALGORITHMS: LimitAlgorithm[] = ["token-bucket", "fixed-window", "sliding-log", "sliding-counter"];
@@ -96,6 +99,8 @@ for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
         });
         const idealMs = Math.round(pacedMs(windows, spec.requests)) + LATENCY_MS;
         const greedyMs = idealSpanMs(windows, spec.requests) + LATENCY_MS;
+        const upstreamSpecs = spec.limit.map((w) => ({ algorithm, requests: w.requests, perMs: durationMs(w.per) }));
+        const ceilingMs = condition.startsWith("shared") ? ceilingSpanMs(upstreamSpecs, spec.requests, spec.otherPerSecond) + LATENCY_MS : undefined;
         const spanMs = (stats.lastAt ?? 0) - (stats.firstAt ?? 0) + LATENCY_MS;
         const ingest = view.phases.ingest;
         console.log(
@@ -112,6 +117,7 @@ for (const [windowsKey, spec] of Object.entries(WINDOWS)) {
             other: stats.other,
             idealMs,
             greedyMs,
+            ...(ceilingMs === undefined ? {} : { ceilingMs }),
             spanMs,
             ingestMs: (ingest.finishedAt ?? 0) - (ingest.startedAt ?? 0),
             utilization: Math.round((idealMs / spanMs) * 1000) / 1000,
