@@ -271,7 +271,14 @@ async function main(): Promise<number> {
     const key = (c: LimitsCell) => `${c.windows}/${c.algorithm}/${c.condition}`;
     const kept = (results.limits?.cells ?? []).filter((c) => !cells.some((n) => key(n) === key(c)));
     for (const c of cells) console.log(`limits ${key(c)}: utilization ${c.utilization.toFixed(3)}, violations ${c.violations}, repeats ${c.repeats}`);
-    results.limits = { at, cells: [...kept, ...cells] };
+    // Cells re-run replace theirs in place: the table keeps the matrix's order.
+    const order = (c: LimitsCell) => [
+      ["1s", "1s+1m", "1s+hour"].indexOf(c.windows),
+      ["token-bucket", "fixed-window", "sliding-log", "sliding-counter"].indexOf(c.algorithm),
+      ["none", "5xx", "shared", "shared-headers"].indexOf(c.condition),
+    ];
+    const byOrder = (a: LimitsCell, b: LimitsCell) => order(a).reduce((d, x, i) => d || x - order(b)[i]!, 0);
+    results.limits = { at, cells: [...kept, ...cells].sort(byOrder) };
     save();
   }
   if (wanted("limit")) {
