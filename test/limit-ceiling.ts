@@ -1,8 +1,9 @@
 // The best any client could do against a sample upstream shared with a second client: each of
-// `n` requests sent (one a millisecond at most) the first millisecond the upstream admits it and admitting it leaves every
-// request the second client sends later admitted too (looked ahead two of the longest windows). It
-// knows the upstream's algorithm and state at every instant, which no client does, so its span
-// bounds from below what sluice's can be, cell by cell of the limits matrix.
+// `n` requests sent the first millisecond (one a millisecond at most) that the upstream admits it
+// and admitting it leaves every request the second client sends later admitted too (looked ahead
+// two of the longest windows). It knows the upstream's algorithm and state at every instant,
+// which no client does, so its span bounds from below what sluice's can be while it leaves the
+// second client its share, cell by cell of the limits matrix.
 import { UpstreamLimits, type UpstreamLimitSpec } from "../src/sample/limit-algorithms";
 
 /** The span (first to last request, ms) of the all-knowing client's `n` requests. */

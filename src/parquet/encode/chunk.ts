@@ -79,9 +79,10 @@ function pageRanges(column: EncoderColumn, dictionary: Dictionary | undefined): 
   let k = 0; // values before `row`
   let bytes = 0;
   for (let row = 0; row < length; row++) {
-    const holds = present ? present[k] === row : true;
-    if (holds) bytes += sizeOf(row);
-    if (holds) k++;
+    if (!present || present[k] === row) {
+      bytes += sizeOf(row);
+      k++;
+    }
     if (bytes >= PAGE_BYTES && (row + 1) % 8 === 0 && row + 1 < length) {
       pages.push({ from, to: row + 1, first, last: k });
       from = row + 1;
